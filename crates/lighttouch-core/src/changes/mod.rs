@@ -1,0 +1,384 @@
+//! The one place every write goes through. A [`Writer`] wraps one SQLite
+//! transaction: each insert, field edit, tag link and erasure it performs is
+//! recorded in the `changes` outbox (gap-free `seq`, a hybrid-logical-clock
+//! stamp) in that same transaction, and search keys of the customers it
+//! touched are rewritten before commit. The sync engine reads the outbox.
+
+mod entity;
+
+pub use entity::Entity;
+
+use crate::clock::{Hlc, HlcGenerator};
+use crate::error::{BookError, Result};
+use crate::search;
+use crate::store::{meta_set, Book};
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// One recorded change, as read back from the outbox.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Change {
+    pub seq: i64,
+    pub hlc: String,
+    pub entity: String,
+    pub row_id: String,
+    pub op: String,
+    pub field: Option<String>,
+    pub value: Option<Value>,
+}
+
+pub struct Writer<'b> {
+    tx: Transaction<'b>,
+    hlc: &'b mut HlcGenerator,
+    now: DateTime<Utc>,
+    touched: BTreeSet<String>,
+}
+
+impl Book {
+    /// Runs `f` in one transaction. Everything `f` wrote commits together or
+    /// not at all; the in-memory search index follows after the commit.
+    pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
+        let now = self.clock.now();
+        let saved_clock = self.hlc.clone();
+        let result = (|| {
+            let tx = self.conn.transaction()?;
+            let mut w = Writer {
+                tx,
+                hlc: &mut self.hlc,
+                now,
+                touched: BTreeSet::new(),
+            };
+            let value = f(&mut w)?;
+            let touched = w.finish()?;
+            Ok((value, touched))
+        })();
+        match result {
+            Ok((value, touched)) => {
+                if let Some(index) = self.index.as_mut() {
+                    search::refresh(&self.conn, index, &touched)?;
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                // Stamps issued inside the rolled-back transaction never existed.
+                self.hlc = saved_clock;
+                Err(e)
+            }
+        }
+    }
+
+    /// Changes recorded after `after_seq`, oldest first.
+    pub fn changes_since(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, hlc, entity, row_id, op, field, value FROM changes
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
+            let value: Option<String> = r.get(6)?;
+            Ok(Change {
+                seq: r.get(0)?,
+                hlc: r.get(1)?,
+                entity: r.get(2)?,
+                row_id: r.get(3)?,
+                op: r.get(4)?,
+                field: r.get(5)?,
+                value: value.and_then(|v| serde_json::from_str(&v).ok()),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl<'b> Writer<'b> {
+    /// The time this write happens at (one instant for the whole transaction).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    pub fn now_text(&self) -> String {
+        self.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+
+    /// Read access inside the transaction (sees this transaction's own writes).
+    pub fn conn(&self) -> &rusqlite::Connection {
+        &self.tx
+    }
+
+    fn stamp(&mut self) -> Hlc {
+        let millis = self.now.timestamp_millis().max(0) as u64;
+        self.hlc.tick(millis)
+    }
+
+    /// Inserts a new row with the given fields and records it.
+    pub fn insert(&mut self, entity: Entity, id: &str, fields: &[(&str, Value)]) -> Result<Hlc> {
+        for (name, _) in fields {
+            entity.check_column(name)?;
+        }
+        let hlc = self.stamp();
+        let mut cols = vec!["id", "hlc"];
+        cols.extend(fields.iter().map(|(n, _)| *n));
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            entity.table(),
+            cols.join(", "),
+            marks.join(", ")
+        );
+        let mut values: Vec<SqlValue> = vec![SqlValue::Text(id.to_string()), SqlValue::Text(hlc.to_string())];
+        values.extend(fields.iter().map(|(_, v)| to_sql(v)));
+        self.tx
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(values))?;
+        let object: serde_json::Map<String, Value> = fields
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect();
+        self.record(&hlc, entity, id, "insert", None, Some(&Value::Object(object)))?;
+        self.touch_for(entity, id)?;
+        Ok(hlc)
+    }
+
+    /// Sets one field. Returns false (and records nothing) when it already holds `value`.
+    pub fn update(&mut self, entity: Entity, id: &str, field: &str, value: &Value) -> Result<bool> {
+        entity.check_column(field)?;
+        let current: Option<SqlValue> = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {field} FROM {} WHERE id = ?1",
+                entity.table()
+            ))?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        let Some(current) = current else {
+            return Err(entity.not_found(id));
+        };
+        let new = to_sql(value);
+        if current == new {
+            return Ok(false);
+        }
+        let hlc = self.stamp();
+        self.tx
+            .prepare_cached(&format!(
+                "UPDATE {} SET {field} = ?1 WHERE id = ?2",
+                entity.table()
+            ))?
+            .execute(params![new, id])?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO field_clocks(entity, row_id, field, hlc) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(entity, row_id, field) DO UPDATE SET hlc = excluded.hlc",
+            )?
+            .execute(params![entity.as_str(), id, field, hlc.to_string()])?;
+        self.record(&hlc, entity, id, "set", Some(field), Some(value))?;
+        self.touch_for(entity, id)?;
+        Ok(true)
+    }
+
+    /// Adds `tag_id` to a customer's set. Returns false when it was already present.
+    pub fn add_tag_link(&mut self, customer_id: &str, tag_id: &str) -> Result<bool> {
+        let existing: Option<(String, Option<String>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT added_hlc, removed_hlc FROM customer_tags
+                 WHERE customer_id = ?1 AND tag_id = ?2",
+            )?
+            .query_row([customer_id, tag_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((added, removed)) = &existing {
+            if link_present(added, removed.as_deref()) {
+                return Ok(false);
+            }
+        }
+        let hlc = self.stamp();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO customer_tags(customer_id, tag_id, added_hlc) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(customer_id, tag_id) DO UPDATE SET added_hlc = excluded.added_hlc",
+            )?
+            .execute(params![customer_id, tag_id, hlc.to_string()])?;
+        let row = format!("{customer_id}/{tag_id}");
+        self.record(&hlc, Entity::CustomerTag, &row, "add", None, None)?;
+        self.touched.insert(customer_id.to_string());
+        Ok(true)
+    }
+
+    /// Removes `tag_id` from a customer's set. Only the adds seen here are
+    /// removed, so an add made concurrently elsewhere survives (add wins).
+    pub fn remove_tag_link(&mut self, customer_id: &str, tag_id: &str) -> Result<bool> {
+        let existing: Option<(String, Option<String>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT added_hlc, removed_hlc FROM customer_tags
+                 WHERE customer_id = ?1 AND tag_id = ?2",
+            )?
+            .query_row([customer_id, tag_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((added, removed)) = existing else {
+            return Ok(false);
+        };
+        if !link_present(&added, removed.as_deref()) {
+            return Ok(false);
+        }
+        let hlc = self.stamp();
+        self.tx
+            .prepare_cached(
+                "UPDATE customer_tags SET removed_hlc = ?1 WHERE customer_id = ?2 AND tag_id = ?3",
+            )?
+            .execute(params![added, customer_id, tag_id])?;
+        let row = format!("{customer_id}/{tag_id}");
+        self.record(
+            &hlc,
+            Entity::CustomerTag,
+            &row,
+            "remove",
+            None,
+            Some(&Value::String(added)),
+        )?;
+        self.touched.insert(customer_id.to_string());
+        Ok(true)
+    }
+
+    /// Erases a customer's personal data for good (a PIPL/GDPR deletion
+    /// request): personal fields are wiped, notes, purchases, touchpoints and
+    /// drafts are deleted, and earlier outbox entries lose their values. What
+    /// remains is a tombstone (ID and erasure time) so other devices erase too.
+    pub fn erase_customer(&mut self, id: &str) -> Result<()> {
+        let exists: bool = self
+            .tx
+            .prepare_cached("SELECT 1 FROM customers WHERE id = ?1")?
+            .exists([id])?;
+        if !exists {
+            return Err(BookError::CustomerNotFound(id.to_string()));
+        }
+        let hlc = self.stamp();
+        let now = self.now_text();
+        let tx = &self.tx;
+        // Outbox entries of the customer's own rows carry personal values.
+        tx.execute(
+            "UPDATE changes SET value = NULL WHERE entity = 'customer' AND row_id = ?1",
+            [id],
+        )?;
+        for (entity, table) in [
+            ("note", "notes"),
+            ("purchase", "purchases"),
+            ("touchpoint", "touchpoints"),
+            ("draft", "drafts"),
+        ] {
+            tx.execute(
+                &format!(
+                    "UPDATE changes SET value = NULL WHERE entity = '{entity}'
+                     AND row_id IN (SELECT id FROM {table} WHERE customer_id = ?1)"
+                ),
+                [id],
+            )?;
+        }
+        tx.execute(
+            "UPDATE changes SET value = NULL WHERE entity = 'note_revision'
+             AND row_id IN (SELECT r.id FROM note_revisions r JOIN notes n ON n.id = r.note_id
+                            WHERE n.customer_id = ?1)",
+            [id],
+        )?;
+        tx.execute(
+            "DELETE FROM note_revisions WHERE note_id IN (SELECT id FROM notes WHERE customer_id = ?1)",
+            [id],
+        )?;
+        for table in ["notes", "purchases", "touchpoints", "drafts", "customer_tags"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE customer_id = ?1"), [id])?;
+        }
+        tx.execute(
+            "DELETE FROM field_clocks WHERE entity = 'customer' AND row_id = ?1",
+            [id],
+        )?;
+        tx.execute(
+            "UPDATE customers SET name = '', gender = NULL, phone = NULL, phone2 = NULL,
+                wechat = NULL, email = NULL, birthday = NULL, birthday_calendar = 'solar',
+                anniversary = NULL, anniversary_calendar = 'solar', language = NULL,
+                ring_size = NULL, wrist_size = NULL, clothing_size = NULL, shoe_size = NULL,
+                preferred_metals = NULL, preferred_stones = NULL, preferred_styles = NULL,
+                preferred_colors = NULL, budget = NULL, stage = NULL, consent_marketing = 0,
+                consent_at = NULL, consent_source = NULL, do_not_contact = 1,
+                erased_at = ?2, hlc = ?3
+             WHERE id = ?1",
+            params![id, now, hlc.to_string()],
+        )?;
+        self.record(&hlc, Entity::Customer, id, "erase", None, None)?;
+        self.touched.insert(id.to_string());
+        Ok(())
+    }
+
+    fn record(
+        &mut self,
+        hlc: &Hlc,
+        entity: Entity,
+        row_id: &str,
+        op: &str,
+        field: Option<&str>,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        let value = value.map(|v| v.to_string());
+        self.tx
+            .prepare_cached(
+                "INSERT INTO changes(hlc, entity, row_id, op, field, value)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                hlc.to_string(),
+                entity.as_str(),
+                row_id,
+                op,
+                field,
+                value
+            ])?;
+        Ok(())
+    }
+
+    /// Notes which customers' search keys this write may have changed.
+    fn touch_for(&mut self, entity: Entity, id: &str) -> Result<()> {
+        let sql = match entity {
+            Entity::Customer => {
+                self.touched.insert(id.to_string());
+                return Ok(());
+            }
+            Entity::Note => "SELECT customer_id FROM notes WHERE id = ?1",
+            Entity::Tag => "SELECT customer_id FROM customer_tags WHERE tag_id = ?1",
+            // Other rows do not feed the search keys.
+            _ => return Ok(()),
+        };
+        let mut stmt = self.tx.prepare_cached(sql)?;
+        let ids = stmt.query_map([id], |r| r.get::<_, String>(0))?;
+        for customer in ids {
+            self.touched.insert(customer?);
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<BTreeSet<String>> {
+        for customer in &self.touched {
+            search::write_doc(&self.tx, customer)?;
+        }
+        meta_set(&self.tx, "hlc_last", &self.hlc.last().to_string())?;
+        self.tx.commit()?;
+        Ok(self.touched)
+    }
+}
+
+/// A tag link is present while its newest add is newer than the add its last remove saw.
+pub(crate) fn link_present(added: &str, removed: Option<&str>) -> bool {
+    removed.is_none_or(|r| added > r)
+}
+
+pub(crate) fn to_sql(v: &Value) -> SqlValue {
+    match v {
+        Value::Null => SqlValue::Null,
+        Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => SqlValue::Integer(i),
+            None => SqlValue::Real(n.as_f64().unwrap_or(0.0)),
+        },
+        Value::String(s) => SqlValue::Text(s.clone()),
+        other => SqlValue::Text(other.to_string()),
+    }
+}

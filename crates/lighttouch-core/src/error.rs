@@ -1,0 +1,59 @@
+//! One error type for the whole core. Every variant has a stable `code` so the
+//! UI and the CLI can branch on it without parsing messages.
+
+use thiserror::Error;
+
+pub type Result<T, E = BookError> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum BookError {
+    #[error("no customer with id {0}")]
+    CustomerNotFound(String),
+    #[error("no note with id {0}")]
+    NoteNotFound(String),
+    #[error("{field}: {reason}")]
+    InvalidField { field: String, reason: String },
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{} already has this {} (customer {}); open that customer instead, or merge", .0.name, .0.matched_on, .0.customer_id)]
+    Duplicate(crate::customers::DuplicateMatch),
+    #[error("this book was written by a newer Lighttouch (schema version {found}; this build knows up to {supported}); please update the app")]
+    NewerSchema { found: i64, supported: i64 },
+    #[error("{path} is not a Lighttouch book (not an SQLite database)")]
+    NotABook { path: String },
+    #[error("{0}")]
+    Import(String),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+}
+
+impl BookError {
+    /// Stable, machine-readable code for the `{code, message}` edge format.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BookError::CustomerNotFound(_) => "customer_not_found",
+            BookError::NoteNotFound(_) => "note_not_found",
+            BookError::InvalidField { .. } => "invalid_field",
+            BookError::InvalidInput(_) => "invalid_input",
+            BookError::Duplicate(_) => "duplicate",
+            BookError::NewerSchema { .. } => "newer_schema",
+            BookError::NotABook { .. } => "not_a_book",
+            BookError::Import(_) => "import_failed",
+            BookError::Io { .. } => "io",
+            BookError::Database(_) => "database",
+        }
+    }
+
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        BookError::InvalidField {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The in-memory search index: each segment is one byte buffer holding every
+//! customer's keys back to back, so a query is a handful of SIMD substring
+//! scans (memchr's memmem) instead of 100,000 small string comparisons.
+//! Updates append the new keys and mark the old entry dead; the buffers are
+//! compacted when a quarter of them is dead.
+
+use super::keys::*;
+use memchr::memmem;
+use std::collections::HashMap;
+
+/// Which field matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchField {
+    Name,
+    Pinyin,
+    Initials,
+    Phone,
+    Wechat,
+    Email,
+    Tag,
+    Note,
+}
+
+/// How well it matched: lower is better. 0 exact, 1 prefix, 2 within the
+/// name, 3 within another field, 4 within a note.
+pub type MatchClass = u8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Match {
+    pub doc: u32,
+    pub class: MatchClass,
+    pub field: MatchField,
+}
+
+struct Doc {
+    customer_id: Box<str>,
+    sort_key: Box<str>,
+    name_chars: u16,
+    alive: bool,
+}
+
+#[derive(Default)]
+struct Segment {
+    buf: Vec<u8>,
+    starts: Vec<usize>,
+}
+
+impl Segment {
+    fn push(&mut self, text: &str) {
+        self.starts.push(self.buf.len());
+        self.buf.extend_from_slice(text.as_bytes());
+    }
+
+    fn doc_at(&self, pos: usize) -> usize {
+        self.starts.partition_point(|&s| s <= pos) - 1
+    }
+
+    fn entry(&self, doc: usize) -> &[u8] {
+        let end = self.starts.get(doc + 1).copied().unwrap_or(self.buf.len());
+        &self.buf[self.starts[doc]..end]
+    }
+
+    /// Start (the kind byte) and end of the key around a match at `pos..pos+len`.
+    fn key_bounds(&self, doc: usize, pos: usize, len: usize) -> (usize, usize) {
+        let end_of_entry = self.starts.get(doc + 1).copied().unwrap_or(self.buf.len());
+        let start = self.buf[..pos].iter().rposition(|&b| b < 0x20).unwrap_or(0);
+        let end = self.buf[pos + len..end_of_entry]
+            .iter()
+            .position(|&b| b < 0x20)
+            .map_or(end_of_entry, |p| pos + len + p);
+        (start, end)
+    }
+}
+
+#[derive(Default)]
+pub struct SearchIndex {
+    docs: Vec<Doc>,
+    by_customer: HashMap<Box<str>, u32>,
+    display: Segment,
+    pinyin: Segment,
+    others: Segment,
+    notes: Segment,
+    dead: usize,
+}
+
+const NONE: u8 = u8::MAX;
+
+fn pack(class: MatchClass, field: MatchField) -> u8 {
+    (class << 4) | field as u8
+}
+
+fn unpack(r: u8) -> (MatchClass, MatchField) {
+    let field = match r & 0x0f {
+        0 => MatchField::Name,
+        1 => MatchField::Pinyin,
+        2 => MatchField::Initials,
+        3 => MatchField::Phone,
+        4 => MatchField::Wechat,
+        5 => MatchField::Email,
+        6 => MatchField::Tag,
+        _ => MatchField::Note,
+    };
+    (r >> 4, field)
+}
+
+/// Best match per document, for one term.
+struct Best {
+    rank: Vec<u8>,
+    hit: Vec<u32>,
+}
+
+impl Best {
+    fn new(n: usize) -> Self {
+        Best { rank: vec![NONE; n], hit: Vec::new() }
+    }
+
+    fn offer(&mut self, doc: usize, class: MatchClass, field: MatchField) {
+        let r = pack(class, field);
+        let slot = &mut self.rank[doc];
+        if *slot == NONE {
+            self.hit.push(doc as u32);
+        }
+        if r < *slot {
+            *slot = r;
+        }
+    }
+}
+
+impl SearchIndex {
+    pub fn len(&self) -> usize {
+        self.docs.len() - self.dead
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Heap bytes held by the index (for the README's memory figures).
+    pub fn heap_bytes(&self) -> usize {
+        let segs = [&self.display, &self.pinyin, &self.others, &self.notes];
+        segs.iter().map(|s| s.buf.capacity() + s.starts.capacity() * 8).sum::<usize>()
+            + self.docs.iter().map(|d| d.customer_id.len() + d.sort_key.len() + 40).sum::<usize>()
+            + self.by_customer.capacity() * 40
+    }
+
+    pub(crate) fn upsert(&mut self, customer_id: &str, keys: &DocKeys) {
+        self.remove(customer_id);
+        let n = self.docs.len() as u32;
+        let name_chars = keys.display.chars().count().saturating_sub(1).min(u16::MAX as usize) as u16;
+        self.docs.push(Doc {
+            customer_id: customer_id.into(),
+            sort_key: keys.sort_key.as_str().into(),
+            name_chars,
+            alive: true,
+        });
+        self.display.push(&keys.display);
+        self.pinyin.push(&keys.pinyin);
+        self.others.push(&keys.others);
+        self.notes.push(&keys.notes);
+        self.by_customer.insert(customer_id.into(), n);
+    }
+
+    pub(crate) fn remove(&mut self, customer_id: &str) {
+        if let Some(doc) = self.by_customer.remove(customer_id) {
+            self.docs[doc as usize].alive = false;
+            self.dead += 1;
+            if self.dead > 1_000 && self.dead * 4 > self.docs.len() {
+                self.compact();
+            }
+        }
+    }
+
+    fn compact(&mut self) {
+        let old = std::mem::take(self);
+        let text = |s: &Segment, i: usize| String::from_utf8_lossy(s.entry(i)).into_owned();
+        for (i, d) in old.docs.iter().enumerate().filter(|(_, d)| d.alive) {
+            let keys = DocKeys {
+                sort_key: d.sort_key.to_string(),
+                display: text(&old.display, i),
+                pinyin: text(&old.pinyin, i),
+                others: text(&old.others, i),
+                notes: text(&old.notes, i),
+            };
+            self.upsert(&d.customer_id, &keys);
+        }
+    }
+
+    pub(crate) fn customer_id(&self, doc: u32) -> &str {
+        &self.docs[doc as usize].customer_id
+    }
+
+    /// The best `limit` matches for `query`, best first.
+    pub(crate) fn search(&self, query: &str, limit: usize) -> Vec<Match> {
+        let q = super::fold(query);
+        if q.is_empty() || limit == 0 {
+            return Vec::new();
+        }
+        let n = self.docs.len();
+        let mut best = Best::new(n);
+        self.match_term(&q, &mut best);
+        let terms: Vec<&str> = q.split(' ').collect();
+        if terms.len() > 1 {
+            // Every word must match somewhere: "张 珍珠", "chloe 8000".
+            let mut all: Option<Vec<(u32, u8)>> = None;
+            for t in &terms {
+                let mut b = Best::new(n);
+                self.match_term(t, &mut b);
+                let found: Vec<(u32, u8)> = b.hit.iter().map(|&d| (d, b.rank[d as usize])).collect();
+                all = Some(match all {
+                    None => found,
+                    Some(prev) => prev
+                        .into_iter()
+                        .filter_map(|(d, r)| {
+                            let other = b.rank[d as usize];
+                            (other != NONE).then_some((d, r.max(other)))
+                        })
+                        .collect(),
+                });
+            }
+            for (d, r) in all.unwrap_or_default() {
+                let (class, field) = unpack(r);
+                best.offer(d as usize, class.max(2), field);
+            }
+        }
+        let mut found: Vec<Match> = best
+            .hit
+            .iter()
+            .filter(|&&d| self.docs[d as usize].alive)
+            .map(|&d| {
+                let (class, field) = unpack(best.rank[d as usize]);
+                Match { doc: d, class, field }
+            })
+            .collect();
+        let order = |a: &Match, b: &Match| {
+            let (da, db) = (&self.docs[a.doc as usize], &self.docs[b.doc as usize]);
+            (a.class, da.name_chars, &da.sort_key, a.doc).cmp(&(b.class, db.name_chars, &db.sort_key, b.doc))
+        };
+        if found.len() > limit {
+            found.select_nth_unstable_by(limit - 1, order);
+            found.truncate(limit);
+        }
+        found.sort_unstable_by(order);
+        if found.len() < limit {
+            // Notes come last; take them in index order until the page is full.
+            for pos in memmem::find_iter(&self.notes.buf, q.as_bytes()) {
+                let doc = self.notes.doc_at(pos);
+                if self.docs[doc].alive && best.rank[doc] == NONE {
+                    best.rank[doc] = pack(4, MatchField::Note);
+                    found.push(Match { doc: doc as u32, class: 4, field: MatchField::Note });
+                    if found.len() == limit {
+                        break;
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    fn match_term(&self, q: &str, best: &mut Best) {
+        let qb = q.as_bytes();
+        // Names: anywhere in the name, exact and prefix ranked first.
+        for pos in memmem::find_iter(&self.display.buf, qb) {
+            let doc = self.display.doc_at(pos);
+            let (start, end) = self.display.key_bounds(doc, pos, qb.len());
+            let class = match (pos == start + 1, pos + qb.len() == end) {
+                (true, true) => 0,
+                (true, false) => 1,
+                _ => 2,
+            };
+            best.offer(doc, class, MatchField::Name);
+        }
+        // Pinyin: only from the start of a syllable ("wei" finds 张伟, "angw" does not).
+        let compact: String = q.chars().filter(|c| *c != ' ').collect();
+        if !compact.is_empty() && compact.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            let kinds = [
+                (K_PINYIN, 0, 1, MatchField::Pinyin),
+                (K_INITIALS, 1, 2, MatchField::Initials),
+                (K_PINYIN_TAIL, 2, 2, MatchField::Pinyin),
+                (K_INITIALS_TAIL, 3, 3, MatchField::Initials),
+            ];
+            let mut pattern = Vec::with_capacity(compact.len() + 1);
+            for (kind, exact, prefix, field) in kinds {
+                pattern.clear();
+                pattern.push(kind);
+                pattern.extend_from_slice(compact.as_bytes());
+                for pos in memmem::find_iter(&self.pinyin.buf, &pattern) {
+                    let doc = self.pinyin.doc_at(pos);
+                    let after = pos + pattern.len();
+                    let entry_end = self.pinyin.starts.get(doc + 1).copied().unwrap_or(self.pinyin.buf.len());
+                    let whole = after == entry_end || self.pinyin.buf[after] < 0x20;
+                    best.offer(doc, if whole { exact } else { prefix }, field);
+                }
+            }
+        }
+        // Phone, WeChat, email, tags.
+        let digits = phone_digits(q);
+        let needle = digits.as_deref().unwrap_or(q).as_bytes();
+        for pos in memmem::find_iter(&self.others.buf, needle) {
+            let doc = self.others.doc_at(pos);
+            let (start, end) = self.others.key_bounds(doc, pos, needle.len());
+            let at_start = pos == start + 1;
+            let at_end = pos + needle.len() == end;
+            let (class, field) = match self.others.buf[start] {
+                K_PHONE if at_start && at_end => (0, MatchField::Phone),
+                K_PHONE if at_end => (1, MatchField::Phone),
+                K_PHONE => (3, MatchField::Phone),
+                K_WECHAT if at_start && at_end => (0, MatchField::Wechat),
+                K_WECHAT if at_start => (1, MatchField::Wechat),
+                K_WECHAT => (3, MatchField::Wechat),
+                K_EMAIL if at_start && at_end => (0, MatchField::Email),
+                K_EMAIL => (3, MatchField::Email),
+                _ => (3, MatchField::Tag),
+            };
+            best.offer(doc, class, field);
+        }
+    }
+}
+
+/// "138 0013 8000", "+86-138…": the digits to look for among phone keys.
+fn phone_digits(q: &str) -> Option<String> {
+    if !q.chars().all(|c| c.is_ascii_digit() || " -+().".contains(c)) {
+        return None;
+    }
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 3 {
+        return None;
+    }
+    Some(match crate::customers::normalize_phone(q) {
+        Ok(p) => p.trim_start_matches('+').to_string(),
+        Err(_) => digits,
+    })
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").field("docs", &self.len()).finish()
+    }
+}

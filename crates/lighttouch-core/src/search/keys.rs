@@ -1,0 +1,133 @@
+//! Search keys of one customer, as stored in `search_docs`. Every key is led
+//! by a control byte naming its kind; queries are folded and never contain
+//! control bytes, so a match can never straddle two keys.
+
+use super::fold::{fold, pinyin_spellings};
+use crate::changes::link_present;
+use crate::error::Result;
+use rusqlite::{params, Connection, OptionalExtension};
+
+// display segment
+pub(crate) const K_NAME: u8 = 0x01;
+// pinyin segment: matched only at the start of a key
+pub(crate) const K_PINYIN: u8 = 0x02;
+pub(crate) const K_PINYIN_TAIL: u8 = 0x03;
+pub(crate) const K_INITIALS: u8 = 0x04;
+pub(crate) const K_INITIALS_TAIL: u8 = 0x05;
+// others segment
+pub(crate) const K_PHONE: u8 = 0x06;
+pub(crate) const K_WECHAT: u8 = 0x07;
+pub(crate) const K_EMAIL: u8 = 0x08;
+pub(crate) const K_TAG: u8 = 0x09;
+// notes segment
+pub(crate) const K_NOTE: u8 = 0x0a;
+
+pub(crate) struct DocKeys {
+    pub sort_key: String,
+    pub display: String,
+    pub pinyin: String,
+    pub others: String,
+    pub notes: String,
+}
+
+fn push_key(out: &mut String, kind: u8, text: &str) {
+    if !text.is_empty() {
+        out.push(kind as char);
+        out.push_str(text);
+    }
+}
+
+pub(crate) fn doc_keys(name: &str, phones: &[&str], wechat: Option<&str>, email: Option<&str>, tags: &[String], notes: &[String]) -> DocKeys {
+    let folded = fold(name);
+    let mut display = String::new();
+    push_key(&mut display, K_NAME, &folded);
+    let mut pinyin = String::new();
+    let spellings = pinyin_spellings(&folded);
+    for syllables in &spellings {
+        for i in 0..syllables.len() {
+            let full: String = syllables[i..].concat();
+            let initials: String = syllables[i..].iter().filter_map(|s| s.chars().next()).collect();
+            let (kp, ki) = if i == 0 { (K_PINYIN, K_INITIALS) } else { (K_PINYIN_TAIL, K_INITIALS_TAIL) };
+            push_key(&mut pinyin, kp, &full);
+            push_key(&mut pinyin, ki, &initials);
+        }
+    }
+    if spellings.is_empty() && folded.contains(' ') {
+        // "chloe chan" is also found as "chloechan"
+        push_key(&mut pinyin, K_PINYIN, &folded.replace(' ', ""));
+    }
+    let mut others = String::new();
+    for p in phones {
+        push_key(&mut others, K_PHONE, p.trim_start_matches('+'));
+    }
+    if let Some(w) = wechat {
+        push_key(&mut others, K_WECHAT, &fold(w));
+    }
+    if let Some(e) = email {
+        push_key(&mut others, K_EMAIL, &fold(e));
+    }
+    for t in tags {
+        push_key(&mut others, K_TAG, &fold(t));
+    }
+    let mut note_keys = String::new();
+    for n in notes {
+        push_key(&mut note_keys, K_NOTE, &fold(n));
+    }
+    let sort_key = match spellings.first() {
+        Some(s) => format!("{} {folded}", s.join(" ")),
+        None => folded.clone(),
+    };
+    DocKeys { sort_key, display, pinyin, others, notes: note_keys }
+}
+
+/// Rewrites the search keys of one customer (or drops them once the customer
+/// is erased or merged). Runs inside the write transaction.
+pub(crate) fn write_doc(conn: &Connection, customer_id: &str) -> Result<()> {
+    type Row = (String, Option<String>, Option<String>, Option<String>, Option<String>, bool);
+    let row: Option<Row> = conn
+        .prepare_cached(
+            "SELECT name, phone, phone2, wechat, email,
+                    erased_at IS NOT NULL OR merged_into IS NOT NULL
+             FROM customers WHERE id = ?1",
+        )?
+        .query_row([customer_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .optional()?;
+    let Some((name, phone, phone2, wechat, email, _)) = row.filter(|r| !r.5) else {
+        conn.prepare_cached("DELETE FROM search_docs WHERE customer_id = ?1")?.execute([customer_id])?;
+        return Ok(());
+    };
+    let mut tags = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT t.name, t.synonyms, ct.added_hlc, ct.removed_hlc
+             FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = ?1",
+        )?;
+        let mut rows = stmt.query([customer_id])?;
+        while let Some(r) = rows.next()? {
+            let added: String = r.get(2)?;
+            let removed: Option<String> = r.get(3)?;
+            if !link_present(&added, removed.as_deref()) {
+                continue;
+            }
+            tags.push(r.get::<_, String>(0)?);
+            let synonyms: String = r.get(1)?;
+            let synonyms: Vec<String> = serde_json::from_str(&synonyms).unwrap_or_default();
+            tags.extend(synonyms);
+        }
+    }
+    let notes: Vec<String> = conn
+        .prepare_cached("SELECT body FROM notes WHERE customer_id = ?1 AND deleted_at IS NULL ORDER BY created_at DESC")?
+        .query_map([customer_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let phones: Vec<&str> = [phone.as_deref(), phone2.as_deref()].into_iter().flatten().collect();
+    let k = doc_keys(&name, &phones, wechat.as_deref(), email.as_deref(), &tags, &notes);
+    conn.prepare_cached(
+        "INSERT INTO search_docs(customer_id, sort_key, display, pinyin, others, notes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(customer_id) DO UPDATE SET sort_key = excluded.sort_key,
+            display = excluded.display, pinyin = excluded.pinyin,
+            others = excluded.others, notes = excluded.notes",
+    )?
+    .execute(params![customer_id, k.sort_key, k.display, k.pinyin, k.others, k.notes])?;
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Search as you type over name (Chinese substrings, pinyin and initials, both
+//! scripts, Latin case and width), phone (any run of digits, last four),
+//! WeChat ID, email, tags and notes.
+//!
+//! Keys are computed once per write (`keys`), kept in `search_docs`, and
+//! loaded into an in-memory index (`index`) on the first search.
+
+mod fold;
+mod index;
+mod keys;
+
+pub use fold::fold;
+pub use index::{MatchClass, MatchField, SearchIndex};
+pub(crate) use keys::write_doc;
+
+use crate::customers::mask_phone;
+use crate::error::Result;
+use crate::store::Book;
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// One search result: enough to show a line in a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    pub id: String,
+    pub name: String,
+    pub phone_masked: Option<String>,
+    pub wechat: Option<String>,
+    pub stage: Option<String>,
+    pub tags: Vec<String>,
+    /// Which field matched, and how well (0 exact … 4 only in a note).
+    pub matched: MatchField,
+    pub match_class: MatchClass,
+}
+
+impl Book {
+    /// The best `limit` customers for `query`, best first.
+    pub fn search(&mut self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let matches = {
+            let index = self.search_index()?;
+            index
+                .search(query, limit)
+                .into_iter()
+                .map(|m| (index.customer_id(m.doc).to_string(), m.field, m.class))
+                .collect::<Vec<_>>()
+        };
+        let mut hits = Vec::with_capacity(matches.len());
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, phone, wechat, stage FROM customers WHERE id = ?1",
+        )?;
+        for (id, matched, match_class) in matches {
+            let row: Option<(String, Option<String>, Option<String>, Option<String>)> = stmt
+                .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()?;
+            let Some((name, phone, wechat, stage)) = row else { continue };
+            let tags = self.customer_tags(&id)?.into_iter().map(|t| t.name).collect();
+            hits.push(SearchHit {
+                phone_masked: phone.as_deref().map(mask_phone),
+                id,
+                name,
+                wechat,
+                stage,
+                tags,
+                matched,
+                match_class,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// The index, built from `search_docs` on first use.
+    pub fn search_index(&mut self) -> Result<&SearchIndex> {
+        if self.index.is_none() {
+            self.index = Some(load(&self.conn)?);
+        }
+        Ok(self.index.as_ref().expect("just built"))
+    }
+}
+
+fn load(conn: &Connection) -> Result<SearchIndex> {
+    let mut index = SearchIndex::default();
+    let mut stmt = conn.prepare(
+        "SELECT customer_id, sort_key, display, pinyin, others, notes FROM search_docs ORDER BY sort_key",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let keys = keys::DocKeys {
+            sort_key: r.get(1)?,
+            display: r.get(2)?,
+            pinyin: r.get(3)?,
+            others: r.get(4)?,
+            notes: r.get(5)?,
+        };
+        index.upsert(&id, &keys);
+    }
+    Ok(index)
+}
+
+/// Brings the loaded index up to date with committed writes.
+pub(crate) fn refresh(conn: &Connection, index: &mut SearchIndex, customers: &BTreeSet<String>) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT sort_key, display, pinyin, others, notes FROM search_docs WHERE customer_id = ?1",
+    )?;
+    for id in customers {
+        let keys = stmt
+            .query_row([id], |r| {
+                Ok(keys::DocKeys {
+                    sort_key: r.get(0)?,
+                    display: r.get(1)?,
+                    pinyin: r.get(2)?,
+                    others: r.get(3)?,
+                    notes: r.get(4)?,
+                })
+            })
+            .optional()?;
+        match keys {
+            Some(k) => index.upsert(id, &k),
+            None => index.remove(id),
+        }
+    }
+    Ok(())
+}

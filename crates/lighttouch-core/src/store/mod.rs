@@ -1,0 +1,177 @@
+//! The book on disk: opening, pragmas, migrations and book-level settings.
+
+mod migrations;
+
+pub use migrations::SCHEMA_VERSION;
+#[doc(hidden)]
+pub use migrations::{migrate_to, MIGRATIONS};
+
+use crate::clock::{Clock, Hlc, HlcGenerator};
+use crate::error::{BookError, Result};
+use crate::search::SearchIndex;
+use rusqlite::{Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// One associate's customer book: an SQLite file plus the in-memory search index.
+pub struct Book {
+    pub(crate) conn: Connection,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) device: Uuid,
+    pub(crate) hlc: HlcGenerator,
+    pub(crate) index: Option<SearchIndex>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Book {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Book")
+            .field("path", &self.path)
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+/// How to treat a path that holds no book yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the file (and its folder) when missing.
+    CreateIfMissing,
+    /// Fail with a clear error when missing.
+    MustExist,
+}
+
+impl Book {
+    pub fn open(path: &Path, mode: OpenMode, clock: Arc<dyn Clock>) -> Result<Book> {
+        let display = path.display().to_string();
+        if !path.exists() {
+            if mode == OpenMode::MustExist {
+                return Err(BookError::InvalidInput(format!(
+                    "no customer book at {display}; create one with `lighttouch init`"
+                )));
+            }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| BookError::Io {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+        } else if path.is_dir() {
+            return Err(BookError::NotABook { path: display });
+        }
+        let conn = Connection::open(path)?;
+        let mut book = Self::from_connection(conn, clock).map_err(|e| not_a_book(e, &display))?;
+        book.path = Some(path.to_path_buf());
+        Ok(book)
+    }
+
+    /// A throwaway book, for tests and examples.
+    pub fn open_in_memory(clock: Arc<dyn Clock>) -> Result<Book> {
+        Self::from_connection(Connection::open_in_memory()?, clock)
+    }
+
+    fn from_connection(mut conn: Connection, clock: Arc<dyn Clock>) -> Result<Book> {
+        configure(&conn)?;
+        migrations::migrate(&mut conn)?;
+        let device = match meta_get(&conn, "device_id")? {
+            Some(id) => Uuid::parse_str(&id)
+                .map_err(|_| BookError::InvalidInput(format!("corrupt device id {id:?}")))?,
+            None => {
+                let id = Uuid::now_v7();
+                meta_set(&conn, "device_id", &id.to_string())?;
+                id
+            }
+        };
+        let last = meta_get(&conn, "hlc_last")?.and_then(|s| s.parse::<Hlc>().ok());
+        Ok(Book {
+            hlc: HlcGenerator::new(device, last),
+            conn,
+            clock,
+            device,
+            index: None,
+            path: None,
+        })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub fn device_id(&self) -> Uuid {
+        self.device
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The associate this book belongs to (written as author and owner).
+    pub fn associate(&self) -> Result<Option<String>> {
+        meta_get(&self.conn, "associate")
+    }
+
+    pub fn set_associate(&mut self, name: &str) -> Result<()> {
+        meta_set(&self.conn, "associate", name.trim())
+    }
+
+    pub fn store_name(&self) -> Result<Option<String>> {
+        meta_get(&self.conn, "store")
+    }
+
+    pub fn set_store_name(&mut self, name: &str) -> Result<()> {
+        meta_set(&self.conn, "store", name.trim())
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Read-only access for tests and diagnostics.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    // FULL: a commit is on disk before we say it is saved. secure_delete: an
+    // erased customer's data is overwritten, not left in free pages.
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = FULL;
+         PRAGMA secure_delete = ON;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    // In-memory databases answer "memory"; both are fine.
+    debug_assert!(mode == "wal" || mode == "memory", "journal mode {mode}");
+    Ok(())
+}
+
+fn not_a_book(e: BookError, path: &str) -> BookError {
+    match e {
+        BookError::Database(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            BookError::NotABook {
+                path: path.to_string(),
+            }
+        }
+        other => other,
+    }
+}
+
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
