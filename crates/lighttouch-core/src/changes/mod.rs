@@ -35,6 +35,7 @@ pub struct Writer<'b> {
     hlc: &'b mut HlcGenerator,
     now: DateTime<Utc>,
     touched: BTreeSet<String>,
+    tags_changed: bool,
 }
 
 impl Book {
@@ -50,15 +51,17 @@ impl Book {
                 hlc: &mut self.hlc,
                 now,
                 touched: BTreeSet::new(),
+                tags_changed: false,
             };
             let value = f(&mut w)?;
+            let tags_changed = w.tags_changed;
             let touched = w.finish()?;
-            Ok((value, touched))
+            Ok((value, touched, tags_changed))
         })();
         match result {
-            Ok((value, touched)) => {
+            Ok((value, touched, tags_changed)) => {
                 if let Some(index) = self.index.as_mut() {
-                    search::refresh(&self.conn, index, &touched)?;
+                    search::refresh(&self.conn, index, &touched, tags_changed)?;
                 }
                 Ok(value)
             }
@@ -343,7 +346,10 @@ impl<'b> Writer<'b> {
                 return Ok(());
             }
             Entity::Note => "SELECT customer_id FROM notes WHERE id = ?1",
-            Entity::Tag => "SELECT customer_id FROM customer_tags WHERE tag_id = ?1",
+            Entity::Tag => {
+                self.tags_changed = true;
+                "SELECT customer_id FROM customer_tags WHERE tag_id = ?1"
+            }
             // Other rows do not feed the search keys.
             _ => return Ok(()),
         };

@@ -36,6 +36,8 @@ pub(crate) struct Match {
 struct Doc {
     customer_id: Box<str>,
     sort_key: Box<str>,
+    /// Position in name order at load; later additions sort after.
+    order: u32,
     name_chars: u16,
     alive: bool,
 }
@@ -82,6 +84,8 @@ pub struct SearchIndex {
     others: Segment,
     notes: Segment,
     dead: usize,
+    /// (folded synonym, folded tag name): "pearl" also looks for 珍珠.
+    synonyms: Vec<(String, String)>,
 }
 
 const NONE: u8 = u8::MAX;
@@ -151,6 +155,7 @@ impl SearchIndex {
         self.docs.push(Doc {
             customer_id: customer_id.into(),
             sort_key: keys.sort_key.as_str().into(),
+            order: n,
             name_chars,
             alive: true,
         });
@@ -171,8 +176,13 @@ impl SearchIndex {
         }
     }
 
+    pub(crate) fn set_synonyms(&mut self, synonyms: Vec<(String, String)>) {
+        self.synonyms = synonyms;
+    }
+
     fn compact(&mut self) {
-        let old = std::mem::take(self);
+        let mut old = std::mem::take(self);
+        self.synonyms = std::mem::take(&mut old.synonyms);
         let text = |s: &Segment, i: usize| String::from_utf8_lossy(s.entry(i)).into_owned();
         for (i, d) in old.docs.iter().enumerate().filter(|(_, d)| d.alive) {
             let keys = DocKeys {
@@ -234,14 +244,14 @@ impl SearchIndex {
             .collect();
         let order = |a: &Match, b: &Match| {
             let (da, db) = (&self.docs[a.doc as usize], &self.docs[b.doc as usize]);
-            (a.class, da.name_chars, &da.sort_key, a.doc).cmp(&(b.class, db.name_chars, &db.sort_key, b.doc))
+            (a.class, da.name_chars, da.order).cmp(&(b.class, db.name_chars, db.order))
         };
         if found.len() > limit {
             found.select_nth_unstable_by(limit - 1, order);
             found.truncate(limit);
         }
         found.sort_unstable_by(order);
-        if found.len() < limit {
+        if found.len() < limit && !is_short(&q) {
             // Notes come last; take them in index order until the page is full.
             for pos in memmem::find_iter(&self.notes.buf, q.as_bytes()) {
                 let doc = self.notes.doc_at(pos);
@@ -293,27 +303,74 @@ impl SearchIndex {
                 }
             }
         }
-        // Phone, WeChat, email, tags.
+        // Phone, WeChat, email, tags. A very short query only matches from the
+        // start of these keys: "8" should not list every phone with an 8 in it.
         let digits = phone_digits(q);
         let needle = digits.as_deref().unwrap_or(q).as_bytes();
-        for pos in memmem::find_iter(&self.others.buf, needle) {
-            let doc = self.others.doc_at(pos);
-            let (start, end) = self.others.key_bounds(doc, pos, needle.len());
-            let at_start = pos == start + 1;
-            let at_end = pos + needle.len() == end;
-            let (class, field) = match self.others.buf[start] {
-                K_PHONE if at_start && at_end => (0, MatchField::Phone),
-                K_PHONE if at_end => (1, MatchField::Phone),
-                K_PHONE => (3, MatchField::Phone),
-                K_WECHAT if at_start && at_end => (0, MatchField::Wechat),
-                K_WECHAT if at_start => (1, MatchField::Wechat),
-                K_WECHAT => (3, MatchField::Wechat),
-                K_EMAIL if at_start && at_end => (0, MatchField::Email),
-                K_EMAIL => (3, MatchField::Email),
-                _ => (3, MatchField::Tag),
-            };
-            best.offer(doc, class, field);
+        if is_short(q) {
+            let mut pattern = Vec::with_capacity(needle.len() + 1);
+            // Every mobile starts with 1: phones need three digits to mean anything.
+            for kind in [K_WECHAT, K_EMAIL, K_TAG] {
+                pattern.clear();
+                pattern.push(kind);
+                pattern.extend_from_slice(needle);
+                for pos in memmem::find_iter(&self.others.buf, &pattern) {
+                    self.offer_other(pos + 1, needle.len(), best);
+                }
+            }
+        } else {
+            for pos in memmem::find_iter(&self.others.buf, needle) {
+                self.offer_other(pos, needle.len(), best);
+            }
         }
+        // Tags by synonym: the whole tag key must match.
+        let mut pattern = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for (synonym, tag) in &self.synonyms {
+            if !synonym.starts_with(q) || tag.contains(q) || seen.contains(&tag.as_str()) {
+                continue;
+            }
+            seen.push(tag);
+            pattern.clear();
+            pattern.push(K_TAG);
+            pattern.extend_from_slice(tag.as_bytes());
+            for pos in memmem::find_iter(&self.others.buf, &pattern) {
+                let doc = self.others.doc_at(pos);
+                let (_, end) = self.others.key_bounds(doc, pos + 1, tag.len());
+                if end == pos + pattern.len() {
+                    best.offer(doc, 3, MatchField::Tag);
+                }
+            }
+        }
+    }
+
+    /// Ranks a match at `pos..pos + len` in the others segment by the key it fell in.
+    fn offer_other(&self, pos: usize, len: usize, best: &mut Best) {
+        let doc = self.others.doc_at(pos);
+        let (start, end) = self.others.key_bounds(doc, pos, len);
+        let at_start = pos == start + 1;
+        let at_end = pos + len == end;
+        let (class, field) = match self.others.buf[start] {
+            K_PHONE if at_start && at_end => (0, MatchField::Phone),
+            K_PHONE if at_end => (1, MatchField::Phone),
+            K_PHONE => (3, MatchField::Phone),
+            K_WECHAT if at_start && at_end => (0, MatchField::Wechat),
+            K_WECHAT if at_start => (1, MatchField::Wechat),
+            K_WECHAT => (3, MatchField::Wechat),
+            K_EMAIL if at_start && at_end => (0, MatchField::Email),
+            K_EMAIL => (3, MatchField::Email),
+            _ => (3, MatchField::Tag),
+        };
+        best.offer(doc, class, field);
+    }
+}
+
+/// One Chinese character, or fewer than three Latin letters or digits.
+fn is_short(q: &str) -> bool {
+    if q.is_ascii() {
+        q.len() < 3
+    } else {
+        q.chars().count() < 2
     }
 }
 

@@ -99,20 +99,18 @@ pub(crate) fn write_doc(conn: &Connection, customer_id: &str) -> Result<()> {
     let mut tags = Vec::new();
     {
         let mut stmt = conn.prepare_cached(
-            "SELECT t.name, t.synonyms, ct.added_hlc, ct.removed_hlc
+            "SELECT t.name, ct.added_hlc, ct.removed_hlc
              FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = ?1",
         )?;
         let mut rows = stmt.query([customer_id])?;
         while let Some(r) = rows.next()? {
-            let added: String = r.get(2)?;
-            let removed: Option<String> = r.get(3)?;
+            let added: String = r.get(1)?;
+            let removed: Option<String> = r.get(2)?;
             if !link_present(&added, removed.as_deref()) {
                 continue;
             }
+            // Synonyms are not repeated per customer: the query is expanded instead.
             tags.push(r.get::<_, String>(0)?);
-            let synonyms: String = r.get(1)?;
-            let synonyms: Vec<String> = serde_json::from_str(&synonyms).unwrap_or_default();
-            tags.extend(synonyms);
         }
     }
     let notes: Vec<String> = conn

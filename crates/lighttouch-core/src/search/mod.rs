@@ -37,14 +37,7 @@ pub struct SearchHit {
 impl Book {
     /// The best `limit` customers for `query`, best first.
     pub fn search(&mut self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
-        let matches = {
-            let index = self.search_index()?;
-            index
-                .search(query, limit)
-                .into_iter()
-                .map(|m| (index.customer_id(m.doc).to_string(), m.field, m.class))
-                .collect::<Vec<_>>()
-        };
+        let matches = self.search_ids(query, limit)?;
         let mut hits = Vec::with_capacity(matches.len());
         let mut stmt = self.conn.prepare_cached(
             "SELECT name, phone, wechat, stage FROM customers WHERE id = ?1",
@@ -67,6 +60,17 @@ impl Book {
             });
         }
         Ok(hits)
+    }
+
+    /// Like [`Book::search`] but only IDs and how they matched: for lists
+    /// that fetch rows as they scroll.
+    pub fn search_ids(&mut self, query: &str, limit: usize) -> Result<Vec<(String, MatchField, MatchClass)>> {
+        let index = self.search_index()?;
+        Ok(index
+            .search(query, limit)
+            .into_iter()
+            .map(|m| (index.customer_id(m.doc).to_string(), m.field, m.class))
+            .collect())
     }
 
     /// The index, built from `search_docs` on first use.
@@ -95,11 +99,34 @@ fn load(conn: &Connection) -> Result<SearchIndex> {
         };
         index.upsert(&id, &keys);
     }
+    index.set_synonyms(synonyms(conn)?);
     Ok(index)
 }
 
+fn synonyms(conn: &Connection) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare("SELECT name_key, synonyms FROM tags")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let tag: String = r.get(0)?;
+        let list: String = r.get(1)?;
+        for s in serde_json::from_str::<Vec<String>>(&list).unwrap_or_default() {
+            out.push((fold(&s), tag.clone()));
+        }
+    }
+    Ok(out)
+}
+
 /// Brings the loaded index up to date with committed writes.
-pub(crate) fn refresh(conn: &Connection, index: &mut SearchIndex, customers: &BTreeSet<String>) -> Result<()> {
+pub(crate) fn refresh(
+    conn: &Connection,
+    index: &mut SearchIndex,
+    customers: &BTreeSet<String>,
+    tags_changed: bool,
+) -> Result<()> {
+    if tags_changed {
+        index.set_synonyms(synonyms(conn)?);
+    }
     let mut stmt = conn.prepare_cached(
         "SELECT sort_key, display, pinyin, others, notes FROM search_docs WHERE customer_id = ?1",
     )?;
