@@ -355,7 +355,7 @@ impl SearchIndex {
             K_PHONE if at_end => (1, MatchField::Phone),
             K_PHONE => (3, MatchField::Phone),
             K_WECHAT if at_start && at_end => (0, MatchField::Wechat),
-            K_WECHAT if at_start => (1, MatchField::Wechat),
+            K_WECHAT if at_start => (3, MatchField::Wechat),
             K_WECHAT => (3, MatchField::Wechat),
             K_EMAIL if at_start && at_end => (0, MatchField::Email),
             K_EMAIL => (3, MatchField::Email),
