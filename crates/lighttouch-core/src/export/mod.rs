@@ -1,1 +1,100 @@
-//! todo
+//! Data portability: one customer or the whole book, as JSON (everything we
+//! hold) or CSV (one row per customer, re-importable by `import`).
+
+use crate::customers::{editable_fields, Customer};
+use crate::error::{BookError, Result};
+use crate::store::Book;
+use serde::Serialize;
+use serde_json::Value;
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = BookError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_lowercase().as_str() {
+            "json" => Ok(ExportFormat::Json),
+            "csv" => Ok(ExportFormat::Csv),
+            _ => Err(BookError::invalid("format", format!("{s:?} is not an export format (csv or json)"))),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    format: &'a str,
+    version: u32,
+    exported_at: String,
+    customers: Vec<crate::customers::CustomerRecord>,
+}
+
+fn io_err(e: std::io::Error) -> BookError {
+    BookError::Io { path: "export output".into(), source: e }
+}
+
+impl Book {
+    /// IDs of live customers (neither erased nor merged), oldest first.
+    pub fn customer_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM customers WHERE erased_at IS NULL AND merged_into IS NULL ORDER BY id",
+        )?;
+        let ids = stmt.query_map([], |r| r.get(0))?;
+        Ok(ids.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn export(&self, customer: Option<&str>, format: ExportFormat, out: &mut dyn Write) -> Result<()> {
+        let ids = match customer {
+            Some(id) => vec![self.live_customer(id)?.id],
+            None => self.customer_ids()?,
+        };
+        match format {
+            ExportFormat::Json => {
+                let customers = ids.iter().map(|id| self.customer_record(id)).collect::<Result<Vec<_>>>()?;
+                let env = Envelope {
+                    format: "lighttouch-book",
+                    version: 1,
+                    exported_at: self.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    customers,
+                };
+                serde_json::to_writer_pretty(&mut *out, &env).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+                writeln!(out).map_err(io_err)
+            }
+            ExportFormat::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                let mut header: Vec<&str> = vec!["id"];
+                header.extend(editable_fields());
+                header.extend(["consent_at", "created_at", "tags", "notes"]);
+                w.write_record(&header).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+                for id in &ids {
+                    let c = self.customer(id)?;
+                    let notes: Vec<String> = self.notes(id)?.into_iter().map(|n| n.body).collect();
+                    w.write_record(csv_row(&c, &header, &notes)).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+                }
+                w.flush().map_err(io_err)
+            }
+        }
+    }
+}
+
+fn csv_row(c: &Customer, header: &[&str], notes: &[String]) -> Vec<String> {
+    let json = serde_json::to_value(c).unwrap_or_default();
+    header
+        .iter()
+        .map(|h| match *h {
+            "tags" => c.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(";"),
+            "notes" => notes.join("\n"),
+            field => match &json[field] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                Value::Bool(b) => b.to_string(),
+                Value::Array(items) => items.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(";"),
+                other => other.to_string(),
+            },
+        })
+        .collect()
+}

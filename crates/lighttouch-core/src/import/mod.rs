@@ -1,1 +1,390 @@
-//! todo
+//! CSV import of customers and purchases as POS and CRM systems export them.
+//!
+//! An import is planned first (every row parsed, duplicates found, nothing
+//! written) and the plan is the dry-run report. Applying it is one
+//! transaction: all rows or none, unless the caller asks to skip invalid rows.
+
+mod decode;
+mod headers;
+mod purchases;
+
+use crate::changes::Entity;
+use crate::customers::{insert_customer, parse_all, Customer};
+use crate::error::{BookError, Result};
+use crate::store::Book;
+use crate::tags::ensure_tag;
+use headers::Kind;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Report only; write nothing.
+    pub dry_run: bool,
+    /// Import the valid rows even when some are invalid.
+    pub skip_invalid: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColumnMapping {
+    pub header: String,
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// A row that will be (or was) merged into a customer instead of creating a copy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergeProposal {
+    pub line: usize,
+    /// The existing customer; None when the match is an earlier row of this file.
+    pub customer_id: Option<String>,
+    pub name: String,
+    /// `phone` or `wechat`
+    pub matched_on: String,
+    /// Line of the earlier row it merges with, for duplicates within the file.
+    pub same_as_line: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportReport {
+    pub kind: String,
+    pub encoding: String,
+    pub dry_run: bool,
+    /// Whether anything was written.
+    pub applied: bool,
+    pub rows: usize,
+    pub created: usize,
+    pub merged: usize,
+    /// Purchases already in the book (same order and SKU), left alone.
+    pub already_present: usize,
+    pub rejected: usize,
+    pub columns: Vec<ColumnMapping>,
+    pub merges: Vec<MergeProposal>,
+    pub rejections: Vec<Rejection>,
+    /// IDs of the customers created (empty on a dry run).
+    pub created_ids: Vec<String>,
+}
+
+/// One customer row, parsed.
+struct CustomerRow {
+    line: usize,
+    fields: Vec<(&'static str, Value)>,
+    tags: Vec<String>,
+    note: Option<String>,
+    target: Target,
+}
+
+enum Target {
+    New,
+    Existing(String),
+    /// Merges into the customer created from an earlier row (index into rows).
+    EarlierRow(usize),
+}
+
+impl Book {
+    pub fn import_customers_file(&mut self, path: &Path, options: ImportOptions) -> Result<ImportReport> {
+        let bytes = read_file(path)?;
+        self.import_customers(&bytes, options)
+    }
+
+    pub fn import_purchases_file(&mut self, path: &Path, options: ImportOptions) -> Result<ImportReport> {
+        let bytes = read_file(path)?;
+        self.import_purchases(&bytes, options)
+    }
+
+    /// Imports customers from CSV bytes. See the module docs.
+    pub fn import_customers(&mut self, bytes: &[u8], options: ImportOptions) -> Result<ImportReport> {
+        let table = decode::read_table(bytes)?;
+        let header_at = headers::find_header(Kind::Customers, &table.rows).ok_or_else(|| {
+            BookError::Import("no header row with a name, phone or WeChat column (e.g. 姓名, 手机, 微信) in the first 5 lines".into())
+        })?;
+        let header = &table.rows[header_at].1;
+        let map = headers::map_headers(Kind::Customers, header);
+        let mut report = new_report("customers", table.encoding, options, header, &map);
+        let mut rows: Vec<CustomerRow> = Vec::new();
+        // normalised phone / wechat → index of the row that claims it
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (line, cells) in &table.rows[header_at + 1..] {
+            report.rows += 1;
+            match self.plan_customer_row(*line, cells, &map, &mut seen, &rows, &mut report) {
+                Ok(row) => rows.push(row),
+                Err(reason) => report.rejections.push(Rejection { line: *line, reason }),
+            }
+        }
+        report.rejected = report.rejections.len();
+        report.created = rows.iter().filter(|r| matches!(r.target, Target::New)).count();
+        report.merged = report.merges.len();
+        if options.dry_run {
+            return Ok(report);
+        }
+        refuse_if_invalid(&report, options)?;
+        let associate = self.associate()?;
+        let store = self.store_name()?;
+        let existing: HashMap<String, Customer> = rows
+            .iter()
+            .filter_map(|r| match &r.target {
+                Target::Existing(id) => Some(id.clone()),
+                _ => None,
+            })
+            .map(|id| self.customer(&id).map(|c| (id, c)))
+            .collect::<Result<_>>()?;
+        let created_ids = self.write(|w| {
+            let mut ids: Vec<Option<String>> = Vec::with_capacity(rows.len());
+            let mut created = Vec::new();
+            for row in &rows {
+                let id = match &row.target {
+                    Target::New => {
+                        let id = insert_customer(w, row.fields.clone(), associate.clone(), store.clone())?;
+                        created.push(id.clone());
+                        id
+                    }
+                    Target::Existing(id) => {
+                        fill_empty_fields(w, id, &row.fields, existing.get(id))?;
+                        id.clone()
+                    }
+                    Target::EarlierRow(i) => {
+                        let id = ids[*i].clone().expect("earlier rows are written first");
+                        fill_empty_fields(w, &id, &row.fields, None)?;
+                        id
+                    }
+                };
+                for tag in &row.tags {
+                    let t = ensure_tag(w, tag, None)?;
+                    w.add_tag_link(&id, &t.id)?;
+                }
+                if let Some(note) = &row.note {
+                    add_imported_note(w, &id, note, associate.as_deref())?;
+                }
+                ids.push(Some(id));
+            }
+            Ok(created)
+        })?;
+        report.created_ids = created_ids;
+        report.applied = true;
+        Ok(report)
+    }
+
+    fn plan_customer_row(
+        &self,
+        line: usize,
+        cells: &[String],
+        map: &[Option<&'static str>],
+        seen: &mut HashMap<String, usize>,
+        rows: &[CustomerRow],
+        report: &mut ImportReport,
+    ) -> std::result::Result<CustomerRow, String> {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        let mut tags = Vec::new();
+        let mut note = None;
+        for (i, field) in map.iter().enumerate() {
+            let (Some(field), Some(cell)) = (field, cells.get(i)) else { continue };
+            if cell.is_empty() {
+                continue;
+            }
+            match *field {
+                "tags" => tags.extend(
+                    cell.split([';', ',', '，', '；', '、', '|', ' '])
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(String::from),
+                ),
+                "note" => note = Some(cell.clone()),
+                f => pairs.push((f, cell.as_str())),
+            }
+        }
+        let fields = parse_all(&pairs).map_err(|e| e.to_string())?;
+        let get = |f: &str| fields.iter().find(|(n, _)| *n == f).and_then(|(_, v)| v.as_str()).map(String::from);
+        let name = get("name").ok_or("no name")?;
+        for t in &tags {
+            if t.chars().count() > 40 {
+                return Err(format!("tag {t:?} is longer than 40 characters"));
+            }
+        }
+        let keys: Vec<(String, &str)> = [("phone", get("phone")), ("phone", get("phone2")), ("wechat", get("wechat"))]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (format!("{k}:{}", v.to_lowercase()), k)))
+            .map(|(key, k)| (key, if k == "phone" { "phone" } else { "wechat" }))
+            .collect();
+        let mut target = Target::New;
+        for (key, matched_on) in &keys {
+            if let Some(&earlier) = seen.get(key) {
+                let earlier_row = &rows[earlier];
+                let root = match &earlier_row.target {
+                    Target::EarlierRow(i) => Target::EarlierRow(*i),
+                    Target::Existing(id) => Target::Existing(id.clone()),
+                    Target::New => Target::EarlierRow(earlier),
+                };
+                report.merges.push(MergeProposal {
+                    line,
+                    customer_id: match &root { Target::Existing(id) => Some(id.clone()), _ => None },
+                    name: name.clone(),
+                    matched_on: matched_on.to_string(),
+                    same_as_line: Some(earlier_row.line),
+                });
+                target = root;
+                break;
+            }
+            let (phone, wechat) = if *matched_on == "phone" { (key.strip_prefix("phone:"), None) } else { (None, key.strip_prefix("wechat:")) };
+            let dups = self.find_duplicates(phone, wechat, None).map_err(|e| e.to_string())?;
+            if let Some(d) = dups.into_iter().next() {
+                report.merges.push(MergeProposal {
+                    line,
+                    customer_id: Some(d.customer_id.clone()),
+                    name: d.name,
+                    matched_on: matched_on.to_string(),
+                    same_as_line: None,
+                });
+                target = Target::Existing(d.customer_id);
+                break;
+            }
+        }
+        let index = rows.len();
+        for (key, _) in keys {
+            seen.entry(key).or_insert(index);
+        }
+        Ok(CustomerRow { line, fields, tags, note, target })
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| BookError::Io { path: path.display().to_string(), source })
+}
+
+fn new_report(kind: &str, encoding: &str, options: ImportOptions, header: &[String], map: &[Option<&str>]) -> ImportReport {
+    ImportReport {
+        kind: kind.into(),
+        encoding: encoding.into(),
+        dry_run: options.dry_run,
+        applied: false,
+        rows: 0,
+        created: 0,
+        merged: 0,
+        already_present: 0,
+        rejected: 0,
+        columns: header
+            .iter()
+            .zip(map)
+            .map(|(h, f)| ColumnMapping { header: h.clone(), field: f.map(String::from) })
+            .collect(),
+        merges: Vec::new(),
+        rejections: Vec::new(),
+        created_ids: Vec::new(),
+    }
+}
+
+fn refuse_if_invalid(report: &ImportReport, options: ImportOptions) -> Result<()> {
+    if report.rejected == 0 || options.skip_invalid {
+        return Ok(());
+    }
+    let first: Vec<String> = report
+        .rejections
+        .iter()
+        .take(3)
+        .map(|r| format!("line {}: {}", r.line, r.reason))
+        .collect();
+    let more = if report.rejected > 3 { format!("; and {} more", report.rejected - 3) } else { String::new() };
+    Err(BookError::Import(format!(
+        "{} of {} rows are invalid ({}{more}); nothing was imported. Fix them, or import the rest with --skip-invalid",
+        report.rejected,
+        report.rows,
+        first.join("; ")
+    )))
+}
+
+/// Fills only the fields the customer does not have yet: an import never
+/// overwrites what an associate entered.
+fn fill_empty_fields(
+    w: &mut crate::changes::Writer<'_>,
+    id: &str,
+    fields: &[(&'static str, Value)],
+    known: Option<&Customer>,
+) -> Result<()> {
+    let current = match known {
+        Some(c) => serde_json::to_value(c).unwrap_or_default(),
+        None => {
+            let c: Customer = w.conn().query_row(
+                &format!("SELECT {} FROM customers WHERE id = ?1", crate::customers::CUSTOMER_COLUMNS),
+                [id],
+                crate::customers::customer_from_row,
+            )?;
+            serde_json::to_value(c).unwrap_or_default()
+        }
+    };
+    for (field, value) in fields {
+        let empty = match &current[*field] {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            _ => false,
+        };
+        if empty && !value.is_null() {
+            w.update(Entity::Customer, id, field, value)?;
+        }
+    }
+    Ok(())
+}
+
+fn add_imported_note(w: &mut crate::changes::Writer<'_>, customer_id: &str, body: &str, author: Option<&str>) -> Result<()> {
+    let exists: bool = w
+        .conn()
+        .prepare_cached("SELECT 1 FROM notes WHERE customer_id = ?1 AND body = ?2")?
+        .exists(rusqlite::params![customer_id, body])?;
+    if exists {
+        return Ok(()); // the same note imported twice is one note
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = Value::String(w.now_text());
+    let author = author.map(|a| Value::String(a.into())).unwrap_or(Value::Null);
+    w.insert(
+        Entity::Note,
+        &id,
+        &[
+            ("customer_id", Value::String(customer_id.into())),
+            ("author", author.clone()),
+            ("created_at", now.clone()),
+            ("body", Value::String(body.into())),
+        ],
+    )?;
+    w.insert(
+        Entity::NoteRevision,
+        &uuid::Uuid::now_v7().to_string(),
+        &[
+            ("note_id", Value::String(id)),
+            ("body", Value::String(body.into())),
+            ("author", author),
+            ("at", now),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The customer a purchase row belongs to, by ID, phone or WeChat ID.
+fn read_customer_key(book: &Book, id: Option<&str>, phone: Option<&str>, wechat: Option<&str>) -> std::result::Result<String, String> {
+    if let Some(id) = id {
+        return match book.live_customer(id) {
+            Ok(c) => Ok(c.id),
+            Err(_) => Err(format!("no customer with id {id}")),
+        };
+    }
+    if let Some(p) = phone {
+        let p = crate::customers::normalize_phone(p)?;
+        let found = book.find_duplicates(Some(&p), None, None).map_err(|e| e.to_string())?;
+        return found
+            .into_iter()
+            .next()
+            .map(|d| d.customer_id)
+            .ok_or_else(|| format!("no customer with phone {} in the book; import the customers first", crate::customers::mask_phone(&p)));
+    }
+    if let Some(w) = wechat {
+        let found = book.find_duplicates(None, Some(w), None).map_err(|e| e.to_string())?;
+        return found.into_iter().next().map(|d| d.customer_id).ok_or_else(|| format!("no customer with WeChat ID {w} in the book"));
+    }
+    Err("no customer ID, phone or WeChat ID to tell whose purchase it is".into())
+}
