@@ -1,1 +1,202 @@
-fn main() {}
+//! `lighttouch`: the customer book from the command line, for IT staff,
+//! scripts and tests. Every command takes `--json`. Errors are one line (or
+//! `{"code", "message"}` with `--json`) and a non-zero exit, never a panic.
+
+mod args;
+mod print;
+
+use anyhow::{Context, Result};
+use args::{Cli, Command, ImportKind, NoteCommand, TagCommand};
+use clap::Parser;
+use lighttouch_core::export::ExportFormat;
+use lighttouch_core::import::ImportOptions;
+use lighttouch_core::{Book, BookError, OpenMode, SystemClock};
+use serde_json::json;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let (code, message) = match e.downcast_ref::<BookError>() {
+                Some(b) => (b.code(), b.to_string()),
+                None => ("error", format!("{e:#}")),
+            };
+            if json {
+                eprintln!("{}", json!({ "code": code, "message": message }));
+            } else {
+                eprintln!("error: {message}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn default_db() -> Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "lighttouch")
+        .context("cannot find a data directory for this user; pass --db PATH")?;
+    Ok(dirs.data_dir().join("book.sqlite3"))
+}
+
+fn open(cli: &Cli, mode: OpenMode) -> Result<Book> {
+    let path = match &cli.db {
+        Some(p) => p.clone(),
+        None => default_db()?,
+    };
+    Ok(Book::open(&path, mode, Arc::new(SystemClock))?)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let json = cli.json;
+    let out = &mut std::io::stdout().lock();
+    match &cli.command {
+        Command::Init { associate, store } => {
+            let mut book = open(&cli, OpenMode::CreateIfMissing)?;
+            if let Some(a) = associate {
+                book.set_associate(a)?;
+            }
+            if let Some(s) = store {
+                book.set_store_name(s)?;
+            }
+            let path = book.path().map(|p| p.display().to_string()).unwrap_or_default();
+            print::emit(out, json, &json!({
+                "path": path,
+                "device_id": book.device_id().to_string(),
+                "schema_version": book.schema_version()?,
+                "customers": book.customer_count()?,
+            }), || format!("customer book ready at {path}"))?;
+        }
+        Command::Demo { customers, seed } => {
+            let mut book = open(&cli, OpenMode::CreateIfMissing)?;
+            let show_progress = !json && std::io::stderr().is_terminal();
+            let summary = book.generate_demo_with_progress(*customers, *seed, |done| {
+                if show_progress {
+                    eprint!("\r{done} / {customers} customers");
+                }
+            })?;
+            if show_progress {
+                eprintln!();
+            }
+            print::emit(out, json, &summary, || {
+                format!(
+                    "added {} demo customers ({} notes, {} purchases, {} touchpoints)",
+                    summary.customers, summary.notes, summary.purchases, summary.touchpoints
+                )
+            })?;
+        }
+        Command::Import { kind, file, dry_run, skip_invalid } => {
+            let mut book = open(&cli, OpenMode::MustExist)?;
+            let options = ImportOptions { dry_run: *dry_run, skip_invalid: *skip_invalid };
+            let report = match kind {
+                ImportKind::Customers => book.import_customers_file(file, options)?,
+                ImportKind::Purchases => book.import_purchases_file(file, options)?,
+            };
+            print::emit(out, json, &report, || print::import_report(&report))?;
+        }
+        Command::Search { query, limit } => {
+            let mut book = open(&cli, OpenMode::MustExist)?;
+            let hits = book.search(query, *limit)?;
+            print::emit(out, json, &hits, || print::search_hits(&hits))?;
+        }
+        Command::Add { name, phone, wechat, email, gender, birthday, set, allow_duplicate } => {
+            let mut book = open(&cli, OpenMode::MustExist)?;
+            let mut fields: Vec<(String, String)> = vec![("name".into(), name.clone())];
+            for (f, v) in [("phone", phone), ("wechat", wechat), ("email", email), ("gender", gender), ("birthday", birthday)] {
+                if let Some(v) = v {
+                    fields.push((f.into(), v.clone()));
+                }
+            }
+            fields.extend(args::parse_sets(set)?);
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
+            let id = book.add_customer(&pairs, *allow_duplicate)?;
+            print::emit(out, json, &json!({ "id": id }), || id.clone())?;
+        }
+        Command::Edit { id, set } => {
+            let mut book = open(&cli, OpenMode::MustExist)?;
+            let fields = args::parse_sets(set)?;
+            if fields.is_empty() {
+                anyhow::bail!("nothing to change: pass --set FIELD=VALUE");
+            }
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
+            let customer = book.edit_customer(id, &pairs)?;
+            print::emit(out, json, &customer, || format!("updated {}", customer.name))?;
+        }
+        Command::Show { id } => {
+            let book = open(&cli, OpenMode::MustExist)?;
+            let record = book.customer_record(id)?;
+            print::emit(out, json, &record, || print::customer(&record))?;
+        }
+        Command::Tag { command } => {
+            let mut book = open(&cli, OpenMode::MustExist)?;
+            match command {
+                TagCommand::Add { id, tag } => {
+                    let t = book.tag_customer(id, tag)?;
+                    print::emit(out, json, &t, || format!("tagged {} ({})", t.name, t.group))?;
+                }
+                TagCommand::Remove { id, tag } => {
+                    let removed = book.untag_customer(id, tag)?;
+                    print::emit(out, json, &json!({ "removed": removed }), || {
+                        if removed { "removed".into() } else { "the customer did not have that tag".into() }
+                    })?;
+                }
+                TagCommand::List => {
+                    let tags = book.tags()?;
+                    print::emit(out, json, &tags, || print::tags(&tags))?;
+                }
+            }
+        }
+        Command::Note { command } => {
+            let mut book = open(&cli, OpenMode::MustExist)?;
+            let note = match command {
+                NoteCommand::Add { id, text } => book.add_note(id, text)?,
+                NoteCommand::Edit { note_id, text } => book.edit_note(note_id, text)?,
+            };
+            print::emit(out, json, &note, || note.id.clone())?;
+        }
+        Command::Merge { keep, other } => {
+            let mut book = open(&cli, OpenMode::MustExist)?;
+            let merged = book.merge_customers(keep, other)?;
+            print::emit(out, json, &merged, || format!("merged into {} ({})", merged.name, merged.id))?;
+        }
+        Command::Erase { id, yes } => {
+            let mut book = open(&cli, OpenMode::MustExist)?;
+            let c = book.customer(id)?;
+            if !yes && std::io::stdin().is_terminal() && !json {
+                eprint!(
+                    "Erase {} for good? Their personal data, notes, purchases and contact history are deleted and cannot be recovered. Type yes: ",
+                    c.name
+                );
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if answer.trim() != "yes" {
+                    anyhow::bail!("not erased");
+                }
+            }
+            book.erase_customer(id)?;
+            print::emit(out, json, &json!({ "erased": id }), || format!("erased {id}"))?;
+        }
+        Command::Export { customer, format, output } => {
+            let book = open(&cli, OpenMode::MustExist)?;
+            let format: ExportFormat = format.parse()?;
+            match output {
+                Some(path) => {
+                    // Write beside the target and rename, so a failed export
+                    // never leaves half a file under the real name.
+                    let tmp = path.with_extension("partial");
+                    let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+                    book.export(customer.as_deref(), format, &mut f)?;
+                    f.sync_all()?;
+                    std::fs::rename(&tmp, path)?;
+                }
+                None => book.export(customer.as_deref(), format, out)?,
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

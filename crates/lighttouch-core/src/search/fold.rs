@@ -66,7 +66,7 @@ const SURNAME_READINGS: &[(char, &str)] = &[
 /// Latin and digit runs count as one syllable each. Empty when the name has
 /// no Chinese characters.
 pub(crate) fn pinyin_spellings(folded_name: &str) -> Vec<Vec<String>> {
-    use pinyin::{ToPinyin, ToPinyinMulti};
+    use pinyin::ToPinyin;
     if !folded_name.chars().any(is_cjk) {
         return Vec::new();
     }
@@ -86,13 +86,11 @@ pub(crate) fn pinyin_spellings(folded_name: &str) -> Vec<Vec<String>> {
                 if let Some((_, r)) = SURNAME_READINGS.iter().find(|(s, _)| *s == c) {
                     first_readings.push(r.to_string());
                 }
-                if let Some(multi) = c.to_pinyin_multi() {
-                    for reading in multi.into_iter().take(3) {
-                        let r = reading.plain().to_string();
-                        if !first_readings.contains(&r) {
-                            first_readings.push(r);
-                        }
-                    }
+                // The usual reading too: 曾 is zeng as a family name, ceng otherwise.
+                // Other rare readings are left out: they only add noise (丁 as zheng).
+                let usual = p.plain().to_string();
+                if !first_readings.contains(&usual) {
+                    first_readings.push(usual);
                 }
             }
             syllables.push(p.plain().to_string());
@@ -139,6 +137,7 @@ mod tests {
         assert!(zeng.iter().any(|s| s[0] == "ceng"));
         assert_eq!(pinyin_spellings("单丽")[0], vec!["shan", "li"]);
         assert!(pinyin_spellings("chloe chan").is_empty());
-        assert_eq!(pinyin_spellings("王a2")[0], vec!["wang", "a2"]);
+        assert_eq!(pinyin_spellings("王a2"), vec![vec!["wang", "a2"]]);
+        assert_eq!(pinyin_spellings("丁薇"), vec![vec!["ding", "wei"]]);
     }
 }

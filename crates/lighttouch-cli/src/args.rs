@@ -1,0 +1,138 @@
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "lighttouch", version, about = "The associate's customer book, from the command line")]
+pub struct Cli {
+    /// The book (an SQLite file). Default: the platform data directory.
+    #[arg(long, global = true, env = "LIGHTTOUCH_DB")]
+    pub db: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create the book (or check an existing one).
+    Init {
+        #[arg(long)]
+        associate: Option<String>,
+        #[arg(long)]
+        store: Option<String>,
+    },
+    /// Add a realistic, deterministic demo book.
+    Demo {
+        #[arg(long, default_value_t = 200)]
+        customers: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Import a CSV of customers or purchases.
+    Import {
+        kind: ImportKind,
+        file: PathBuf,
+        /// Report what would happen; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the valid rows even if some are invalid.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Search by name, pinyin, phone, WeChat ID, tag or note.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Add a customer; prints the new ID.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        wechat: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        gender: Option<String>,
+        #[arg(long)]
+        birthday: Option<String>,
+        /// Any other field, as FIELD=VALUE.
+        #[arg(long, value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// Add even if a customer has the same phone or WeChat ID.
+        #[arg(long)]
+        allow_duplicate: bool,
+    },
+    /// Change fields of a customer.
+    Edit {
+        id: String,
+        #[arg(long, value_name = "FIELD=VALUE", required = true)]
+        set: Vec<String>,
+    },
+    /// Everything about one customer.
+    Show { id: String },
+    /// Add, remove or list tags.
+    Tag {
+        #[command(subcommand)]
+        command: TagCommand,
+    },
+    /// Add or edit a note (an edit keeps the earlier text).
+    Note {
+        #[command(subcommand)]
+        command: NoteCommand,
+    },
+    /// Merge the second customer into the first; nothing of either is lost.
+    Merge { keep: String, other: String },
+    /// Erase a customer's personal data for good (a deletion request).
+    Erase {
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Export one customer or the whole book.
+    Export {
+        #[arg(long)]
+        customer: Option<String>,
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Write to a file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ImportKind {
+    Customers,
+    Purchases,
+}
+
+#[derive(Subcommand)]
+pub enum TagCommand {
+    Add { id: String, tag: String },
+    Remove { id: String, tag: String },
+    /// The store's tags with how many customers carry each.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum NoteCommand {
+    Add { id: String, text: String },
+    Edit { note_id: String, text: String },
+}
+
+pub fn parse_sets(sets: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    sets.iter()
+        .map(|s| {
+            s.split_once('=')
+                .map(|(f, v)| (f.trim().to_string(), v.to_string()))
+                .ok_or_else(|| anyhow::anyhow!("--set {s:?}: expected FIELD=VALUE"))
+        })
+        .collect()
+}
