@@ -35,10 +35,11 @@ pub(crate) fn read_table(bytes: &[u8]) -> Result<Table> {
     if text.contains('\0') {
         return Err(BookError::Import("this is not a CSV file (it contains binary data)".into()));
     }
-    let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let delimiter = [b',', b'\t', b';']
+    // Sniff over the opening lines: a title line above the header has no separators.
+    let opening: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(5).collect();
+    let delimiter = [b';', b'\t', b',']
         .into_iter()
-        .max_by_key(|d| first_line.bytes().filter(|b| b == d).count())
+        .max_by_key(|d| opening.iter().map(|l| l.bytes().filter(|b| b == d).count()).sum::<usize>())
         .unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)

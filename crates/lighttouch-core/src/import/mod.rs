@@ -318,7 +318,9 @@ fn fill_empty_fields(
         }
     };
     for (field, value) in fields {
-        let empty = match &current[*field] {
+        // A calendar belongs to its date: it is "empty" while the date is.
+        let field_for_emptiness = field.strip_suffix("_calendar").unwrap_or(field);
+        let empty = match &current[field_for_emptiness] {
             Value::Null => true,
             Value::String(s) => s.is_empty(),
             Value::Array(a) => a.is_empty(),
