@@ -1,0 +1,239 @@
+//! The `lighttouch` binary as scripts use it: real processes, a real book file.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Book {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+fn book() -> Book {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.sqlite3");
+    let b = Book { _dir: dir, path };
+    ok(&b, &["init", "--associate", "小林"]);
+    b
+}
+
+fn run(b: &Book, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lighttouch"))
+        .arg("--db")
+        .arg(&b.path)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(b: &Book, args: &[&str]) -> String {
+    let out = run(b, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(b: &Book, args: &[&str]) -> Value {
+    let mut a = vec!["--json"];
+    a.extend_from_slice(args);
+    serde_json::from_str(&ok(b, &a)).unwrap()
+}
+
+fn fails(b: &Book, args: &[&str]) -> String {
+    let out = run(b, args);
+    assert!(!out.status.success(), "{args:?} should fail");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    err
+}
+
+#[test]
+fn a_customer_from_add_to_erase() {
+    let b = book();
+    let id = ok(
+        &b,
+        &[
+            "add", "--name", "张伟", "--phone", "+86 138 0013 8000", "--wechat", "zw_88",
+            "--birthday", "1990-05-12",
+        ],
+    );
+    let id = id.trim();
+    ok(
+        &b,
+        &[
+            "edit", id, "--set", "stage=act", "--set", "consent_marketing=true", "--set",
+            "birthday_calendar=lunar", "--set", "language=zh-Hans", "--set", "budget=premium",
+            "--set", "do_not_contact=false", "--set", "gender=male", "--set",
+            "email=zw@example.com", "--set", "anniversary=2015-10-01",
+        ],
+    );
+    ok(&b, &["tag", "add", id, "pearl"]);
+    ok(&b, &["note", "add", id, "喜欢简约款"]);
+    let shown = json(&b, &["show", id]);
+    assert_eq!(shown["name"], "张伟");
+    assert_eq!(shown["phone"], "13800138000");
+    assert_eq!(shown["stage"], "act");
+    assert_eq!(shown["consent_marketing"], true);
+    assert!(shown["consent_at"].is_string());
+    assert_eq!(shown["birthday_calendar"], "lunar");
+    assert_eq!(shown["anniversary"], "2015-10-01");
+    assert_eq!(shown["tags"][0]["name"], "珍珠");
+    assert_eq!(shown["notes"][0]["body"], "喜欢简约款");
+    for q in ["zhangwei", "zw", "張偉", "8000", "zw_88"] {
+        let hits = json(&b, &["search", q]);
+        assert_eq!(hits[0]["id"], id, "{q}");
+        assert_eq!(hits[0]["name"], "张伟", "{q}");
+    }
+    ok(&b, &["tag", "remove", id, "珍珠"]);
+    assert_eq!(json(&b, &["show", id])["tags"], serde_json::json!([]));
+    ok(&b, &["erase", id]);
+    assert!(json(&b, &["search", "zhangwei"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(json(&b, &["show", id])["erased_at"].is_string());
+}
+
+#[test]
+fn merge_and_export() {
+    let b = book();
+    let a = ok(&b, &["add", "--name", "李娜", "--phone", "13900001111"]);
+    let c = ok(&b, &["add", "--name", "李娜", "--wechat", "lina"]);
+    ok(&b, &["note", "add", c.trim(), "second profile note"]);
+    let merged = json(&b, &["merge", a.trim(), c.trim()]);
+    assert_eq!(merged["wechat"], "lina");
+    let exported = json(&b, &["export", "--format", "json"]);
+    assert_eq!(exported["customers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        exported["customers"][0]["notes"][0]["body"],
+        "second profile note"
+    );
+    let csv = ok(&b, &["export", "--customer", a.trim(), "--format", "csv"]);
+    assert!(csv.starts_with("id,name,"), "{csv}");
+    assert!(csv.contains("李娜"));
+    let out = b.path.with_file_name("out.csv");
+    ok(
+        &b,
+        &["export", "--format", "csv", "--output", out.to_str().unwrap()],
+    );
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("13900001111"));
+}
+
+#[test]
+fn import_with_dry_run_then_for_real() {
+    let b = book();
+    let file = b.path.with_file_name("customers.csv");
+    std::fs::write(
+        &file,
+        "姓名,手机,生日\n陈小明,136 0000 1111,1988/3/4\n错误,abc,\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let dry = json(&b, &["import", "customers", f, "--dry-run"]);
+    assert_eq!(
+        (dry["created"].as_u64(), dry["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(dry["rejections"][0]["line"], 3);
+    let err = fails(&b, &["import", "customers", f]);
+    assert!(err.contains("line 3"), "{err}");
+    assert!(json(&b, &["search", "chen"]).as_array().unwrap().is_empty());
+    json(&b, &["import", "customers", f, "--skip-invalid"]);
+    assert_eq!(json(&b, &["search", "cxm"])[0]["name"], "陈小明");
+
+    let purchases = b.path.with_file_name("purchases.csv");
+    std::fs::write(
+        &purchases,
+        "手机,日期,商品,金额\n13600001111,2026-01-05,珍珠耳钉,1280\n",
+    )
+    .unwrap();
+    let r = json(&b, &["import", "purchases", purchases.to_str().unwrap()]);
+    assert_eq!(r["created"], 1);
+}
+
+#[test]
+fn demo_is_deterministic_and_searchable() {
+    let a = book();
+    let b = book();
+    json(&a, &["demo", "--customers", "300", "--seed", "9"]);
+    json(&b, &["demo", "--customers", "300", "--seed", "9"]);
+    let names = |bk: &Book, q: &str| -> Vec<String> {
+        json(bk, &["search", q, "--limit", "50"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for q in ["张", "wang", "珍珠", "chan"] {
+        let found = names(&a, q);
+        assert!(!found.is_empty(), "{q}");
+        assert_eq!(found, names(&b, q), "{q}");
+    }
+    assert_eq!(
+        names(&a, "張"),
+        names(&a, "张"),
+        "both scripts find the same people"
+    );
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_a_non_zero_exit() {
+    let b = book();
+    assert!(fails(&b, &["show", "no-such-id"]).contains("no customer with id no-such-id"));
+    assert!(fails(&b, &["import", "customers", "/no/such/file.csv"]).contains("/no/such/file.csv"));
+    assert!(fails(&b, &["add", "--name", "x", "--phone", "12"]).contains("phone"));
+    assert!(fails(&b, &["edit", "nope", "--set", "stage=act"]).contains("no customer"));
+    let id = ok(&b, &["add", "--name", "王芳"]);
+    assert!(fails(&b, &["edit", id.trim(), "--set", "shoe=37"]).contains("unknown field"));
+    assert!(fails(&b, &["edit", id.trim(), "--set", "stage"]).contains("FIELD=VALUE"));
+    let malformed = b.path.with_file_name("bad.csv");
+    std::fs::write(&malformed, b"\xff\xfe\x00garbage\x00").unwrap();
+    fails(&b, &["import", "customers", malformed.to_str().unwrap()]);
+
+    let out = run(&b, &["--json", "show", "nope"]);
+    let err: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(err["code"], "customer_not_found");
+
+    let missing_dir = tempfile::tempdir().unwrap();
+    let missing_path = missing_dir.path().join("not/here.sqlite3");
+    let missing = Book {
+        _dir: missing_dir,
+        path: missing_path.clone(),
+    };
+    assert!(fails(&missing, &["search", "x"]).contains("lighttouch init"));
+    assert!(!missing_path.exists());
+
+    let newer = book();
+    set_user_version(&newer.path, 999);
+    assert!(fails(&newer, &["search", "x"]).contains("newer Lighttouch"));
+}
+
+/// Simulates a book written by a future version: the SQLite header keeps
+/// `user_version` at offset 60, big endian.
+fn set_user_version(path: &Path, v: u32) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[60..64].copy_from_slice(&v.to_be_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn the_environment_names_the_book() {
+    let b = book();
+    let out = Command::new(env!("CARGO_BIN_EXE_lighttouch"))
+        .env("LIGHTTOUCH_DB", &b.path)
+        .args(["--json", "add", "--name", "环境变量"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(json(&b, &["search", "huanjing"])[0]["name"], "环境变量");
+}
