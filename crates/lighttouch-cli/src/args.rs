@@ -2,7 +2,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "lighttouch", version, about = "The associate's customer book, from the command line")]
+#[command(
+    name = "lighttouch",
+    version,
+    about = "The associate's customer book, from the command line"
+)]
 pub struct Cli {
     /// The book (an SQLite file). Default: the platform data directory.
     #[arg(long, global = true, env = "LIGHTTOUCH_DB")]
@@ -115,8 +119,14 @@ pub enum ImportKind {
 
 #[derive(Subcommand)]
 pub enum TagCommand {
-    Add { id: String, tag: String },
-    Remove { id: String, tag: String },
+    Add {
+        id: String,
+        tag: String,
+    },
+    Remove {
+        id: String,
+        tag: String,
+    },
     /// The store's tags with how many customers carry each.
     List,
 }

@@ -63,13 +63,21 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(s) = store {
                 book.set_store_name(s)?;
             }
-            let path = book.path().map(|p| p.display().to_string()).unwrap_or_default();
-            print::emit(out, json, &json!({
-                "path": path,
-                "device_id": book.device_id().to_string(),
-                "schema_version": book.schema_version()?,
-                "customers": book.customer_count()?,
-            }), || format!("customer book ready at {path}"))?;
+            let path = book
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            print::emit(
+                out,
+                json,
+                &json!({
+                    "path": path,
+                    "device_id": book.device_id().to_string(),
+                    "schema_version": book.schema_version()?,
+                    "customers": book.customer_count()?,
+                }),
+                || format!("customer book ready at {path}"),
+            )?;
         }
         Command::Demo { customers, seed } => {
             let mut book = open(&cli, OpenMode::CreateIfMissing)?;
@@ -89,9 +97,17 @@ fn run(cli: Cli) -> Result<()> {
                 )
             })?;
         }
-        Command::Import { kind, file, dry_run, skip_invalid } => {
+        Command::Import {
+            kind,
+            file,
+            dry_run,
+            skip_invalid,
+        } => {
             let mut book = open(&cli, OpenMode::MustExist)?;
-            let options = ImportOptions { dry_run: *dry_run, skip_invalid: *skip_invalid };
+            let options = ImportOptions {
+                dry_run: *dry_run,
+                skip_invalid: *skip_invalid,
+            };
             let report = match kind {
                 ImportKind::Customers => book.import_customers_file(file, options)?,
                 ImportKind::Purchases => book.import_purchases_file(file, options)?,
@@ -103,16 +119,34 @@ fn run(cli: Cli) -> Result<()> {
             let hits = book.search(query, *limit)?;
             print::emit(out, json, &hits, || print::search_hits(&hits))?;
         }
-        Command::Add { name, phone, wechat, email, gender, birthday, set, allow_duplicate } => {
+        Command::Add {
+            name,
+            phone,
+            wechat,
+            email,
+            gender,
+            birthday,
+            set,
+            allow_duplicate,
+        } => {
             let mut book = open(&cli, OpenMode::MustExist)?;
             let mut fields: Vec<(String, String)> = vec![("name".into(), name.clone())];
-            for (f, v) in [("phone", phone), ("wechat", wechat), ("email", email), ("gender", gender), ("birthday", birthday)] {
+            for (f, v) in [
+                ("phone", phone),
+                ("wechat", wechat),
+                ("email", email),
+                ("gender", gender),
+                ("birthday", birthday),
+            ] {
                 if let Some(v) = v {
                     fields.push((f.into(), v.clone()));
                 }
             }
             fields.extend(args::parse_sets(set)?);
-            let pairs: Vec<(&str, &str)> = fields.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(f, v)| (f.as_str(), v.as_str()))
+                .collect();
             let id = book.add_customer(&pairs, *allow_duplicate)?;
             print::emit(out, json, &json!({ "id": id }), || id.clone())?;
         }
@@ -122,9 +156,14 @@ fn run(cli: Cli) -> Result<()> {
             if fields.is_empty() {
                 anyhow::bail!("nothing to change: pass --set FIELD=VALUE");
             }
-            let pairs: Vec<(&str, &str)> = fields.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(f, v)| (f.as_str(), v.as_str()))
+                .collect();
             let customer = book.edit_customer(id, &pairs)?;
-            print::emit(out, json, &customer, || format!("updated {}", customer.name))?;
+            print::emit(out, json, &customer, || {
+                format!("updated {}", customer.name)
+            })?;
         }
         Command::Show { id } => {
             let book = open(&cli, OpenMode::MustExist)?;
@@ -141,7 +180,11 @@ fn run(cli: Cli) -> Result<()> {
                 TagCommand::Remove { id, tag } => {
                     let removed = book.untag_customer(id, tag)?;
                     print::emit(out, json, &json!({ "removed": removed }), || {
-                        if removed { "removed".into() } else { "the customer did not have that tag".into() }
+                        if removed {
+                            "removed".into()
+                        } else {
+                            "the customer did not have that tag".into()
+                        }
                     })?;
                 }
                 TagCommand::List => {
@@ -161,7 +204,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Merge { keep, other } => {
             let mut book = open(&cli, OpenMode::MustExist)?;
             let merged = book.merge_customers(keep, other)?;
-            print::emit(out, json, &merged, || format!("merged into {} ({})", merged.name, merged.id))?;
+            print::emit(out, json, &merged, || {
+                format!("merged into {} ({})", merged.name, merged.id)
+            })?;
         }
         Command::Erase { id, yes } => {
             let mut book = open(&cli, OpenMode::MustExist)?;
@@ -178,9 +223,15 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
             book.erase_customer(id)?;
-            print::emit(out, json, &json!({ "erased": id }), || format!("erased {id}"))?;
+            print::emit(out, json, &json!({ "erased": id }), || {
+                format!("erased {id}")
+            })?;
         }
-        Command::Export { customer, format, output } => {
+        Command::Export {
+            customer,
+            format,
+            output,
+        } => {
             let book = open(&cli, OpenMode::MustExist)?;
             let format: ExportFormat = format.parse()?;
             match output {
@@ -188,7 +239,8 @@ fn run(cli: Cli) -> Result<()> {
                     // Write beside the target and rename, so a failed export
                     // never leaves half a file under the real name.
                     let tmp = path.with_extension("partial");
-                    let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+                    let mut f = std::fs::File::create(&tmp)
+                        .with_context(|| format!("cannot write {}", tmp.display()))?;
                     book.export(customer.as_deref(), format, &mut f)?;
                     f.sync_all()?;
                     std::fs::rename(&tmp, path)?;

@@ -8,7 +8,12 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Write;
 
-pub fn emit<T: Serialize>(out: &mut dyn Write, json: bool, value: &T, human: impl FnOnce() -> String) -> anyhow::Result<()> {
+pub fn emit<T: Serialize>(
+    out: &mut dyn Write,
+    json: bool,
+    value: &T,
+    human: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     if json {
         serde_json::to_writer(&mut *out, value)?;
         writeln!(out)?;
@@ -59,9 +64,15 @@ pub fn customer(r: &CustomerRecord) -> String {
     line(&mut s, "wechat", c.wechat.as_deref());
     line(&mut s, "email", c.email.as_deref());
     line(&mut s, "gender", c.gender.as_deref());
-    let bday = c.birthday.as_ref().map(|b| format!("{b} ({})", c.birthday_calendar));
+    let bday = c
+        .birthday
+        .as_ref()
+        .map(|b| format!("{b} ({})", c.birthday_calendar));
     line(&mut s, "birthday", bday.as_deref());
-    let anniv = c.anniversary.as_ref().map(|b| format!("{b} ({})", c.anniversary_calendar));
+    let anniv = c
+        .anniversary
+        .as_ref()
+        .map(|b| format!("{b} ({})", c.anniversary_calendar));
     line(&mut s, "anniversary", anniv.as_deref());
     line(&mut s, "language", c.language.as_deref());
     line(&mut s, "ring size", c.ring_size.as_deref());
@@ -70,38 +81,73 @@ pub fn customer(r: &CustomerRecord) -> String {
     line(&mut s, "budget", c.budget.as_deref());
     line(&mut s, "stage", c.stage.as_deref());
     let consent = if c.consent_marketing { "yes" } else { "no" };
-    line(&mut s, "consent", Some(&format!("{consent}{}", c.consent_at.as_ref().map(|a| format!(" (since {a})")).unwrap_or_default())));
+    line(
+        &mut s,
+        "consent",
+        Some(&format!(
+            "{consent}{}",
+            c.consent_at
+                .as_ref()
+                .map(|a| format!(" (since {a})"))
+                .unwrap_or_default()
+        )),
+    );
     if c.do_not_contact {
         line(&mut s, "do not contact", Some("yes"));
     }
     line(&mut s, "owner", c.owner.as_deref());
-    let tags: Vec<String> = c.tags.iter().map(|t| format!("{} [{}]", t.name, t.group)).collect();
+    let tags: Vec<String> = c
+        .tags
+        .iter()
+        .map(|t| format!("{} [{}]", t.name, t.group))
+        .collect();
     line(&mut s, "tags", Some(&tags.join(", ")));
     if !r.notes.is_empty() {
         let _ = writeln!(s, "notes");
         for n in &r.notes {
-            let edited = if n.revisions.len() > 1 { format!(" (edited, {} versions)", n.revisions.len()) } else { String::new() };
-            let _ = writeln!(s, "  {}  {}{edited}", &n.created_at[..10.min(n.created_at.len())], n.body);
+            let edited = if n.revisions.len() > 1 {
+                format!(" (edited, {} versions)", n.revisions.len())
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                s,
+                "  {}  {}{edited}",
+                &n.created_at[..10.min(n.created_at.len())],
+                n.body
+            );
         }
     }
     if !r.purchases.is_empty() {
         let _ = writeln!(s, "purchases");
         for p in &r.purchases {
-            let amount = p.amount_cents.map(|c| format!("  ¥{}.{:02}", c / 100, c % 100)).unwrap_or_default();
+            let amount = p
+                .amount_cents
+                .map(|c| format!("  ¥{}.{:02}", c / 100, c % 100))
+                .unwrap_or_default();
             let _ = writeln!(s, "  {}  {}{amount}", p.purchased_on, p.product);
         }
     }
     if !r.touchpoints.is_empty() {
         let _ = writeln!(s, "touchpoints");
         for t in &r.touchpoints {
-            let _ = writeln!(s, "  {}  {} via {}", &t.at[..10.min(t.at.len())], t.kind, t.channel);
+            let _ = writeln!(
+                s,
+                "  {}  {} via {}",
+                &t.at[..10.min(t.at.len())],
+                t.kind,
+                t.channel
+            );
         }
     }
     s
 }
 
 pub fn tags(tags: &[Tag]) -> String {
-    tags.iter().map(|t| format!("{}\t{}\t{}", t.name, t.group, t.customers)).collect::<Vec<_>>().join("\n")
+    tags.iter()
+        .map(|t| format!("{}\t{}\t{}", t.name, t.group, t.customers))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn import_report(r: &ImportReport) -> String {
@@ -114,7 +160,12 @@ pub fn import_report(r: &ImportReport) -> String {
         let _ = writeln!(s, "  {} already in the book, left alone", r.already_present);
     }
     let _ = writeln!(s, "  {} rejected", r.rejected);
-    let ignored: Vec<&str> = r.columns.iter().filter(|c| c.field.is_none()).map(|c| c.header.as_str()).collect();
+    let ignored: Vec<&str> = r
+        .columns
+        .iter()
+        .filter(|c| c.field.is_none())
+        .map(|c| c.header.as_str())
+        .collect();
     if !ignored.is_empty() {
         let _ = writeln!(s, "ignored columns: {}", ignored.join(", "));
     }

@@ -60,18 +60,41 @@ fn a_customer_from_add_to_erase() {
     let id = ok(
         &b,
         &[
-            "add", "--name", "张伟", "--phone", "+86 138 0013 8000", "--wechat", "zw_88",
-            "--birthday", "1990-05-12",
+            "add",
+            "--name",
+            "张伟",
+            "--phone",
+            "+86 138 0013 8000",
+            "--wechat",
+            "zw_88",
+            "--birthday",
+            "1990-05-12",
         ],
     );
     let id = id.trim();
     ok(
         &b,
         &[
-            "edit", id, "--set", "stage=act", "--set", "consent_marketing=true", "--set",
-            "birthday_calendar=lunar", "--set", "language=zh-Hans", "--set", "budget=premium",
-            "--set", "do_not_contact=false", "--set", "gender=male", "--set",
-            "email=zw@example.com", "--set", "anniversary=2015-10-01",
+            "edit",
+            id,
+            "--set",
+            "stage=act",
+            "--set",
+            "consent_marketing=true",
+            "--set",
+            "birthday_calendar=lunar",
+            "--set",
+            "language=zh-Hans",
+            "--set",
+            "budget=premium",
+            "--set",
+            "do_not_contact=false",
+            "--set",
+            "gender=male",
+            "--set",
+            "email=zw@example.com",
+            "--set",
+            "anniversary=2015-10-01",
         ],
     );
     ok(&b, &["tag", "add", id, "pearl"]);
@@ -121,7 +144,13 @@ fn merge_and_export() {
     let out = b.path.with_file_name("out.csv");
     ok(
         &b,
-        &["export", "--format", "csv", "--output", out.to_str().unwrap()],
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--output",
+            out.to_str().unwrap(),
+        ],
     );
     assert!(std::fs::read_to_string(&out)
         .unwrap()

@@ -19,10 +19,14 @@ fn main() {
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bench.sqlite3");
-    let mut book = Book::open(&path, OpenMode::CreateIfMissing, Arc::new(SystemClock)).expect("open");
+    let mut book =
+        Book::open(&path, OpenMode::CreateIfMissing, Arc::new(SystemClock)).expect("open");
     let t = Instant::now();
     book.generate_demo(customers, 42).expect("demo");
-    println!("generated {customers} customers in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "generated {customers} customers in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     drop(book);
 
     let mut book = Book::open(&path, OpenMode::MustExist, Arc::new(SystemClock)).expect("reopen");
@@ -38,9 +42,34 @@ fn main() {
 
     // As typed: every prefix of each query is searched, like a search box does.
     let typed = [
-        "张伟", "張偉", "欧阳娜", "歐陽", "晓雪", "娜", "王", "zhangwei", "zw", "ouyang", "lij", "chen",
-        "xiaoxue", "chloe chan", "wong", "zoe", "13800", "8000", "0013", "wxid_", "珍珠", "pearl",
-        "玫瑰金", "对戒", "结婚", "过敏", "prefers", "曾",
+        "张伟",
+        "張偉",
+        "欧阳娜",
+        "歐陽",
+        "晓雪",
+        "娜",
+        "王",
+        "zhangwei",
+        "zw",
+        "ouyang",
+        "lij",
+        "chen",
+        "xiaoxue",
+        "chloe chan",
+        "wong",
+        "zoe",
+        "13800",
+        "8000",
+        "0013",
+        "wxid_",
+        "珍珠",
+        "pearl",
+        "玫瑰金",
+        "对戒",
+        "结婚",
+        "过敏",
+        "prefers",
+        "曾",
     ];
     let mut queries: Vec<String> = Vec::new();
     for q in typed {
@@ -81,7 +110,12 @@ fn main() {
         slow.push((t.elapsed(), q));
     }
     slow.sort();
-    let worst: Vec<String> = slow.iter().rev().take(8).map(|(d, q)| format!("{q} {:.1}ms", d.as_secs_f64() * 1e3)).collect();
+    let worst: Vec<String> = slow
+        .iter()
+        .rev()
+        .take(8)
+        .map(|(d, q)| format!("{q} {:.1}ms", d.as_secs_f64() * 1e3))
+        .collect();
     println!("slowest: {}", worst.join(", "));
 
     let conn = book.connection();

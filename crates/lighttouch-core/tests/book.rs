@@ -1,9 +1,9 @@
 //! The book through its public API: the write path, notes, merge, erasure,
 //! import, export and migrations.
 
-use lighttouch_core::import::ImportOptions;
 use lighttouch_core::export::ExportFormat;
 use lighttouch_core::history::{NewPurchase, NewTouchpoint};
+use lighttouch_core::import::ImportOptions;
 use lighttouch_core::store::{migrate_to, SCHEMA_VERSION};
 use lighttouch_core::{Book, BookError, ManualClock, OpenMode};
 use std::sync::Arc;
@@ -25,13 +25,18 @@ fn changes(b: &Book) -> Vec<lighttouch_core::changes::Change> {
 #[test]
 fn every_write_is_recorded_in_order_with_increasing_clocks() {
     let mut b = book();
-    let id = b.add_customer(&[("name", "张伟"), ("phone", "13800138000")], false).unwrap();
-    b.edit_customer(&id, &[("stage", "ask"), ("email", "w@example.com")]).unwrap();
+    let id = b
+        .add_customer(&[("name", "张伟"), ("phone", "13800138000")], false)
+        .unwrap();
+    b.edit_customer(&id, &[("stage", "ask"), ("email", "w@example.com")])
+        .unwrap();
     b.tag_customer(&id, "珍珠").unwrap();
     b.untag_customer(&id, "珍珠").unwrap();
     let c = changes(&b);
-    let ops: Vec<(&str, &str, Option<&str>)> =
-        c.iter().map(|c| (c.entity.as_str(), c.op.as_str(), c.field.as_deref())).collect();
+    let ops: Vec<(&str, &str, Option<&str>)> = c
+        .iter()
+        .map(|c| (c.entity.as_str(), c.op.as_str(), c.field.as_deref()))
+        .collect();
     assert_eq!(
         ops,
         vec![
@@ -45,7 +50,10 @@ fn every_write_is_recorded_in_order_with_increasing_clocks() {
     );
     let seqs: Vec<i64> = c.iter().map(|c| c.seq).collect();
     assert_eq!(seqs, (1..=6).collect::<Vec<_>>(), "gap-free");
-    assert!(c.windows(2).all(|w| w[0].hlc < w[1].hlc), "clocks increase even within one millisecond");
+    assert!(
+        c.windows(2).all(|w| w[0].hlc < w[1].hlc),
+        "clocks increase even within one millisecond"
+    );
     // A write that changes nothing records nothing.
     b.edit_customer(&id, &[("stage", "ask")]).unwrap();
     assert_eq!(changes(&b).len(), 6);
@@ -57,12 +65,19 @@ fn a_failed_write_leaves_nothing_behind() {
     let id = b.add_customer(&[("name", "张伟")], false).unwrap();
     let before = changes(&b).len();
     // The second field is invalid: the first must not be written either.
-    let err = b.edit_customer(&id, &[("stage", "ask"), ("phone", "not a phone")]).unwrap_err();
+    let err = b
+        .edit_customer(&id, &[("stage", "ask"), ("phone", "not a phone")])
+        .unwrap_err();
     assert_eq!(err.code(), "invalid_field");
     assert_eq!(b.customer(&id).unwrap().stage, None);
     // A failure inside the transaction rolls everything back, sequence numbers included.
     let r: Result<(), BookError> = b.write(|w| {
-        w.update(lighttouch_core::changes::Entity::Customer, &id, "stage", &"act".into())?;
+        w.update(
+            lighttouch_core::changes::Entity::Customer,
+            &id,
+            "stage",
+            &"act".into(),
+        )?;
         Err(BookError::InvalidInput("boom".into()))
     });
     assert!(r.is_err());
@@ -88,24 +103,69 @@ fn editing_a_note_keeps_the_earlier_text() {
 #[test]
 fn merging_keeps_everything_of_both() {
     let mut b = book();
-    let a = b.add_customer(&[("name", "张伟"), ("phone", "13800138000"), ("stage", "act")], false).unwrap();
-    let c = b
-        .add_customer(&[("name", "張偉"), ("wechat", "zw88"), ("birthday", "农历八月十五"), ("stage", "ask"), ("preferred_metals", "铂金")], false)
+    let a = b
+        .add_customer(
+            &[("name", "张伟"), ("phone", "13800138000"), ("stage", "act")],
+            false,
+        )
         .unwrap();
-    b.edit_customer(&a, &[("preferred_metals", "玫瑰金")]).unwrap();
+    let c = b
+        .add_customer(
+            &[
+                ("name", "張偉"),
+                ("wechat", "zw88"),
+                ("birthday", "农历八月十五"),
+                ("stage", "ask"),
+                ("preferred_metals", "铂金"),
+            ],
+            false,
+        )
+        .unwrap();
+    b.edit_customer(&a, &[("preferred_metals", "玫瑰金")])
+        .unwrap();
     b.tag_customer(&a, "珍珠").unwrap();
     b.tag_customer(&c, "情侣").unwrap();
     b.add_note(&a, "note a").unwrap();
     b.add_note(&c, "note c").unwrap();
-    b.add_purchase(&c, &NewPurchase { purchased_on: "2026-03-08".into(), product: "钻石对戒".into(), quantity: 1, ..Default::default() }).unwrap();
-    b.add_touchpoint(&c, &NewTouchpoint { at: "2026-11-01T10:00:00Z".into(), channel: "wecom".into(), kind: "service".into(), content_id: None, message: None }).unwrap();
+    b.add_purchase(
+        &c,
+        &NewPurchase {
+            purchased_on: "2026-03-08".into(),
+            product: "钻石对戒".into(),
+            quantity: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    b.add_touchpoint(
+        &c,
+        &NewTouchpoint {
+            at: "2026-11-01T10:00:00Z".into(),
+            channel: "wecom".into(),
+            kind: "service".into(),
+            content_id: None,
+            message: None,
+        },
+    )
+    .unwrap();
 
     let merged = b.merge_customers(&a, &c).unwrap();
     assert_eq!(merged.name, "张伟");
-    assert_eq!(merged.stage.as_deref(), Some("act"), "the kept profile's fields win");
-    assert_eq!(merged.wechat.as_deref(), Some("zw88"), "empty fields are filled");
+    assert_eq!(
+        merged.stage.as_deref(),
+        Some("act"),
+        "the kept profile's fields win"
+    );
+    assert_eq!(
+        merged.wechat.as_deref(),
+        Some("zw88"),
+        "empty fields are filled"
+    );
     assert_eq!(merged.birthday.as_deref(), Some("--08-15"));
-    assert_eq!(merged.birthday_calendar, "lunar", "a date brings its calendar");
+    assert_eq!(
+        merged.birthday_calendar, "lunar",
+        "a date brings its calendar"
+    );
     assert_eq!(merged.preferred_metals, vec!["玫瑰金", "铂金"]);
     let tags: Vec<&str> = merged.tags.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(tags.len(), 2, "{tags:?}");
@@ -113,7 +173,10 @@ fn merging_keeps_everything_of_both() {
     assert_eq!(record.notes.len(), 2);
     assert_eq!(record.purchases.len(), 1);
     assert_eq!(record.touchpoints.len(), 1);
-    assert_eq!(b.customer(&c).unwrap().merged_into.as_deref(), Some(a.as_str()));
+    assert_eq!(
+        b.customer(&c).unwrap().merged_into.as_deref(),
+        Some(a.as_str())
+    );
     assert_eq!(b.customer_count().unwrap(), 1);
     assert!(b.merge_customers(&a, &a).is_err());
     assert!(b.merge_customers(&a, &c).is_err(), "already merged");
@@ -122,10 +185,28 @@ fn merging_keeps_everything_of_both() {
 #[test]
 fn erasing_removes_personal_data_not_just_hides_it() {
     let mut b = book();
-    let id = b.add_customer(&[("name", "王秘密"), ("phone", "13900001111"), ("email", "secret@example.com")], false).unwrap();
+    let id = b
+        .add_customer(
+            &[
+                ("name", "王秘密"),
+                ("phone", "13900001111"),
+                ("email", "secret@example.com"),
+            ],
+            false,
+        )
+        .unwrap();
     b.add_note(&id, "住在秘密花园小区").unwrap();
     b.tag_customer(&id, "珍珠").unwrap();
-    b.add_purchase(&id, &NewPurchase { purchased_on: "2026-01-02".into(), product: "珍珠耳钉".into(), quantity: 1, ..Default::default() }).unwrap();
+    b.add_purchase(
+        &id,
+        &NewPurchase {
+            purchased_on: "2026-01-02".into(),
+            product: "珍珠耳钉".into(),
+            quantity: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     b.erase_customer(&id).unwrap();
     let c = b.customer(&id).unwrap();
     assert!(c.erased_at.is_some());
@@ -134,7 +215,15 @@ fn erasing_removes_personal_data_not_just_hides_it() {
     assert!(b.purchases(&id).unwrap().is_empty());
     // Nothing personal is left anywhere in the database, the outbox included.
     let conn = b.connection();
-    for table in ["customers", "notes", "note_revisions", "changes", "search_docs", "field_clocks", "purchases"] {
+    for table in [
+        "customers",
+        "notes",
+        "note_revisions",
+        "changes",
+        "search_docs",
+        "field_clocks",
+        "purchases",
+    ] {
         let dump: String = conn
             .query_row(&format!("SELECT coalesce(group_concat(quote(t.*), '|'), '') FROM (SELECT * FROM {table}) t"), [], |r| r.get(0))
             .unwrap_or_else(|_| {
@@ -150,13 +239,18 @@ fn erasing_removes_personal_data_not_just_hides_it() {
         }
     }
     assert_eq!(changes(&b).last().unwrap().op, "erase");
-    assert!(b.add_note(&id, "again").is_err(), "an erased customer takes no new data");
+    assert!(
+        b.add_note(&id, "again").is_err(),
+        "an erased customer takes no new data"
+    );
 }
 
 #[test]
 fn import_dry_run_reports_and_writes_nothing_then_imports_in_one_go() {
     let mut b = book();
-    let existing = b.add_customer(&[("name", "张伟"), ("phone", "13800138000")], false).unwrap();
+    let existing = b
+        .add_customer(&[("name", "张伟"), ("phone", "13800138000")], false)
+        .unwrap();
     let csv = "会员导出 2026-11-01\n\
                姓名,手机号码,微信号,生日,性别,标签,备注,积分\n\
                李娜,138-0013-9000,lina88,1990年5月12日,女,珍珠;情侣,喜欢简约,120\n\
@@ -165,39 +259,92 @@ fn import_dry_run_reports_and_writes_nothing_then_imports_in_one_go() {
                王芳,12345,,,,,,0\n\
                ,13900000000,,,,,,0\n\
                赵敏,13700001111,,1990-02-30,,,,\n";
-    let dry = b.import_customers(csv.as_bytes(), ImportOptions { dry_run: true, skip_invalid: false }).unwrap();
-    assert_eq!((dry.rows, dry.created, dry.merged, dry.rejected), (6, 1, 2, 3));
+    let dry = b
+        .import_customers(
+            csv.as_bytes(),
+            ImportOptions {
+                dry_run: true,
+                skip_invalid: false,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        (dry.rows, dry.created, dry.merged, dry.rejected),
+        (6, 1, 2, 3)
+    );
     let lines: Vec<usize> = dry.rejections.iter().map(|r| r.line).collect();
     assert_eq!(lines, vec![6, 7, 8]);
-    assert!(dry.rejections[0].reason.contains("phone"), "{:?}", dry.rejections[0]);
+    assert!(
+        dry.rejections[0].reason.contains("phone"),
+        "{:?}",
+        dry.rejections[0]
+    );
     assert!(dry.rejections[1].reason.contains("name"));
     assert!(dry.rejections[2].reason.contains("birthday"));
-    assert_eq!(dry.merges[0].customer_id.as_deref(), Some(existing.as_str()));
+    assert_eq!(
+        dry.merges[0].customer_id.as_deref(),
+        Some(existing.as_str())
+    );
     assert_eq!(dry.merges[1].same_as_line, Some(3));
-    assert!(dry.columns.iter().any(|c| c.header == "积分" && c.field.is_none()));
+    assert!(dry
+        .columns
+        .iter()
+        .any(|c| c.header == "积分" && c.field.is_none()));
     assert_eq!(b.customer_count().unwrap(), 1, "a dry run writes nothing");
 
     let before = b.changes_since(0, 1_000_000).unwrap().len();
-    let err = b.import_customers(csv.as_bytes(), ImportOptions::default()).unwrap_err();
+    let err = b
+        .import_customers(csv.as_bytes(), ImportOptions::default())
+        .unwrap_err();
     assert!(err.to_string().contains("line 6"), "{err}");
-    assert_eq!(b.changes_since(0, 1_000_000).unwrap().len(), before, "nothing half-imported");
+    assert_eq!(
+        b.changes_since(0, 1_000_000).unwrap().len(),
+        before,
+        "nothing half-imported"
+    );
 
-    let done = b.import_customers(csv.as_bytes(), ImportOptions { dry_run: false, skip_invalid: true }).unwrap();
+    let done = b
+        .import_customers(
+            csv.as_bytes(),
+            ImportOptions {
+                dry_run: false,
+                skip_invalid: true,
+            },
+        )
+        .unwrap();
     assert!(done.applied);
     assert_eq!(b.customer_count().unwrap(), 2);
     let lina = b.customer(&done.created_ids[0]).unwrap();
-    assert_eq!((lina.birthday.as_deref(), lina.gender.as_deref()), (Some("1990-05-12"), Some("female")));
+    assert_eq!(
+        (lina.birthday.as_deref(), lina.gender.as_deref()),
+        (Some("1990-05-12"), Some("female"))
+    );
     let tags: Vec<&str> = lina.tags.iter().map(|t| t.name.as_str()).collect();
     assert!(tags.contains(&"珍珠") && tags.contains(&"钻石"), "{tags:?}");
     let zw = b.customer(&existing).unwrap();
-    assert_eq!((zw.birthday.as_deref(), zw.birthday_calendar.as_str()), (Some("--08-15"), "lunar"));
+    assert_eq!(
+        (zw.birthday.as_deref(), zw.birthday_calendar.as_str()),
+        (Some("--08-15"), "lunar")
+    );
     assert_eq!(b.notes(&existing).unwrap()[0].body, "老客户");
 
     // Importing the same file again creates no copies.
-    let again = b.import_customers(csv.as_bytes(), ImportOptions { dry_run: false, skip_invalid: true }).unwrap();
+    let again = b
+        .import_customers(
+            csv.as_bytes(),
+            ImportOptions {
+                dry_run: false,
+                skip_invalid: true,
+            },
+        )
+        .unwrap();
     assert_eq!((again.created, again.merged), (0, 3));
     assert_eq!(b.customer_count().unwrap(), 2);
-    assert_eq!(b.notes(&existing).unwrap().len(), 1, "the same note is not added twice");
+    assert_eq!(
+        b.notes(&existing).unwrap().len(),
+        1,
+        "the same note is not added twice"
+    );
 }
 
 #[test]
@@ -212,27 +359,55 @@ fn import_reads_gb18030_and_tabs_and_bom() {
     let r = b.import_customers(&bom, ImportOptions::default()).unwrap();
     assert_eq!(r.created, 1);
     assert_eq!(b.search("chenxiaoming", 5).unwrap()[0].name, "陈小明");
-    let err = b.import_customers(b"\x00\x01\x02", ImportOptions::default()).unwrap_err();
+    let err = b
+        .import_customers(b"\x00\x01\x02", ImportOptions::default())
+        .unwrap_err();
     assert_eq!(err.code(), "import_failed");
-    let err = b.import_customers("a,b\n1,2\n".as_bytes(), ImportOptions::default()).unwrap_err();
+    let err = b
+        .import_customers("a,b\n1,2\n".as_bytes(), ImportOptions::default())
+        .unwrap_err();
     assert!(err.to_string().contains("header"), "{err}");
 }
 
 #[test]
 fn purchases_import_matches_customers_and_is_idempotent() {
     let mut b = book();
-    let id = b.add_customer(&[("name", "张伟"), ("phone", "13800138000")], false).unwrap();
+    let id = b
+        .add_customer(&[("name", "张伟"), ("phone", "13800138000")], false)
+        .unwrap();
     let csv = "订单号,手机,下单时间,商品名称,货号,数量,实付金额\n\
                SO1,13800138000,2026-03-08 14:22:00,钻石对戒,SKU-1,1,\"¥15,800.00\"\n\
                SO1,13800138000,2026-03-08 14:22:00,珍珠耳钉,SKU-2,2,1280\n\
                SO2,13999999999,2026-03-09,珍珠耳钉,SKU-2,1,1280\n";
-    let r = b.import_purchases(csv.as_bytes(), ImportOptions { dry_run: false, skip_invalid: true }).unwrap();
+    let r = b
+        .import_purchases(
+            csv.as_bytes(),
+            ImportOptions {
+                dry_run: false,
+                skip_invalid: true,
+            },
+        )
+        .unwrap();
     assert_eq!((r.created, r.rejected), (2, 1));
-    assert!(r.rejections[0].reason.contains("no customer"), "{:?}", r.rejections);
+    assert!(
+        r.rejections[0].reason.contains("no customer"),
+        "{:?}",
+        r.rejections
+    );
     let p = b.purchases(&id).unwrap();
     assert_eq!(p.len(), 2);
-    assert!(p.iter().any(|p| p.amount_cents == Some(1_580_000) && p.purchased_on == "2026-03-08"));
-    let again = b.import_purchases(csv.as_bytes(), ImportOptions { dry_run: false, skip_invalid: true }).unwrap();
+    assert!(p
+        .iter()
+        .any(|p| p.amount_cents == Some(1_580_000) && p.purchased_on == "2026-03-08"));
+    let again = b
+        .import_purchases(
+            csv.as_bytes(),
+            ImportOptions {
+                dry_run: false,
+                skip_invalid: true,
+            },
+        )
+        .unwrap();
     assert_eq!((again.created, again.already_present), (0, 2));
     assert_eq!(b.purchases(&id).unwrap().len(), 2);
 }
@@ -240,7 +415,18 @@ fn purchases_import_matches_customers_and_is_idempotent() {
 #[test]
 fn export_round_trips_through_import() {
     let mut a = book();
-    let id = a.add_customer(&[("name", "歐陽娜娜"), ("phone", "13900001111"), ("birthday", "农历正月初一"), ("consent_marketing", "true"), ("preferred_metals", "玫瑰金;铂金")], false).unwrap();
+    let id = a
+        .add_customer(
+            &[
+                ("name", "歐陽娜娜"),
+                ("phone", "13900001111"),
+                ("birthday", "农历正月初一"),
+                ("consent_marketing", "true"),
+                ("preferred_metals", "玫瑰金;铂金"),
+            ],
+            false,
+        )
+        .unwrap();
     a.tag_customer(&id, "情侣").unwrap();
     a.add_note(&id, "多行\n备注, 带逗号").unwrap();
     let mut csv = Vec::new();
@@ -274,7 +460,9 @@ fn every_migration_runs_on_a_book_made_by_the_previous_version() {
         {
             let mut conn = rusqlite::Connection::open(&path).unwrap();
             migrate_to(&mut conn, version - 1).unwrap();
-            let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+            let v: i64 = conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
             assert_eq!(v, version - 1);
         }
         // A book at the previous version, with data when it has tables.
@@ -293,13 +481,16 @@ fn a_book_from_a_newer_version_is_refused_untouched() {
     let path = dir.path().join("new.sqlite3");
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
     }
     let err = Book::open(&path, OpenMode::MustExist, clock()).unwrap_err();
     assert_eq!(err.code(), "newer_schema");
     assert!(err.to_string().contains("newer Lighttouch"), "{err}");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    let v: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
     assert_eq!(v, SCHEMA_VERSION + 1);
 }
 
@@ -307,7 +498,11 @@ fn a_book_from_a_newer_version_is_refused_untouched() {
 fn a_file_that_is_not_a_book_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.txt");
-    std::fs::write(&path, "just some text, long enough to not be an empty database file").unwrap();
+    std::fs::write(
+        &path,
+        "just some text, long enough to not be an empty database file",
+    )
+    .unwrap();
     let err = Book::open(&path, OpenMode::MustExist, clock()).unwrap_err();
     assert_eq!(err.code(), "not_a_book", "{err}");
     let missing = dir.path().join("missing.sqlite3");
@@ -322,7 +517,11 @@ fn a_committed_write_survives_a_reopen_and_the_device_keeps_its_id() {
     let (id, device, last) = {
         let mut b = Book::open(&path, OpenMode::CreateIfMissing, clock()).unwrap();
         let id = b.add_customer(&[("name", "张伟")], false).unwrap();
-        (id, b.device_id(), b.changes_since(0, 10).unwrap().last().unwrap().hlc.clone())
+        (
+            id,
+            b.device_id(),
+            b.changes_since(0, 10).unwrap().last().unwrap().hlc.clone(),
+        )
     };
     // The wall clock went back an hour: new stamps must still be later.
     let early = Arc::new(ManualClock::new("2026-11-24T08:00:00Z".parse().unwrap()));

@@ -9,10 +9,18 @@ fn book() -> Book {
     let mut b = Book::open_in_memory(clock).unwrap();
     let people: &[&[(&str, &str)]] = &[
         &[("name", "张伟"), ("phone", "13800138000")],
-        &[("name", "張偉明"), ("phone", "13912345678"), ("wechat", "weiming_hk")],
+        &[
+            ("name", "張偉明"),
+            ("phone", "13912345678"),
+            ("wechat", "weiming_hk"),
+        ],
         &[("name", "李张华"), ("phone", "+86 136 0000 1111")],
         &[("name", "赵文"), ("phone", "18600002222")],
-        &[("name", "欧阳娜娜"), ("phone", "13700003333"), ("email", "nana@example.com")],
+        &[
+            ("name", "欧阳娜娜"),
+            ("phone", "13700003333"),
+            ("email", "nana@example.com"),
+        ],
         &[("name", "Chloe Chan"), ("phone", "+852 9123 4567")],
         &[("name", "ＺＯË Wong")],
         &[("name", "曾小贤")],
@@ -28,7 +36,11 @@ fn book() -> Book {
 }
 
 fn names(b: &mut Book, q: &str) -> Vec<String> {
-    b.search(q, 20).unwrap().into_iter().map(|h| h.name).collect()
+    b.search(q, 20)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.name)
+        .collect()
 }
 
 #[test]
@@ -78,7 +90,10 @@ fn queries_find_the_right_people_first() {
     for (q, want) in cases {
         let got = names(&mut b, q);
         let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
-        assert!(got.starts_with(&want), "{q:?}: got {got:?}, want first {want:?}");
+        assert!(
+            got.starts_with(&want),
+            "{q:?}: got {got:?}, want first {want:?}"
+        );
     }
 }
 

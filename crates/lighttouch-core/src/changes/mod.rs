@@ -102,7 +102,8 @@ impl<'b> Writer<'b> {
     }
 
     pub fn now_text(&self) -> String {
-        self.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        self.now
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     }
 
     /// Read access inside the transaction (sees this transaction's own writes).
@@ -130,7 +131,10 @@ impl<'b> Writer<'b> {
             cols.join(", "),
             marks.join(", ")
         );
-        let mut values: Vec<SqlValue> = vec![SqlValue::Text(id.to_string()), SqlValue::Text(hlc.to_string())];
+        let mut values: Vec<SqlValue> = vec![
+            SqlValue::Text(id.to_string()),
+            SqlValue::Text(hlc.to_string()),
+        ];
         values.extend(fields.iter().map(|(_, v)| to_sql(v)));
         self.tx
             .prepare_cached(&sql)?
@@ -139,7 +143,14 @@ impl<'b> Writer<'b> {
             .iter()
             .map(|(n, v)| (n.to_string(), v.clone()))
             .collect();
-        self.record(&hlc, entity, id, "insert", None, Some(&Value::Object(object)))?;
+        self.record(
+            &hlc,
+            entity,
+            id,
+            "insert",
+            None,
+            Some(&Value::Object(object)),
+        )?;
         self.touch_for(entity, id)?;
         Ok(hlc)
     }
@@ -288,7 +299,13 @@ impl<'b> Writer<'b> {
             "DELETE FROM note_revisions WHERE note_id IN (SELECT id FROM notes WHERE customer_id = ?1)",
             [id],
         )?;
-        for table in ["notes", "purchases", "touchpoints", "drafts", "customer_tags"] {
+        for table in [
+            "notes",
+            "purchases",
+            "touchpoints",
+            "drafts",
+            "customer_tags",
+        ] {
             tx.execute(&format!("DELETE FROM {table} WHERE customer_id = ?1"), [id])?;
         }
         tx.execute(

@@ -143,7 +143,11 @@ mod tests {
     fn string_form_sorts_like_the_clock() {
         let mut g = HlcGenerator::new(node(7), None);
         let mut stamps: Vec<Hlc> = (0..50).map(|i| g.tick(1_700_000_000_000 + i / 7)).collect();
-        stamps.push(Hlc { millis: 9, counter: 0, node: node(1) });
+        stamps.push(Hlc {
+            millis: 9,
+            counter: 0,
+            node: node(1),
+        });
         let mut by_string = stamps.clone();
         by_string.sort_by_key(|h| h.to_string());
         stamps.sort();
@@ -157,7 +161,11 @@ mod tests {
     fn observing_a_remote_stamp_moves_local_stamps_past_it() {
         let mut g = HlcGenerator::new(node(1), None);
         g.tick(1_000);
-        let remote = Hlc { millis: 5_000, counter: 3, node: node(2) };
+        let remote = Hlc {
+            millis: 5_000,
+            counter: 3,
+            node: node(2),
+        };
         g.observe(&remote);
         let next = g.tick(1_001);
         assert!(next > remote);

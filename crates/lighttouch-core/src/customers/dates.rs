@@ -27,7 +27,9 @@ impl Calendar {
             "solar" | "gregorian" | "阳历" | "公历" | "新历" | "陽曆" | "公曆" | "新曆" => {
                 Ok(Calendar::Solar)
             }
-            "lunar" | "农历" | "阴历" | "旧历" | "農曆" | "陰曆" | "舊曆" => Ok(Calendar::Lunar),
+            "lunar" | "农历" | "阴历" | "旧历" | "農曆" | "陰曆" | "舊曆" => {
+                Ok(Calendar::Lunar)
+            }
             _ => Err(format!("{raw:?} is not a calendar (solar or lunar)")),
         }
     }
@@ -124,11 +126,16 @@ fn parse_numeric(s: &str) -> Option<(Option<i32>, u32, u32)> {
         .split(['-', '/', '.', '年', '月'])
         .filter(|p| !p.is_empty())
         .collect();
-    if parts.iter().any(|p| !p.chars().all(|c| c.is_ascii_digit()) || p.len() > 4) {
+    if parts
+        .iter()
+        .any(|p| !p.chars().all(|c| c.is_ascii_digit()) || p.len() > 4)
+    {
         return None;
     }
     match parts.as_slice() {
-        [y, m, d] if y.len() == 4 => Some((Some(y.parse().ok()?), m.parse().ok()?, d.parse().ok()?)),
+        [y, m, d] if y.len() == 4 => {
+            Some((Some(y.parse().ok()?), m.parse().ok()?, d.parse().ok()?))
+        }
         [m, d] if m.len() <= 2 && d.len() <= 2 => Some((None, m.parse().ok()?, d.parse().ok()?)),
         _ => None,
     }
@@ -321,8 +328,17 @@ mod tests {
     #[test]
     fn impossible_and_ambiguous_dates_are_rejected() {
         for raw in [
-            "", "1990-02-30", "1990-13-01", "2023-02-29", "12/05/1990", "hello", "1800-01-01",
-            "农历八月四十", "农历十三月初一", "5月", "1990年",
+            "",
+            "1990-02-30",
+            "1990-13-01",
+            "2023-02-29",
+            "12/05/1990",
+            "hello",
+            "1800-01-01",
+            "农历八月四十",
+            "农历十三月初一",
+            "5月",
+            "1990年",
         ] {
             assert!(parse_date(raw).is_err(), "{raw}");
         }

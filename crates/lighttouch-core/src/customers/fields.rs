@@ -117,13 +117,18 @@ pub fn parse_field(field: &str, raw: &str) -> Result<Vec<(&'static str, Value)>>
         Kind::Phone => text(&normalize_phone(raw).map_err(err)?),
         Kind::WeChat => {
             if raw.chars().count() > 64 || raw.chars().any(char::is_whitespace) {
-                return Err(err(format!("{raw:?} is not a WeChat ID (no spaces, at most 64 characters)")));
+                return Err(err(format!(
+                    "{raw:?} is not a WeChat ID (no spaces, at most 64 characters)"
+                )));
             }
             text(raw)
         }
         Kind::Email => {
             let ok = raw.split_once('@').is_some_and(|(user, domain)| {
-                !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+                !user.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
             }) && !raw.chars().any(char::is_whitespace);
             if !ok {
                 return Err(err(format!("{raw:?} is not an email address")));
@@ -139,11 +144,14 @@ pub fn parse_field(field: &str, raw: &str) -> Result<Vec<(&'static str, Value)>>
             return Ok(out);
         }
         Kind::Calendar => text(Calendar::parse(raw).map_err(err)?.as_str()),
-        Kind::Gender => text(parse_gender(raw).ok_or_else(|| {
-            err(format!("{raw:?} is not a gender (female, male or unknown)"))
-        })?),
+        Kind::Gender => text(
+            parse_gender(raw)
+                .ok_or_else(|| err(format!("{raw:?} is not a gender (female, male or unknown)")))?,
+        ),
         Kind::Language => text(parse_language(raw).ok_or_else(|| {
-            err(format!("{raw:?} is not a language (zh-Hans, zh-Hant or en)"))
+            err(format!(
+                "{raw:?} is not a language (zh-Hans, zh-Hant or en)"
+            ))
         })?),
         Kind::List => {
             let items: Vec<Value> = raw
@@ -155,10 +163,14 @@ pub fn parse_field(field: &str, raw: &str) -> Result<Vec<(&'static str, Value)>>
             Value::String(Value::Array(items).to_string())
         }
         Kind::Budget => text(parse_budget(raw).ok_or_else(|| {
-            err(format!("{raw:?} is not a budget band (entry, mid, premium or luxury)"))
+            err(format!(
+                "{raw:?} is not a budget band (entry, mid, premium or luxury)"
+            ))
         })?),
         Kind::Stage => text(parse_stage(raw).ok_or_else(|| {
-            err(format!("{raw:?} is not a 5A stage (aware, appeal, ask, act or advocate)"))
+            err(format!(
+                "{raw:?} is not a 5A stage (aware, appeal, ask, act or advocate)"
+            ))
         })?),
         Kind::Bool => Value::Bool(
             parse_bool(raw).ok_or_else(|| err(format!("{raw:?} is not true or false")))?,
@@ -178,8 +190,11 @@ pub fn parse_gender(raw: &str) -> Option<&'static str> {
 
 pub fn parse_language(raw: &str) -> Option<&'static str> {
     Some(match raw.trim().to_lowercase().replace('_', "-").as_str() {
-        "zh-hans" | "zh-cn" | "zh-sg" | "zh" | "简体" | "简体中文" | "普通话" | "中文" => "zh-Hans",
-        "zh-hant" | "zh-tw" | "zh-hk" | "zh-mo" | "繁体" | "繁體" | "繁體中文" | "粤语" | "粵語" => "zh-Hant",
+        "zh-hans" | "zh-cn" | "zh-sg" | "zh" | "简体" | "简体中文" | "普通话" | "中文" => {
+            "zh-Hans"
+        }
+        "zh-hant" | "zh-tw" | "zh-hk" | "zh-mo" | "繁体" | "繁體" | "繁體中文" | "粤语"
+        | "粵語" => "zh-Hant",
         "en" | "en-us" | "en-gb" | "english" | "英文" | "英语" => "en",
         _ => return None,
     })
@@ -233,14 +248,23 @@ mod tests {
         assert_eq!(one("stage", "A4"), "act");
         assert_eq!(one("consent_marketing", "是"), true);
         assert_eq!(one("email", "Chloe@Example.COM"), "chloe@example.com");
-        assert_eq!(one("preferred_metals", "玫瑰金、铂金; rose gold"), r#"["玫瑰金","铂金","rose gold"]"#);
+        assert_eq!(
+            one("preferred_metals", "玫瑰金、铂金; rose gold"),
+            r#"["玫瑰金","铂金","rose gold"]"#
+        );
         assert_eq!(one("wechat", ""), Value::Null);
     }
 
     #[test]
     fn a_lunar_birthday_sets_its_calendar() {
         let v = parse_field("birthday", "农历八月十五").unwrap();
-        assert_eq!(v, vec![("birthday", "--08-15".into()), ("birthday_calendar", "lunar".into())]);
+        assert_eq!(
+            v,
+            vec![
+                ("birthday", "--08-15".into()),
+                ("birthday_calendar", "lunar".into())
+            ]
+        );
     }
 
     #[test]

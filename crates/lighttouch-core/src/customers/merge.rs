@@ -13,22 +13,27 @@ impl Book {
     /// remains as a tombstone pointing at `keep`.
     pub fn merge_customers(&mut self, keep: &str, other: &str) -> Result<Customer> {
         if keep == other {
-            return Err(BookError::InvalidInput("cannot merge a customer with itself".into()));
+            return Err(BookError::InvalidInput(
+                "cannot merge a customer with itself".into(),
+            ));
         }
         let a = self.live_customer(keep)?;
         let b = self.live_customer(other)?;
-        let a_json = serde_json::to_value(&a).map_err(|e| BookError::InvalidInput(e.to_string()))?;
-        let b_json = serde_json::to_value(&b).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+        let a_json =
+            serde_json::to_value(&a).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+        let b_json =
+            serde_json::to_value(&b).map_err(|e| BookError::InvalidInput(e.to_string()))?;
         let mut updates: Vec<(&'static str, Value)> = Vec::new();
         for field in editable_fields() {
             let (av, bv) = (&a_json[field], &b_json[field]);
             match (field, av, bv) {
+                // Consent is decided below, by which decision is newer; calendars
+                // travel with their dates.
                 ("consent_marketing" | "consent_source", _, _) => {}
-                ("do_not_contact", _, _) => {
-                    // Either profile asking not to be contacted is the customer's wish.
-                    if b.do_not_contact && !a.do_not_contact {
-                        updates.push((field, Value::Bool(true)));
-                    }
+                ("birthday_calendar" | "anniversary_calendar", _, _) => {}
+                // Either profile asking not to be contacted is the customer's wish.
+                ("do_not_contact", _, _) if b.do_not_contact && !a.do_not_contact => {
+                    updates.push((field, Value::Bool(true)));
                 }
                 (_, Value::Array(x), Value::Array(y)) => {
                     let mut union = x.clone();
@@ -37,15 +42,17 @@ impl Book {
                         updates.push((field, Value::String(Value::Array(union).to_string())));
                     }
                 }
-                (_, Value::Null, Value::String(_)) => updates.push((field, stored(bv))),
-                ("birthday_calendar" | "anniversary_calendar", _, _) => {}
+                ("birthday" | "anniversary", Value::Null, Value::String(_)) => {
+                    let calendar = if field == "birthday" {
+                        "birthday_calendar"
+                    } else {
+                        "anniversary_calendar"
+                    };
+                    updates.push((field, bv.clone()));
+                    updates.push((calendar, b_json[calendar].clone()));
+                }
+                (_, Value::Null, Value::String(_)) => updates.push((field, bv.clone())),
                 _ => {}
-            }
-            // A date copied from `other` brings its calendar along.
-            if let ("birthday" | "anniversary", Value::Null, Value::String(_)) = (field, av, bv) {
-                let cal = format!("{field}_calendar");
-                let cal_field = if field == "birthday" { "birthday_calendar" } else { "anniversary_calendar" };
-                updates.push((cal_field, b_json[cal.as_str()].clone()));
             }
         }
         // The newer consent decision stands, whichever profile holds it.
@@ -75,7 +82,12 @@ impl Book {
 
     fn rows_of(&self, customer: &str) -> Result<Vec<(Entity, String)>> {
         let mut out = Vec::new();
-        for entity in [Entity::Note, Entity::Purchase, Entity::Touchpoint, Entity::Draft] {
+        for entity in [
+            Entity::Note,
+            Entity::Purchase,
+            Entity::Touchpoint,
+            Entity::Draft,
+        ] {
             let mut stmt = self.conn.prepare(&format!(
                 "SELECT id FROM {} WHERE customer_id = ?1 ORDER BY id",
                 entity.table()
@@ -85,13 +97,5 @@ impl Book {
             }
         }
         Ok(out)
-    }
-}
-
-/// The stored form of a JSON field value (lists are stored as JSON text).
-fn stored(v: &Value) -> Value {
-    match v {
-        Value::Array(_) => Value::String(v.to_string()),
-        other => other.clone(),
     }
 }

@@ -84,7 +84,8 @@ pub(crate) const CUSTOMER_COLUMNS: &str = "id, name, gender, phone, phone2, wech
 pub(crate) fn customer_from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
     let list = |i: usize| -> rusqlite::Result<Vec<String>> {
         let s: Option<String> = r.get(i)?;
-        Ok(s.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
+        Ok(s.and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
     };
     Ok(Customer {
         id: r.get(0)?,
@@ -137,7 +138,11 @@ pub(crate) fn parse_all(fields: &[(&str, &str)]) -> Result<Vec<(&'static str, Va
 impl Book {
     /// Creates a customer from `(field, text)` pairs and returns its ID. Refuses
     /// a phone or WeChat ID that another customer has, unless `allow_duplicate`.
-    pub fn add_customer(&mut self, fields: &[(&str, &str)], allow_duplicate: bool) -> Result<String> {
+    pub fn add_customer(
+        &mut self,
+        fields: &[(&str, &str)],
+        allow_duplicate: bool,
+    ) -> Result<String> {
         let parsed = parse_all(fields)?;
         if !parsed.iter().any(|(n, _)| *n == "name") {
             return Err(BookError::invalid("name", "a customer needs a name"));
@@ -242,7 +247,11 @@ impl Book {
             )?;
             for row in stmt.query_map([p], |r| Ok((r.get(0)?, r.get(1)?)))? {
                 let (customer_id, name) = row?;
-                push(DuplicateMatch { customer_id, name, matched_on: "phone".into() });
+                push(DuplicateMatch {
+                    customer_id,
+                    name,
+                    matched_on: "phone".into(),
+                });
             }
         }
         if let Some(wx) = wechat {
@@ -252,7 +261,11 @@ impl Book {
             )?;
             for row in stmt.query_map([wx], |r| Ok((r.get(0)?, r.get(1)?)))? {
                 let (customer_id, name) = row?;
-                push(DuplicateMatch { customer_id, name, matched_on: "wechat".into() });
+                push(DuplicateMatch {
+                    customer_id,
+                    name,
+                    matched_on: "wechat".into(),
+                });
             }
         }
         Ok(found)
@@ -263,7 +276,12 @@ impl Book {
         parsed: &[(&'static str, Value)],
         exclude: Option<&str>,
     ) -> Result<Vec<DuplicateMatch>> {
-        let get = |f: &str| parsed.iter().find(|(n, _)| *n == f).and_then(|(_, v)| v.as_str());
+        let get = |f: &str| {
+            parsed
+                .iter()
+                .find(|(n, _)| *n == f)
+                .and_then(|(_, v)| v.as_str())
+        };
         let mut all = Vec::new();
         for phone in [get("phone"), get("phone2")].into_iter().flatten() {
             all.extend(self.find_duplicates(Some(phone), None, exclude)?);
@@ -301,7 +319,10 @@ pub(crate) fn insert_customer(
             parsed.push(("store", Value::String(s)));
         }
     }
-    if parsed.iter().any(|(n, v)| *n == "consent_marketing" && v == &Value::Bool(true)) {
+    if parsed
+        .iter()
+        .any(|(n, v)| *n == "consent_marketing" && v == &Value::Bool(true))
+    {
         parsed.push(("consent_at", Value::String(w.now_text())));
     }
     parsed.push(("created_at", Value::String(w.now_text())));

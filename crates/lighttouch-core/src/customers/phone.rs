@@ -40,9 +40,9 @@ pub fn normalize_phone(raw: &str) -> Result<String, String> {
 
 fn mainland(digits: &str, raw: &str) -> Result<String, String> {
     let b = digits.as_bytes();
-    if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) {
-        Ok(digits.to_string())
-    } else if digits.starts_with('0') && (10..=12).contains(&digits.len()) {
+    let mobile = b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]);
+    let landline = digits.starts_with('0') && (10..=12).contains(&digits.len());
+    if mobile || landline {
         Ok(digits.to_string())
     } else if digits.is_empty() {
         Err(format!("{raw:?} is not a phone number"))
@@ -90,7 +90,15 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_phone() {
-        for raw in ["", "12345", "2380013800", "138001380001", "13x00138000", "+86 2380013800", "+1 23"] {
+        for raw in [
+            "",
+            "12345",
+            "2380013800",
+            "138001380001",
+            "13x00138000",
+            "+86 2380013800",
+            "+1 23",
+        ] {
             assert!(normalize_phone(raw).is_err(), "{raw}");
         }
     }

@@ -90,7 +90,11 @@ impl Book {
                         let year = today.year() - 20 - rng.below(45) as i32;
                         let (m, d) = (1 + rng.below(12) as u32, 1 + rng.below(28) as u32);
                         let lunar = rng.chance(20);
-                        let text = if rng.chance(30) { format!("--{m:02}-{d:02}") } else { format!("{year:04}-{m:02}-{d:02}") };
+                        let text = if rng.chance(30) {
+                            format!("--{m:02}-{d:02}")
+                        } else {
+                            format!("{year:04}-{m:02}-{d:02}")
+                        };
                         fields.push(("birthday", Value::String(text)));
                         if lunar {
                             fields.push(("birthday_calendar", Value::String("lunar".into())));
@@ -99,26 +103,48 @@ impl Book {
                     if rng.chance(15) {
                         let year = today.year() - rng.below(20) as i32;
                         let (m, d) = (1 + rng.below(12) as u32, 1 + rng.below(28) as u32);
-                        fields.push(("anniversary", Value::String(format!("{year:04}-{m:02}-{d:02}"))));
+                        fields.push((
+                            "anniversary",
+                            Value::String(format!("{year:04}-{m:02}-{d:02}")),
+                        ));
                     }
                     if rng.chance(60) {
                         let ring = 8 + rng.below(12);
                         fields.push(("ring_size", Value::String(ring.to_string())));
                     }
                     if rng.chance(40) {
-                        fields.push(("clothing_size", Value::String((*rng.pick(&["XS", "S", "M", "L", "XL"])).into())));
+                        fields.push((
+                            "clothing_size",
+                            Value::String((*rng.pick(&["XS", "S", "M", "L", "XL"])).into()),
+                        ));
                     }
                     if rng.chance(50) {
                         let metals = ["黄金", "玫瑰金", "铂金", "白金", "银"];
                         let m = Value::Array(vec![Value::String((*rng.pick(&metals)).into())]);
                         fields.push(("preferred_metals", Value::String(m.to_string())));
                     }
-                    fields.push(("budget", Value::String((*rng.pick(&["entry", "mid", "mid", "premium", "luxury"])).into())));
-                    fields.push(("stage", Value::String((*rng.pick(&["aware", "appeal", "ask", "act", "act", "advocate"])).into())));
+                    fields.push((
+                        "budget",
+                        Value::String(
+                            (*rng.pick(&["entry", "mid", "mid", "premium", "luxury"])).into(),
+                        ),
+                    ));
+                    fields.push((
+                        "stage",
+                        Value::String(
+                            (*rng.pick(&["aware", "appeal", "ask", "act", "act", "advocate"]))
+                                .into(),
+                        ),
+                    ));
                     let consent = rng.chance(70);
                     fields.push(("consent_marketing", Value::Bool(consent)));
                     if consent {
-                        fields.push(("consent_source", Value::String((*rng.pick(&["门店纸质表", "企业微信", "小程序"])).into())));
+                        fields.push((
+                            "consent_source",
+                            Value::String(
+                                (*rng.pick(&["门店纸质表", "企业微信", "小程序"])).into(),
+                            ),
+                        ));
                     }
                     if rng.chance(3) {
                         fields.push(("do_not_contact", Value::Bool(true)));
@@ -129,9 +155,17 @@ impl Book {
                     let mut tags: Vec<&'static str> = Vec::new();
                     for _ in 0..1 + rng.below(5) {
                         let mut roll = (rng.next() % u64::from(total_weight)) as u32;
-                        let tag = TAGS.iter().find(|(_, wt)| {
-                            if roll < *wt { true } else { roll -= wt; false }
-                        }).map_or("珍珠", |(t, _)| *t);
+                        let tag = TAGS
+                            .iter()
+                            .find(|(_, wt)| {
+                                if roll < *wt {
+                                    true
+                                } else {
+                                    roll -= wt;
+                                    false
+                                }
+                            })
+                            .map_or("珍珠", |(t, _)| *t);
                         if !tags.contains(&tag) {
                             tags.push(tag);
                         }
@@ -154,8 +188,15 @@ impl Book {
                         let day = today - Duration::days(1 + rng.below(700) as i64);
                         let p = NewPurchase {
                             purchased_on: day.format("%Y-%m-%d").to_string(),
-                            order_ref: Some(format!("SO{}{:06}", day.format("%y%m%d"), rng.below(1_000_000))),
-                            sku: Some(format!("SKU-{:04}", PRODUCTS.iter().position(|p| p.0 == product).unwrap_or(0) + 1000)),
+                            order_ref: Some(format!(
+                                "SO{}{:06}",
+                                day.format("%y%m%d"),
+                                rng.below(1_000_000)
+                            )),
+                            sku: Some(format!(
+                                "SKU-{:04}",
+                                PRODUCTS.iter().position(|p| p.0 == product).unwrap_or(0) + 1000
+                            )),
                             product: product.into(),
                             category: Some(category.into()),
                             quantity: 1,
@@ -163,49 +204,89 @@ impl Book {
                             store: store.clone(),
                         };
                         let pid = uuid::Uuid::now_v7().to_string();
-                        w.insert(Entity::Purchase, &pid, &purchase_fields(&id, &p, w.now_text()))?;
+                        w.insert(
+                            Entity::Purchase,
+                            &pid,
+                            &purchase_fields(&id, &p, w.now_text()),
+                        )?;
                         bought.push(product);
                         summary.purchases += 1;
                     }
 
                     for _ in 0..rng.below(4) {
-                        let template = if person.language == "en" { *rng.pick(NOTES_EN) } else { *rng.pick(NOTES_ZH) };
+                        let template = if person.language == "en" {
+                            *rng.pick(NOTES_EN)
+                        } else {
+                            *rng.pick(NOTES_ZH)
+                        };
                         let body = template
                             .replace("{tag}", tags.first().copied().unwrap_or("珍珠"))
                             .replace("{month}", &(1 + rng.below(12)).to_string())
                             .replace("{ring}", &(8 + rng.below(12)).to_string())
                             .replace("{product}", bought.first().copied().unwrap_or("珍珠耳钉"));
-                        let at = w.now() - Duration::days(rng.below(365) as i64) - Duration::minutes(rng.below(600) as i64);
-                        let at = Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+                        let at = w.now()
+                            - Duration::days(rng.below(365) as i64)
+                            - Duration::minutes(rng.below(600) as i64);
+                        let at =
+                            Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
                         let nid = uuid::Uuid::now_v7().to_string();
                         let author = associate.clone().map(Value::String).unwrap_or(Value::Null);
-                        w.insert(Entity::Note, &nid, &[
-                            ("customer_id", Value::String(id.clone())),
-                            ("author", author.clone()),
-                            ("created_at", at.clone()),
-                            ("body", Value::String(body.clone())),
-                        ])?;
-                        w.insert(Entity::NoteRevision, &uuid::Uuid::now_v7().to_string(), &[
-                            ("note_id", Value::String(nid)),
-                            ("body", Value::String(body)),
-                            ("author", author),
-                            ("at", at),
-                        ])?;
+                        w.insert(
+                            Entity::Note,
+                            &nid,
+                            &[
+                                ("customer_id", Value::String(id.clone())),
+                                ("author", author.clone()),
+                                ("created_at", at.clone()),
+                                ("body", Value::String(body.clone())),
+                            ],
+                        )?;
+                        w.insert(
+                            Entity::NoteRevision,
+                            &uuid::Uuid::now_v7().to_string(),
+                            &[
+                                ("note_id", Value::String(nid)),
+                                ("body", Value::String(body)),
+                                ("author", author),
+                                ("at", at),
+                            ],
+                        )?;
                         summary.notes += 1;
                     }
 
                     for _ in 0..rng.below(5) {
-                        let at = w.now() - Duration::days(rng.below(180) as i64) - Duration::minutes(rng.below(600) as i64);
+                        let at = w.now()
+                            - Duration::days(rng.below(180) as i64)
+                            - Duration::minutes(rng.below(600) as i64);
                         let kind = *rng.pick(&["outreach", "outreach", "service", "visit", "call"]);
-                        w.insert(Entity::Touchpoint, &uuid::Uuid::now_v7().to_string(), &[
-                            ("customer_id", Value::String(id.clone())),
-                            ("at", Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))),
-                            ("channel", Value::String((*rng.pick(CHANNELS)).into())),
-                            ("kind", Value::String(kind.into())),
-                            ("message", Value::String(if kind == "outreach" { "新品到店，给您留了一件试戴".into() } else { "售后回访：佩戴还舒服吗？".into() })),
-                            ("author", associate.clone().map(Value::String).unwrap_or(Value::Null)),
-                            ("created_at", Value::String(w.now_text())),
-                        ])?;
+                        w.insert(
+                            Entity::Touchpoint,
+                            &uuid::Uuid::now_v7().to_string(),
+                            &[
+                                ("customer_id", Value::String(id.clone())),
+                                (
+                                    "at",
+                                    Value::String(
+                                        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                                    ),
+                                ),
+                                ("channel", Value::String((*rng.pick(CHANNELS)).into())),
+                                ("kind", Value::String(kind.into())),
+                                (
+                                    "message",
+                                    Value::String(if kind == "outreach" {
+                                        "新品到店，给您留了一件试戴".into()
+                                    } else {
+                                        "售后回访：佩戴还舒服吗？".into()
+                                    }),
+                                ),
+                                (
+                                    "author",
+                                    associate.clone().map(Value::String).unwrap_or(Value::Null),
+                                ),
+                                ("created_at", Value::String(w.now_text())),
+                            ],
+                        )?;
                         summary.touchpoints += 1;
                     }
                 }
@@ -233,7 +314,11 @@ fn person(rng: &mut Rng, i: usize, seed: u64) -> Person {
     let (name, language, latin) = if roll < 15 {
         let given = *rng.pick(EN_GIVEN);
         let family = *rng.pick(EN_FAMILY);
-        (format!("{given} {family}"), if rng.chance(60) { "en" } else { "zh-Hant" }, format!("{given}{family}"))
+        (
+            format!("{given} {family}"),
+            if rng.chance(60) { "en" } else { "zh-Hant" },
+            format!("{given}{family}"),
+        )
     } else {
         let traditional = roll < 35;
         let (s, t) = *rng.pick(SURNAMES);
@@ -249,18 +334,31 @@ fn person(rng: &mut Rng, i: usize, seed: u64) -> Person {
         (name, if traditional { "zh-Hant" } else { "zh-Hans" }, latin)
     };
     // Distinct phones: a bijection of the index over 10^8 numbers per prefix.
-    let prefixes = ["138", "139", "136", "135", "186", "188", "158", "150", "177", "199"];
+    let prefixes = [
+        "138", "139", "136", "135", "186", "188", "158", "150", "177", "199",
+    ];
     let prefix = prefixes[(i + seed as usize) % prefixes.len()];
-    let tail = ((i as u64 / prefixes.len() as u64).wrapping_mul(48_271) + seed.wrapping_mul(7919)) % 100_000_000;
+    let tail = ((i as u64 / prefixes.len() as u64).wrapping_mul(48_271) + seed.wrapping_mul(7919))
+        % 100_000_000;
     let phone = format!("{prefix}{tail:08}");
     let wechat = rng.chance(60).then(|| {
         if rng.chance(50) {
-            format!("{}{}", latin.to_lowercase().replace(' ', ""), rng.below(1000))
+            format!(
+                "{}{}",
+                latin.to_lowercase().replace(' ', ""),
+                rng.below(1000)
+            )
         } else {
             format!("wxid_{:010x}", rng.next() & 0xff_ffff_ffff)
         }
     });
-    Person { name, gender, phone, wechat, language }
+    Person {
+        name,
+        gender,
+        phone,
+        wechat,
+        language,
+    }
 }
 
 #[cfg(test)]
@@ -280,7 +378,9 @@ mod tests {
     fn the_same_seed_gives_the_same_people() {
         let names = |seed| {
             let mut rng = Rng(seed);
-            (0..50).map(|i| person(&mut rng, i, seed).name).collect::<Vec<_>>()
+            (0..50)
+                .map(|i| person(&mut rng, i, seed).name)
+                .collect::<Vec<_>>()
         };
         assert_eq!(names(7), names(7));
         assert_ne!(names(7), names(8));

@@ -20,7 +20,10 @@ impl std::str::FromStr for ExportFormat {
         match s.to_lowercase().as_str() {
             "json" => Ok(ExportFormat::Json),
             "csv" => Ok(ExportFormat::Csv),
-            _ => Err(BookError::invalid("format", format!("{s:?} is not an export format (csv or json)"))),
+            _ => Err(BookError::invalid(
+                "format",
+                format!("{s:?} is not an export format (csv or json)"),
+            )),
         }
     }
 }
@@ -34,7 +37,10 @@ struct Envelope<'a> {
 }
 
 fn io_err(e: std::io::Error) -> BookError {
-    BookError::Io { path: "export output".into(), source: e }
+    BookError::Io {
+        path: "export output".into(),
+        source: e,
+    }
 }
 
 impl Book {
@@ -47,21 +53,33 @@ impl Book {
         Ok(ids.collect::<rusqlite::Result<_>>()?)
     }
 
-    pub fn export(&self, customer: Option<&str>, format: ExportFormat, out: &mut dyn Write) -> Result<()> {
+    pub fn export(
+        &self,
+        customer: Option<&str>,
+        format: ExportFormat,
+        out: &mut dyn Write,
+    ) -> Result<()> {
         let ids = match customer {
             Some(id) => vec![self.live_customer(id)?.id],
             None => self.customer_ids()?,
         };
         match format {
             ExportFormat::Json => {
-                let customers = ids.iter().map(|id| self.customer_record(id)).collect::<Result<Vec<_>>>()?;
+                let customers = ids
+                    .iter()
+                    .map(|id| self.customer_record(id))
+                    .collect::<Result<Vec<_>>>()?;
                 let env = Envelope {
                     format: "lighttouch-book",
                     version: 1,
-                    exported_at: self.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    exported_at: self
+                        .clock
+                        .now()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     customers,
                 };
-                serde_json::to_writer_pretty(&mut *out, &env).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+                serde_json::to_writer_pretty(&mut *out, &env)
+                    .map_err(|e| BookError::InvalidInput(e.to_string()))?;
                 writeln!(out).map_err(io_err)
             }
             ExportFormat::Csv => {
@@ -69,11 +87,13 @@ impl Book {
                 let mut header: Vec<&str> = vec!["id"];
                 header.extend(editable_fields());
                 header.extend(["consent_at", "created_at", "tags", "notes"]);
-                w.write_record(&header).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+                w.write_record(&header)
+                    .map_err(|e| BookError::InvalidInput(e.to_string()))?;
                 for id in &ids {
                     let c = self.customer(id)?;
                     let notes: Vec<String> = self.notes(id)?.into_iter().map(|n| n.body).collect();
-                    w.write_record(csv_row(&c, &header, &notes)).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+                    w.write_record(csv_row(&c, &header, &notes))
+                        .map_err(|e| BookError::InvalidInput(e.to_string()))?;
                 }
                 w.flush().map_err(io_err)
             }
@@ -86,13 +106,22 @@ fn csv_row(c: &Customer, header: &[&str], notes: &[String]) -> Vec<String> {
     header
         .iter()
         .map(|h| match *h {
-            "tags" => c.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(";"),
+            "tags" => c
+                .tags
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
             "notes" => notes.join("\n"),
             field => match &json[field] {
                 Value::Null => String::new(),
                 Value::String(s) => s.clone(),
                 Value::Bool(b) => b.to_string(),
-                Value::Array(items) => items.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(";"),
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";"),
                 other => other.to_string(),
             },
         })

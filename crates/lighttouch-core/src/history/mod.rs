@@ -64,7 +64,11 @@ fn opt(v: &Option<String>) -> Value {
     v.clone().map(Value::String).unwrap_or(Value::Null)
 }
 
-pub(crate) fn purchase_fields(customer_id: &str, p: &NewPurchase, now: String) -> Vec<(&'static str, Value)> {
+pub(crate) fn purchase_fields(
+    customer_id: &str,
+    p: &NewPurchase,
+    now: String,
+) -> Vec<(&'static str, Value)> {
     vec![
         ("customer_id", Value::String(customer_id.into())),
         ("purchased_on", Value::String(p.purchased_on.clone())),
@@ -73,7 +77,10 @@ pub(crate) fn purchase_fields(customer_id: &str, p: &NewPurchase, now: String) -
         ("product", Value::String(p.product.clone())),
         ("category", opt(&p.category)),
         ("quantity", Value::from(p.quantity.max(1))),
-        ("amount_cents", p.amount_cents.map(Value::from).unwrap_or(Value::Null)),
+        (
+            "amount_cents",
+            p.amount_cents.map(Value::from).unwrap_or(Value::Null),
+        ),
         ("store", opt(&p.store)),
         ("created_at", Value::String(now)),
     ]
@@ -130,10 +137,14 @@ impl Book {
             ));
         }
         if t.channel.trim().is_empty() {
-            return Err(BookError::invalid("channel", "a touchpoint needs a channel"));
+            return Err(BookError::invalid(
+                "channel",
+                "a touchpoint needs a channel",
+            ));
         }
-        chrono::DateTime::parse_from_rfc3339(&t.at)
-            .map_err(|_| BookError::invalid("at", format!("{:?} is not a time (RFC 3339)", t.at)))?;
+        chrono::DateTime::parse_from_rfc3339(&t.at).map_err(|_| {
+            BookError::invalid("at", format!("{:?} is not a time (RFC 3339)", t.at))
+        })?;
         let author = self.associate()?;
         self.write(|w| {
             let id = uuid::Uuid::now_v7().to_string();

@@ -14,7 +14,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(String, &'static str)> {
     if let Some((enc, _)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, had_errors) = enc.decode_with_bom_removal(bytes);
         if had_errors {
-            return Err(BookError::Import(format!("the file says it is {} but is not", enc.name())));
+            return Err(BookError::Import(format!(
+                "the file says it is {} but is not",
+                enc.name()
+            )));
         }
         return Ok((text.into_owned(), enc.name()));
     }
@@ -24,7 +27,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(String, &'static str)> {
     let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
     if had_errors {
         return Err(BookError::Import(
-            "the file is neither UTF-8 nor GB18030/GBK text; save it as CSV (UTF-8) and try again".into(),
+            "the file is neither UTF-8 nor GB18030/GBK text; save it as CSV (UTF-8) and try again"
+                .into(),
         ));
     }
     Ok((text.into_owned(), "GB18030"))
@@ -33,13 +37,24 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(String, &'static str)> {
 pub(crate) fn read_table(bytes: &[u8]) -> Result<Table> {
     let (text, encoding) = decode(bytes)?;
     if text.contains('\0') {
-        return Err(BookError::Import("this is not a CSV file (it contains binary data)".into()));
+        return Err(BookError::Import(
+            "this is not a CSV file (it contains binary data)".into(),
+        ));
     }
     // Sniff over the opening lines: a title line above the header has no separators.
-    let opening: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(5).collect();
+    let opening: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(5)
+        .collect();
     let delimiter = [b';', b'\t', b',']
         .into_iter()
-        .max_by_key(|d| opening.iter().map(|l| l.bytes().filter(|b| b == d).count()).sum::<usize>())
+        .max_by_key(|d| {
+            opening
+                .iter()
+                .map(|l| l.bytes().filter(|b| b == d).count())
+                .sum::<usize>()
+        })
         .unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)

@@ -89,18 +89,30 @@ enum Target {
 }
 
 impl Book {
-    pub fn import_customers_file(&mut self, path: &Path, options: ImportOptions) -> Result<ImportReport> {
+    pub fn import_customers_file(
+        &mut self,
+        path: &Path,
+        options: ImportOptions,
+    ) -> Result<ImportReport> {
         let bytes = read_file(path)?;
         self.import_customers(&bytes, options)
     }
 
-    pub fn import_purchases_file(&mut self, path: &Path, options: ImportOptions) -> Result<ImportReport> {
+    pub fn import_purchases_file(
+        &mut self,
+        path: &Path,
+        options: ImportOptions,
+    ) -> Result<ImportReport> {
         let bytes = read_file(path)?;
         self.import_purchases(&bytes, options)
     }
 
     /// Imports customers from CSV bytes. See the module docs.
-    pub fn import_customers(&mut self, bytes: &[u8], options: ImportOptions) -> Result<ImportReport> {
+    pub fn import_customers(
+        &mut self,
+        bytes: &[u8],
+        options: ImportOptions,
+    ) -> Result<ImportReport> {
         let table = decode::read_table(bytes)?;
         let header_at = headers::find_header(Kind::Customers, &table.rows).ok_or_else(|| {
             BookError::Import("no header row with a name, phone or WeChat column (e.g. 姓名, 手机, 微信) in the first 5 lines".into())
@@ -115,11 +127,17 @@ impl Book {
             report.rows += 1;
             match self.plan_customer_row(*line, cells, &map, &mut seen, &rows, &mut report) {
                 Ok(row) => rows.push(row),
-                Err(reason) => report.rejections.push(Rejection { line: *line, reason }),
+                Err(reason) => report.rejections.push(Rejection {
+                    line: *line,
+                    reason,
+                }),
             }
         }
         report.rejected = report.rejections.len();
-        report.created = rows.iter().filter(|r| matches!(r.target, Target::New)).count();
+        report.created = rows
+            .iter()
+            .filter(|r| matches!(r.target, Target::New))
+            .count();
         report.merged = report.merges.len();
         if options.dry_run {
             return Ok(report);
@@ -141,7 +159,12 @@ impl Book {
             for row in &rows {
                 let id = match &row.target {
                     Target::New => {
-                        let id = insert_customer(w, row.fields.clone(), associate.clone(), store.clone())?;
+                        let id = insert_customer(
+                            w,
+                            row.fields.clone(),
+                            associate.clone(),
+                            store.clone(),
+                        )?;
                         created.push(id.clone());
                         id
                     }
@@ -184,7 +207,9 @@ impl Book {
         let mut tags = Vec::new();
         let mut note = None;
         for (i, field) in map.iter().enumerate() {
-            let (Some(field), Some(cell)) = (field, cells.get(i)) else { continue };
+            let (Some(field), Some(cell)) = (field, cells.get(i)) else {
+                continue;
+            };
             if cell.is_empty() {
                 continue;
             }
@@ -200,18 +225,28 @@ impl Book {
             }
         }
         let fields = parse_all(&pairs).map_err(|e| e.to_string())?;
-        let get = |f: &str| fields.iter().find(|(n, _)| *n == f).and_then(|(_, v)| v.as_str()).map(String::from);
+        let get = |f: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| *n == f)
+                .and_then(|(_, v)| v.as_str())
+                .map(String::from)
+        };
         let name = get("name").ok_or("no name")?;
         for t in &tags {
             if t.chars().count() > 40 {
                 return Err(format!("tag {t:?} is longer than 40 characters"));
             }
         }
-        let keys: Vec<(String, &str)> = [("phone", get("phone")), ("phone", get("phone2")), ("wechat", get("wechat"))]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (format!("{k}:{}", v.to_lowercase()), k)))
-            .map(|(key, k)| (key, if k == "phone" { "phone" } else { "wechat" }))
-            .collect();
+        let keys: Vec<(String, &str)> = [
+            ("phone", get("phone")),
+            ("phone", get("phone2")),
+            ("wechat", get("wechat")),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (format!("{k}:{}", v.to_lowercase()), k)))
+        .map(|(key, k)| (key, if k == "phone" { "phone" } else { "wechat" }))
+        .collect();
         let mut target = Target::New;
         for (key, matched_on) in &keys {
             if let Some(&earlier) = seen.get(key) {
@@ -223,7 +258,10 @@ impl Book {
                 };
                 report.merges.push(MergeProposal {
                     line,
-                    customer_id: match &root { Target::Existing(id) => Some(id.clone()), _ => None },
+                    customer_id: match &root {
+                        Target::Existing(id) => Some(id.clone()),
+                        _ => None,
+                    },
                     name: name.clone(),
                     matched_on: matched_on.to_string(),
                     same_as_line: Some(earlier_row.line),
@@ -231,8 +269,14 @@ impl Book {
                 target = root;
                 break;
             }
-            let (phone, wechat) = if *matched_on == "phone" { (key.strip_prefix("phone:"), None) } else { (None, key.strip_prefix("wechat:")) };
-            let dups = self.find_duplicates(phone, wechat, None).map_err(|e| e.to_string())?;
+            let (phone, wechat) = if *matched_on == "phone" {
+                (key.strip_prefix("phone:"), None)
+            } else {
+                (None, key.strip_prefix("wechat:"))
+            };
+            let dups = self
+                .find_duplicates(phone, wechat, None)
+                .map_err(|e| e.to_string())?;
             if let Some(d) = dups.into_iter().next() {
                 report.merges.push(MergeProposal {
                     line,
@@ -249,15 +293,30 @@ impl Book {
         for (key, _) in keys {
             seen.entry(key).or_insert(index);
         }
-        Ok(CustomerRow { line, fields, tags, note, target })
+        Ok(CustomerRow {
+            line,
+            fields,
+            tags,
+            note,
+            target,
+        })
     }
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| BookError::Io { path: path.display().to_string(), source })
+    std::fs::read(path).map_err(|source| BookError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
-fn new_report(kind: &str, encoding: &str, options: ImportOptions, header: &[String], map: &[Option<&str>]) -> ImportReport {
+fn new_report(
+    kind: &str,
+    encoding: &str,
+    options: ImportOptions,
+    header: &[String],
+    map: &[Option<&str>],
+) -> ImportReport {
     ImportReport {
         kind: kind.into(),
         encoding: encoding.into(),
@@ -271,7 +330,10 @@ fn new_report(kind: &str, encoding: &str, options: ImportOptions, header: &[Stri
         columns: header
             .iter()
             .zip(map)
-            .map(|(h, f)| ColumnMapping { header: h.clone(), field: f.map(String::from) })
+            .map(|(h, f)| ColumnMapping {
+                header: h.clone(),
+                field: f.map(String::from),
+            })
             .collect(),
         merges: Vec::new(),
         rejections: Vec::new(),
@@ -289,7 +351,11 @@ fn refuse_if_invalid(report: &ImportReport, options: ImportOptions) -> Result<()
         .take(3)
         .map(|r| format!("line {}: {}", r.line, r.reason))
         .collect();
-    let more = if report.rejected > 3 { format!("; and {} more", report.rejected - 3) } else { String::new() };
+    let more = if report.rejected > 3 {
+        format!("; and {} more", report.rejected - 3)
+    } else {
+        String::new()
+    };
     Err(BookError::Import(format!(
         "{} of {} rows are invalid ({}{more}); nothing was imported. Fix them, or import the rest with --skip-invalid",
         report.rejected,
@@ -310,7 +376,10 @@ fn fill_empty_fields(
         Some(c) => serde_json::to_value(c).unwrap_or_default(),
         None => {
             let c: Customer = w.conn().query_row(
-                &format!("SELECT {} FROM customers WHERE id = ?1", crate::customers::CUSTOMER_COLUMNS),
+                &format!(
+                    "SELECT {} FROM customers WHERE id = ?1",
+                    crate::customers::CUSTOMER_COLUMNS
+                ),
                 [id],
                 crate::customers::customer_from_row,
             )?;
@@ -333,7 +402,12 @@ fn fill_empty_fields(
     Ok(())
 }
 
-fn add_imported_note(w: &mut crate::changes::Writer<'_>, customer_id: &str, body: &str, author: Option<&str>) -> Result<()> {
+fn add_imported_note(
+    w: &mut crate::changes::Writer<'_>,
+    customer_id: &str,
+    body: &str,
+    author: Option<&str>,
+) -> Result<()> {
     let exists: bool = w
         .conn()
         .prepare_cached("SELECT 1 FROM notes WHERE customer_id = ?1 AND body = ?2")?
@@ -343,7 +417,9 @@ fn add_imported_note(w: &mut crate::changes::Writer<'_>, customer_id: &str, body
     }
     let id = uuid::Uuid::now_v7().to_string();
     let now = Value::String(w.now_text());
-    let author = author.map(|a| Value::String(a.into())).unwrap_or(Value::Null);
+    let author = author
+        .map(|a| Value::String(a.into()))
+        .unwrap_or(Value::Null);
     w.insert(
         Entity::Note,
         &id,
@@ -368,7 +444,12 @@ fn add_imported_note(w: &mut crate::changes::Writer<'_>, customer_id: &str, body
 }
 
 /// The customer a purchase row belongs to, by ID, phone or WeChat ID.
-fn read_customer_key(book: &Book, id: Option<&str>, phone: Option<&str>, wechat: Option<&str>) -> std::result::Result<String, String> {
+fn read_customer_key(
+    book: &Book,
+    id: Option<&str>,
+    phone: Option<&str>,
+    wechat: Option<&str>,
+) -> std::result::Result<String, String> {
     if let Some(id) = id {
         return match book.live_customer(id) {
             Ok(c) => Ok(c.id),
@@ -377,16 +458,29 @@ fn read_customer_key(book: &Book, id: Option<&str>, phone: Option<&str>, wechat:
     }
     if let Some(p) = phone {
         let p = crate::customers::normalize_phone(p)?;
-        let found = book.find_duplicates(Some(&p), None, None).map_err(|e| e.to_string())?;
+        let found = book
+            .find_duplicates(Some(&p), None, None)
+            .map_err(|e| e.to_string())?;
         return found
             .into_iter()
             .next()
             .map(|d| d.customer_id)
-            .ok_or_else(|| format!("no customer with phone {} in the book; import the customers first", crate::customers::mask_phone(&p)));
+            .ok_or_else(|| {
+                format!(
+                    "no customer with phone {} in the book; import the customers first",
+                    crate::customers::mask_phone(&p)
+                )
+            });
     }
     if let Some(w) = wechat {
-        let found = book.find_duplicates(None, Some(w), None).map_err(|e| e.to_string())?;
-        return found.into_iter().next().map(|d| d.customer_id).ok_or_else(|| format!("no customer with WeChat ID {w} in the book"));
+        let found = book
+            .find_duplicates(None, Some(w), None)
+            .map_err(|e| e.to_string())?;
+        return found
+            .into_iter()
+            .next()
+            .map(|d| d.customer_id)
+            .ok_or_else(|| format!("no customer with WeChat ID {w} in the book"));
     }
     Err("no customer ID, phone or WeChat ID to tell whose purchase it is".into())
 }

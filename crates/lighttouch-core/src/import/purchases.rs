@@ -2,7 +2,10 @@
 //! line already in the book (same order and SKU) is left alone, so the same
 //! export can be imported twice.
 
-use super::{headers, new_report, read_customer_key, refuse_if_invalid, ImportOptions, ImportReport, Rejection};
+use super::{
+    headers, new_report, read_customer_key, refuse_if_invalid, ImportOptions, ImportReport,
+    Rejection,
+};
 use crate::changes::Entity;
 use crate::customers::dates::{parse_date, Calendar};
 use crate::error::{BookError, Result};
@@ -17,7 +20,11 @@ struct PurchaseRow {
 }
 
 impl Book {
-    pub fn import_purchases(&mut self, bytes: &[u8], options: ImportOptions) -> Result<ImportReport> {
+    pub fn import_purchases(
+        &mut self,
+        bytes: &[u8],
+        options: ImportOptions,
+    ) -> Result<ImportReport> {
         let table = super::decode::read_table(bytes)?;
         let header_at = headers::find_header(Kind::Purchases, &table.rows).ok_or_else(|| {
             BookError::Import("no header row with a product or SKU column (e.g. 商品名称, 货号) in the first 5 lines".into())
@@ -38,7 +45,10 @@ impl Book {
             };
             match self.plan_purchase(get) {
                 Ok(Some(row)) => {
-                    if let (Some(order), sku) = (&row.purchase.order_ref, row.purchase.sku.clone().unwrap_or_default()) {
+                    if let (Some(order), sku) = (
+                        &row.purchase.order_ref,
+                        row.purchase.sku.clone().unwrap_or_default(),
+                    ) {
                         if !seen_orders.insert((order.clone(), sku)) {
                             report.already_present += 1;
                             continue;
@@ -47,7 +57,10 @@ impl Book {
                     rows.push(row)
                 }
                 Ok(None) => report.already_present += 1,
-                Err(reason) => report.rejections.push(Rejection { line: *line, reason }),
+                Err(reason) => report.rejections.push(Rejection {
+                    line: *line,
+                    reason,
+                }),
             }
         }
         report.rejected = report.rejections.len();
@@ -59,7 +72,11 @@ impl Book {
         self.write(|w| {
             for row in &rows {
                 let id = uuid::Uuid::now_v7().to_string();
-                w.insert(Entity::Purchase, &id, &purchase_fields(&row.customer_id, &row.purchase, w.now_text()))?;
+                w.insert(
+                    Entity::Purchase,
+                    &id,
+                    &purchase_fields(&row.customer_id, &row.purchase, w.now_text()),
+                )?;
             }
             Ok(())
         })?;
@@ -68,9 +85,15 @@ impl Book {
     }
 
     /// Ok(None): already in the book.
-    fn plan_purchase<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> std::result::Result<Option<PurchaseRow>, String> {
+    fn plan_purchase<'a>(
+        &self,
+        get: impl Fn(&str) -> Option<&'a str>,
+    ) -> std::result::Result<Option<PurchaseRow>, String> {
         let customer_id = read_customer_key(self, get("customer_id"), get("phone"), get("wechat"))?;
-        let product = get("product").or(get("sku")).ok_or("no product")?.to_string();
+        let product = get("product")
+            .or(get("sku"))
+            .ok_or("no product")?
+            .to_string();
         let date = get("purchased_on").ok_or("no purchase date")?;
         let parsed = parse_date(date)?;
         if parsed.text.starts_with("--") || parsed.calendar == Some(Calendar::Lunar) {
@@ -78,7 +101,11 @@ impl Book {
         }
         let quantity = match get("quantity") {
             None => 1,
-            Some(q) => q.parse::<i64>().ok().filter(|q| *q > 0).ok_or(format!("{q:?} is not a quantity"))?,
+            Some(q) => q
+                .parse::<i64>()
+                .ok()
+                .filter(|q| *q > 0)
+                .ok_or(format!("{q:?} is not a quantity"))?,
         };
         let amount_cents = get("amount").map(parse_amount).transpose()?;
         let purchase = NewPurchase {
@@ -94,14 +121,24 @@ impl Book {
         if let Some(order) = &purchase.order_ref {
             let exists: bool = self
                 .conn
-                .prepare_cached("SELECT 1 FROM purchases WHERE order_ref = ?1 AND coalesce(sku, '') = ?2")
-                .and_then(|mut s| s.exists(rusqlite::params![order, purchase.sku.clone().unwrap_or_default()]))
+                .prepare_cached(
+                    "SELECT 1 FROM purchases WHERE order_ref = ?1 AND coalesce(sku, '') = ?2",
+                )
+                .and_then(|mut s| {
+                    s.exists(rusqlite::params![
+                        order,
+                        purchase.sku.clone().unwrap_or_default()
+                    ])
+                })
                 .map_err(|e| e.to_string())?;
             if exists {
                 return Ok(None);
             }
         }
-        Ok(Some(PurchaseRow { customer_id, purchase }))
+        Ok(Some(PurchaseRow {
+            customer_id,
+            purchase,
+        }))
     }
 }
 
@@ -113,12 +150,23 @@ pub(crate) fn parse_amount(raw: &str) -> std::result::Result<i64, String> {
         .collect();
     let bad = || format!("{raw:?} is not an amount");
     let (whole, frac) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
-    if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) || frac.len() > 2 || !frac.chars().all(|c| c.is_ascii_digit()) {
+    if whole.is_empty()
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
         return Err(bad());
     }
     let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().map_err(|_| bad())? };
-    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).ok_or_else(bad)
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<2}").parse().map_err(|_| bad())?
+    };
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(frac))
+        .ok_or_else(bad)
 }
 
 #[cfg(test)]

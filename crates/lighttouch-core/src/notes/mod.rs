@@ -121,7 +121,11 @@ impl Book {
             }
             if let Some(body) = r.get::<_, Option<String>>(6)? {
                 let note = notes.last_mut().expect("pushed above");
-                note.revisions.push(NoteRevision { body, author: r.get(7)?, at: r.get(8)? });
+                note.revisions.push(NoteRevision {
+                    body,
+                    author: r.get(7)?,
+                    at: r.get(8)?,
+                });
             }
         }
         Ok(notes)

@@ -102,7 +102,10 @@ pub(crate) fn pinyin_spellings(folded_name: &str) -> Vec<Vec<String>> {
     if syllables.is_empty() {
         return Vec::new();
     }
-    let starts_with_han = folded_name.chars().next().is_some_and(|c| c.to_pinyin().is_some());
+    let starts_with_han = folded_name
+        .chars()
+        .next()
+        .is_some_and(|c| c.to_pinyin().is_some());
     if !starts_with_han || first_readings.is_empty() {
         return vec![syllables];
     }

@@ -116,7 +116,10 @@ struct Best {
 
 impl Best {
     fn new(n: usize) -> Self {
-        Best { rank: vec![NONE; n], hit: Vec::new() }
+        Best {
+            rank: vec![NONE; n],
+            hit: Vec::new(),
+        }
     }
 
     fn offer(&mut self, doc: usize, class: MatchClass, field: MatchField) {
@@ -143,15 +146,26 @@ impl SearchIndex {
     /// Heap bytes held by the index (for the README's memory figures).
     pub fn heap_bytes(&self) -> usize {
         let segs = [&self.display, &self.pinyin, &self.others, &self.notes];
-        segs.iter().map(|s| s.buf.capacity() + s.starts.capacity() * 8).sum::<usize>()
-            + self.docs.iter().map(|d| d.customer_id.len() + d.sort_key.len() + 40).sum::<usize>()
+        segs.iter()
+            .map(|s| s.buf.capacity() + s.starts.capacity() * 8)
+            .sum::<usize>()
+            + self
+                .docs
+                .iter()
+                .map(|d| d.customer_id.len() + d.sort_key.len() + 40)
+                .sum::<usize>()
             + self.by_customer.capacity() * 40
     }
 
     pub(crate) fn upsert(&mut self, customer_id: &str, keys: &DocKeys) {
         self.remove(customer_id);
         let n = self.docs.len() as u32;
-        let name_chars = keys.display.chars().count().saturating_sub(1).min(u16::MAX as usize) as u16;
+        let name_chars = keys
+            .display
+            .chars()
+            .count()
+            .saturating_sub(1)
+            .min(u16::MAX as usize) as u16;
         self.docs.push(Doc {
             customer_id: customer_id.into(),
             sort_key: keys.sort_key.as_str().into(),
@@ -216,7 +230,8 @@ impl SearchIndex {
             for t in &terms {
                 let mut b = Best::new(n);
                 self.match_term(t, &mut b);
-                let found: Vec<(u32, u8)> = b.hit.iter().map(|&d| (d, b.rank[d as usize])).collect();
+                let found: Vec<(u32, u8)> =
+                    b.hit.iter().map(|&d| (d, b.rank[d as usize])).collect();
                 all = Some(match all {
                     None => found,
                     Some(prev) => prev
@@ -239,7 +254,11 @@ impl SearchIndex {
             .filter(|&&d| self.docs[d as usize].alive)
             .map(|&d| {
                 let (class, field) = unpack(best.rank[d as usize]);
-                Match { doc: d, class, field }
+                Match {
+                    doc: d,
+                    class,
+                    field,
+                }
             })
             .collect();
         let order = |a: &Match, b: &Match| {
@@ -257,7 +276,11 @@ impl SearchIndex {
                 let doc = self.notes.doc_at(pos);
                 if self.docs[doc].alive && best.rank[doc] == NONE {
                     best.rank[doc] = pack(4, MatchField::Note);
-                    found.push(Match { doc: doc as u32, class: 4, field: MatchField::Note });
+                    found.push(Match {
+                        doc: doc as u32,
+                        class: 4,
+                        field: MatchField::Note,
+                    });
                     if found.len() == limit {
                         break;
                     }
@@ -297,7 +320,12 @@ impl SearchIndex {
                 for pos in memmem::find_iter(&self.pinyin.buf, &pattern) {
                     let doc = self.pinyin.doc_at(pos);
                     let after = pos + pattern.len();
-                    let entry_end = self.pinyin.starts.get(doc + 1).copied().unwrap_or(self.pinyin.buf.len());
+                    let entry_end = self
+                        .pinyin
+                        .starts
+                        .get(doc + 1)
+                        .copied()
+                        .unwrap_or(self.pinyin.buf.len());
                     let whole = after == entry_end || self.pinyin.buf[after] < 0x20;
                     best.offer(doc, if whole { exact } else { prefix }, field);
                 }
@@ -376,7 +404,10 @@ fn is_short(q: &str) -> bool {
 
 /// "138 0013 8000", "+86-138…": the digits to look for among phone keys.
 fn phone_digits(q: &str) -> Option<String> {
-    if !q.chars().all(|c| c.is_ascii_digit() || " -+().".contains(c)) {
+    if !q
+        .chars()
+        .all(|c| c.is_ascii_digit() || " -+().".contains(c))
+    {
         return None;
     }
     let digits: String = q.chars().filter(char::is_ascii_digit).collect();
@@ -391,6 +422,8 @@ fn phone_digits(q: &str) -> Option<String> {
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchIndex").field("docs", &self.len()).finish()
+        f.debug_struct("SearchIndex")
+            .field("docs", &self.len())
+            .finish()
     }
 }

@@ -37,7 +37,14 @@ fn push_key(out: &mut String, kind: u8, text: &str) {
     }
 }
 
-pub(crate) fn doc_keys(name: &str, phones: &[&str], wechat: Option<&str>, email: Option<&str>, tags: &[String], notes: &[String]) -> DocKeys {
+pub(crate) fn doc_keys(
+    name: &str,
+    phones: &[&str],
+    wechat: Option<&str>,
+    email: Option<&str>,
+    tags: &[String],
+    notes: &[String],
+) -> DocKeys {
     let folded = fold(name);
     let mut display = String::new();
     push_key(&mut display, K_NAME, &folded);
@@ -46,8 +53,15 @@ pub(crate) fn doc_keys(name: &str, phones: &[&str], wechat: Option<&str>, email:
     for syllables in &spellings {
         for i in 0..syllables.len() {
             let full: String = syllables[i..].concat();
-            let initials: String = syllables[i..].iter().filter_map(|s| s.chars().next()).collect();
-            let (kp, ki) = if i == 0 { (K_PINYIN, K_INITIALS) } else { (K_PINYIN_TAIL, K_INITIALS_TAIL) };
+            let initials: String = syllables[i..]
+                .iter()
+                .filter_map(|s| s.chars().next())
+                .collect();
+            let (kp, ki) = if i == 0 {
+                (K_PINYIN, K_INITIALS)
+            } else {
+                (K_PINYIN_TAIL, K_INITIALS_TAIL)
+            };
             push_key(&mut pinyin, kp, &full);
             push_key(&mut pinyin, ki, &initials);
         }
@@ -77,23 +91,46 @@ pub(crate) fn doc_keys(name: &str, phones: &[&str], wechat: Option<&str>, email:
         Some(s) => format!("{} {folded}", s.join(" ")),
         None => folded.clone(),
     };
-    DocKeys { sort_key, display, pinyin, others, notes: note_keys }
+    DocKeys {
+        sort_key,
+        display,
+        pinyin,
+        others,
+        notes: note_keys,
+    }
 }
 
 /// Rewrites the search keys of one customer (or drops them once the customer
 /// is erased or merged). Runs inside the write transaction.
 pub(crate) fn write_doc(conn: &Connection, customer_id: &str) -> Result<()> {
-    type Row = (String, Option<String>, Option<String>, Option<String>, Option<String>, bool);
+    type Row = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        bool,
+    );
     let row: Option<Row> = conn
         .prepare_cached(
             "SELECT name, phone, phone2, wechat, email,
                     erased_at IS NOT NULL OR merged_into IS NOT NULL
              FROM customers WHERE id = ?1",
         )?
-        .query_row([customer_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .query_row([customer_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
         .optional()?;
     let Some((name, phone, phone2, wechat, email, _)) = row.filter(|r| !r.5) else {
-        conn.prepare_cached("DELETE FROM search_docs WHERE customer_id = ?1")?.execute([customer_id])?;
+        conn.prepare_cached("DELETE FROM search_docs WHERE customer_id = ?1")?
+            .execute([customer_id])?;
         return Ok(());
     };
     let mut tags = Vec::new();
@@ -117,8 +154,18 @@ pub(crate) fn write_doc(conn: &Connection, customer_id: &str) -> Result<()> {
         .prepare_cached("SELECT body FROM notes WHERE customer_id = ?1 AND deleted_at IS NULL ORDER BY created_at DESC")?
         .query_map([customer_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let phones: Vec<&str> = [phone.as_deref(), phone2.as_deref()].into_iter().flatten().collect();
-    let k = doc_keys(&name, &phones, wechat.as_deref(), email.as_deref(), &tags, &notes);
+    let phones: Vec<&str> = [phone.as_deref(), phone2.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let k = doc_keys(
+        &name,
+        &phones,
+        wechat.as_deref(),
+        email.as_deref(),
+        &tags,
+        &notes,
+    );
     conn.prepare_cached(
         "INSERT INTO search_docs(customer_id, sort_key, display, pinyin, others, notes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -126,6 +173,13 @@ pub(crate) fn write_doc(conn: &Connection, customer_id: &str) -> Result<()> {
             display = excluded.display, pinyin = excluded.pinyin,
             others = excluded.others, notes = excluded.notes",
     )?
-    .execute(params![customer_id, k.sort_key, k.display, k.pinyin, k.others, k.notes])?;
+    .execute(params![
+        customer_id,
+        k.sort_key,
+        k.display,
+        k.pinyin,
+        k.others,
+        k.notes
+    ])?;
     Ok(())
 }

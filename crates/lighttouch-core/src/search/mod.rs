@@ -20,6 +20,9 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
+/// name, phone, WeChat ID, stage
+type HitRow = (String, Option<String>, Option<String>, Option<String>);
+
 /// One search result: enough to show a line in a list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchHit {
@@ -39,15 +42,21 @@ impl Book {
     pub fn search(&mut self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let matches = self.search_ids(query, limit)?;
         let mut hits = Vec::with_capacity(matches.len());
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT name, phone, wechat, stage FROM customers WHERE id = ?1",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name, phone, wechat, stage FROM customers WHERE id = ?1")?;
         for (id, matched, match_class) in matches {
-            let row: Option<(String, Option<String>, Option<String>, Option<String>)> = stmt
+            let row: Option<HitRow> = stmt
                 .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
                 .optional()?;
-            let Some((name, phone, wechat, stage)) = row else { continue };
-            let tags = self.customer_tags(&id)?.into_iter().map(|t| t.name).collect();
+            let Some((name, phone, wechat, stage)) = row else {
+                continue;
+            };
+            let tags = self
+                .customer_tags(&id)?
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
             hits.push(SearchHit {
                 phone_masked: phone.as_deref().map(mask_phone),
                 id,
@@ -64,7 +73,11 @@ impl Book {
 
     /// Like [`Book::search`] but only IDs and how they matched: for lists
     /// that fetch rows as they scroll.
-    pub fn search_ids(&mut self, query: &str, limit: usize) -> Result<Vec<(String, MatchField, MatchClass)>> {
+    pub fn search_ids(
+        &mut self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, MatchField, MatchClass)>> {
         let index = self.search_index()?;
         Ok(index
             .search(query, limit)

@@ -85,7 +85,11 @@ impl Book {
         )?;
         let rows = stmt.query_map([customer_id], |r| {
             Ok((
-                TagRef { id: r.get(0)?, name: r.get(1)?, group: r.get(2)? },
+                TagRef {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    group: r.get(2)?,
+                },
                 r.get::<_, String>(3)?,
                 r.get::<_, Option<String>>(4)?,
             ))
@@ -128,7 +132,10 @@ fn validate_tag_name(name: &str) -> Result<()> {
         return Err(BookError::invalid("tag", "a tag needs a name"));
     }
     if name.chars().count() > 40 || name.chars().any(char::is_control) {
-        return Err(BookError::invalid("tag", "a tag is at most 40 characters of text"));
+        return Err(BookError::invalid(
+            "tag",
+            "a tag is at most 40 characters of text",
+        ));
     }
     Ok(())
 }
@@ -137,7 +144,13 @@ pub(crate) fn find_tag(conn: &rusqlite::Connection, name: &str) -> Result<Option
     let key = fold(name);
     let direct = conn
         .prepare_cached("SELECT id, name, tag_group FROM tags WHERE name_key = ?1 LIMIT 1")?
-        .query_row([&key], |r| Ok(TagRef { id: r.get(0)?, name: r.get(1)?, group: r.get(2)? }))
+        .query_row([&key], |r| {
+            Ok(TagRef {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                group: r.get(2)?,
+            })
+        })
         .optional()?;
     if direct.is_some() {
         return Ok(direct);
@@ -146,7 +159,11 @@ pub(crate) fn find_tag(conn: &rusqlite::Connection, name: &str) -> Result<Option
     let mut stmt = conn.prepare_cached("SELECT id, name, tag_group, synonyms FROM tags")?;
     let rows = stmt.query_map([], |r| {
         Ok((
-            TagRef { id: r.get(0)?, name: r.get(1)?, group: r.get(2)? },
+            TagRef {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                group: r.get(2)?,
+            },
             r.get::<_, String>(3)?,
         ))
     })?;
@@ -178,7 +195,10 @@ pub(crate) fn ensure_tag(
     let group = group.unwrap_or(default_group);
     let key = fold(name);
     let id = tag_id(&key);
-    let synonyms: Vec<Value> = synonyms.into_iter().map(|s| Value::String(s.into())).collect();
+    let synonyms: Vec<Value> = synonyms
+        .into_iter()
+        .map(|s| Value::String(s.into()))
+        .collect();
     let created = Value::String(w.now_text());
     w.insert(
         Entity::Tag,
@@ -187,11 +207,18 @@ pub(crate) fn ensure_tag(
             ("name", Value::String(name.to_string())),
             ("name_key", Value::String(key)),
             ("tag_group", Value::String(group.as_str().into())),
-            ("synonyms", Value::String(Value::Array(synonyms).to_string())),
+            (
+                "synonyms",
+                Value::String(Value::Array(synonyms).to_string()),
+            ),
             ("created_at", created),
         ],
     )?;
-    Ok(TagRef { id, name: name.to_string(), group: group.as_str().into() })
+    Ok(TagRef {
+        id,
+        name: name.to_string(),
+        group: group.as_str().into(),
+    })
 }
 
 #[cfg(test)]

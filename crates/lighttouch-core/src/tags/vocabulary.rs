@@ -29,15 +29,17 @@ impl TagGroup {
     }
 
     pub fn parse(s: &str) -> Option<TagGroup> {
-        Some(match s.trim().to_lowercase().replace([' ', '-'], "_").as_str() {
-            "preference" | "偏好" | "喜好" => TagGroup::Preference,
-            "occasion" | "场合" | "場合" | "节日" => TagGroup::Occasion,
-            "life_stage" | "人生阶段" | "人生階段" => TagGroup::LifeStage,
-            "size" | "尺码" | "尺碼" => TagGroup::Size,
-            "stage" | "阶段" | "階段" | "客户层级" => TagGroup::Stage,
-            "other" | "其他" => TagGroup::Other,
-            _ => return None,
-        })
+        Some(
+            match s.trim().to_lowercase().replace([' ', '-'], "_").as_str() {
+                "preference" | "偏好" | "喜好" => TagGroup::Preference,
+                "occasion" | "场合" | "場合" | "节日" => TagGroup::Occasion,
+                "life_stage" | "人生阶段" | "人生階段" => TagGroup::LifeStage,
+                "size" | "尺码" | "尺碼" => TagGroup::Size,
+                "stage" | "阶段" | "階段" | "客户层级" => TagGroup::Stage,
+                "other" | "其他" => TagGroup::Other,
+                _ => return None,
+            },
+        )
     }
 }
 
