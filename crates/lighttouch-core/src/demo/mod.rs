@@ -9,6 +9,7 @@ use crate::changes::Entity;
 use crate::customers::insert_customer;
 use crate::error::Result;
 use crate::history::{purchase_fields, NewPurchase};
+use crate::notes::insert_note;
 use crate::store::Book;
 use crate::tags::ensure_tag;
 use chrono::{Datelike, Duration};
@@ -227,30 +228,8 @@ impl Book {
                         let at = w.now()
                             - Duration::days(rng.below(365) as i64)
                             - Duration::minutes(rng.below(600) as i64);
-                        let at =
-                            Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-                        let nid = uuid::Uuid::now_v7().to_string();
-                        let author = associate.clone().map(Value::String).unwrap_or(Value::Null);
-                        w.insert(
-                            Entity::Note,
-                            &nid,
-                            &[
-                                ("customer_id", Value::String(id.clone())),
-                                ("author", author.clone()),
-                                ("created_at", at.clone()),
-                                ("body", Value::String(body.clone())),
-                            ],
-                        )?;
-                        w.insert(
-                            Entity::NoteRevision,
-                            &uuid::Uuid::now_v7().to_string(),
-                            &[
-                                ("note_id", Value::String(nid)),
-                                ("body", Value::String(body)),
-                                ("author", author),
-                                ("at", at),
-                            ],
-                        )?;
+                        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                        insert_note(w, &id, &body, associate.as_deref(), &at)?;
                         summary.notes += 1;
                     }
 

@@ -415,31 +415,8 @@ fn add_imported_note(
     if exists {
         return Ok(()); // the same note imported twice is one note
     }
-    let id = uuid::Uuid::now_v7().to_string();
-    let now = Value::String(w.now_text());
-    let author = author
-        .map(|a| Value::String(a.into()))
-        .unwrap_or(Value::Null);
-    w.insert(
-        Entity::Note,
-        &id,
-        &[
-            ("customer_id", Value::String(customer_id.into())),
-            ("author", author.clone()),
-            ("created_at", now.clone()),
-            ("body", Value::String(body.into())),
-        ],
-    )?;
-    w.insert(
-        Entity::NoteRevision,
-        &uuid::Uuid::now_v7().to_string(),
-        &[
-            ("note_id", Value::String(id)),
-            ("body", Value::String(body.into())),
-            ("author", author),
-            ("at", now),
-        ],
-    )?;
+    let at = w.now_text();
+    crate::notes::insert_note(w, customer_id, body, author, &at)?;
     Ok(())
 }
 

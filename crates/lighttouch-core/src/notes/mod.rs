@@ -48,21 +48,8 @@ impl Book {
         self.live_customer(customer_id)?;
         let author = self.associate()?;
         let id = self.write(|w| {
-            let id = uuid::Uuid::now_v7().to_string();
-            let now = Value::String(w.now_text());
-            let author = author.clone().map(Value::String).unwrap_or(Value::Null);
-            w.insert(
-                Entity::Note,
-                &id,
-                &[
-                    ("customer_id", Value::String(customer_id.into())),
-                    ("author", author.clone()),
-                    ("created_at", now.clone()),
-                    ("body", Value::String(body.clone())),
-                ],
-            )?;
-            add_revision(w, &id, &body, author, now)?;
-            Ok(id)
+            let at = w.now_text();
+            insert_note(w, customer_id, &body, author.as_deref(), &at)
         })?;
         self.note(&id)
     }
@@ -130,6 +117,34 @@ impl Book {
         }
         Ok(notes)
     }
+}
+
+/// Inserts a note and its first revision: the one way a note comes to be
+/// (typed, imported or generated). Returns its ID.
+pub(crate) fn insert_note(
+    w: &mut crate::changes::Writer<'_>,
+    customer_id: &str,
+    body: &str,
+    author: Option<&str>,
+    at: &str,
+) -> Result<String> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let at = Value::String(at.to_string());
+    let author = author
+        .map(|a| Value::String(a.into()))
+        .unwrap_or(Value::Null);
+    w.insert(
+        Entity::Note,
+        &id,
+        &[
+            ("customer_id", Value::String(customer_id.into())),
+            ("author", author.clone()),
+            ("created_at", at.clone()),
+            ("body", Value::String(body.into())),
+        ],
+    )?;
+    add_revision(w, &id, body, author, at)?;
+    Ok(id)
 }
 
 fn add_revision(
