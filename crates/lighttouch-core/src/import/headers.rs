@@ -2,6 +2,34 @@
 
 use crate::search::fold;
 
+/// Header spellings both customer and purchase exports use.
+const PHONE_HEADERS: &[&str] = &[
+    "phone",
+    "手机",
+    "手机号",
+    "手机号码",
+    "电话",
+    "联系电话",
+    "电话号码",
+    "联系方式",
+    "移动电话",
+    "会员手机",
+    "mobile",
+    "mobile phone",
+    "tel",
+    "cell",
+    "phone number",
+];
+const WECHAT_HEADERS: &[&str] = &[
+    "wechat",
+    "微信",
+    "微信号",
+    "微信id",
+    "weixin",
+    "wechat id",
+    "wx",
+];
+
 /// (field, header spellings). Field names are those of `edit --set`, plus a
 /// few import-only columns: tags, note, and the purchase columns.
 const CUSTOMER_HEADERS: &[(&str, &[&str])] = &[
@@ -22,26 +50,7 @@ const CUSTOMER_HEADERS: &[(&str, &[&str])] = &[
             "customer",
         ],
     ),
-    (
-        "phone",
-        &[
-            "phone",
-            "手机",
-            "手机号",
-            "手机号码",
-            "电话",
-            "联系电话",
-            "电话号码",
-            "联系方式",
-            "移动电话",
-            "会员手机",
-            "mobile",
-            "mobile phone",
-            "tel",
-            "cell",
-            "phone number",
-        ],
-    ),
+    ("phone", PHONE_HEADERS),
     (
         "phone2",
         &[
@@ -53,18 +62,7 @@ const CUSTOMER_HEADERS: &[(&str, &[&str])] = &[
             "second phone",
         ],
     ),
-    (
-        "wechat",
-        &[
-            "wechat",
-            "微信",
-            "微信号",
-            "微信id",
-            "weixin",
-            "wechat id",
-            "wx",
-        ],
-    ),
+    ("wechat", WECHAT_HEADERS),
     (
         "email",
         &["email", "邮箱", "电子邮箱", "电子邮件", "e-mail", "mail"],
@@ -217,32 +215,8 @@ const CUSTOMER_HEADERS: &[(&str, &[&str])] = &[
 
 const PURCHASE_HEADERS: &[(&str, &[&str])] = &[
     ("customer_id", &["customer_id", "客户id", "客户编号", "id"]),
-    (
-        "phone",
-        &[
-            "phone",
-            "手机",
-            "手机号",
-            "手机号码",
-            "电话",
-            "联系电话",
-            "会员手机",
-            "mobile",
-            "tel",
-        ],
-    ),
-    ("wechat", &["wechat", "微信", "微信号", "wechat id"]),
-    (
-        "name",
-        &[
-            "name",
-            "姓名",
-            "客户姓名",
-            "会员姓名",
-            "顾客姓名",
-            "customer name",
-        ],
-    ),
+    ("phone", PHONE_HEADERS),
+    ("wechat", WECHAT_HEADERS),
     (
         "purchased_on",
         &[

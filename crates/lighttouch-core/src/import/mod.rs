@@ -145,14 +145,6 @@ impl Book {
         refuse_if_invalid(&report, options)?;
         let associate = self.associate()?;
         let store = self.store_name()?;
-        let existing: HashMap<String, Customer> = rows
-            .iter()
-            .filter_map(|r| match &r.target {
-                Target::Existing(id) => Some(id.clone()),
-                _ => None,
-            })
-            .map(|id| self.customer(&id).map(|c| (id, c)))
-            .collect::<Result<_>>()?;
         let created_ids = self.write(|w| {
             let mut ids: Vec<Option<String>> = Vec::with_capacity(rows.len());
             let mut created = Vec::new();
@@ -169,12 +161,12 @@ impl Book {
                         id
                     }
                     Target::Existing(id) => {
-                        fill_empty_fields(w, id, &row.fields, existing.get(id))?;
+                        fill_empty_fields(w, id, &row.fields)?;
                         id.clone()
                     }
                     Target::EarlierRow(i) => {
                         let id = ids[*i].clone().expect("earlier rows are written first");
-                        fill_empty_fields(w, &id, &row.fields, None)?;
+                        fill_empty_fields(w, &id, &row.fields)?;
                         id
                     }
                 };
@@ -370,22 +362,16 @@ fn fill_empty_fields(
     w: &mut crate::changes::Writer<'_>,
     id: &str,
     fields: &[(&'static str, Value)],
-    known: Option<&Customer>,
 ) -> Result<()> {
-    let current = match known {
-        Some(c) => serde_json::to_value(c).unwrap_or_default(),
-        None => {
-            let c: Customer = w.conn().query_row(
-                &format!(
-                    "SELECT {} FROM customers WHERE id = ?1",
-                    crate::customers::CUSTOMER_COLUMNS
-                ),
-                [id],
-                crate::customers::customer_from_row,
-            )?;
-            serde_json::to_value(c).unwrap_or_default()
-        }
-    };
+    let current: Customer = w.conn().query_row(
+        &format!(
+            "SELECT {} FROM customers WHERE id = ?1",
+            crate::customers::CUSTOMER_COLUMNS
+        ),
+        [id],
+        crate::customers::customer_from_row,
+    )?;
+    let current = serde_json::to_value(current).unwrap_or_default();
     for (field, value) in fields {
         // A calendar belongs to its date: it is "empty" while the date is.
         let field_for_emptiness = field.strip_suffix("_calendar").unwrap_or(field);

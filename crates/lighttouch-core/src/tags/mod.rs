@@ -39,13 +39,13 @@ fn tag_id(name_key: &str) -> String {
 }
 
 /// "group:name" names the group of a new tag; plain "name" lets the vocabulary decide.
-fn split_group(input: &str) -> Result<(Option<TagGroup>, &str)> {
+fn split_group(input: &str) -> (Option<TagGroup>, &str) {
     if let Some((g, name)) = input.split_once([':', '：']) {
         if let Some(group) = TagGroup::parse(g) {
-            return Ok((Some(group), name.trim()));
+            return (Some(group), name.trim());
         }
     }
-    Ok((None, input.trim()))
+    (None, input.trim())
 }
 
 impl Book {
@@ -53,7 +53,7 @@ impl Book {
     /// Synonyms resolve: "pearl" adds 珍珠. Returns the tag as stored.
     pub fn tag_customer(&mut self, customer_id: &str, input: &str) -> Result<TagRef> {
         self.live_customer(customer_id)?;
-        let (group, name) = split_group(input)?;
+        let (group, name) = split_group(input);
         validate_tag_name(name)?;
         self.write(|w| {
             let tag = ensure_tag(w, name, group)?;
@@ -65,7 +65,7 @@ impl Book {
     /// Removes a tag (by name or synonym) from a customer.
     pub fn untag_customer(&mut self, customer_id: &str, input: &str) -> Result<bool> {
         self.live_customer(customer_id)?;
-        let (_, name) = split_group(input)?;
+        let (_, name) = split_group(input);
         let Some(tag) = self.find_tag(name)? else {
             return Err(BookError::InvalidInput(format!("there is no tag {name:?}")));
         };
@@ -233,9 +233,9 @@ mod tests {
 
     #[test]
     fn group_prefix_is_understood() {
-        let (g, n) = split_group("occasion: 乔迁").unwrap();
+        let (g, n) = split_group("occasion: 乔迁");
         assert_eq!((g, n), (Some(TagGroup::Occasion), "乔迁"));
-        let (g, n) = split_group("note:this").unwrap();
+        let (g, n) = split_group("note:this");
         assert_eq!((g, n), (None, "note:this"));
     }
 }
