@@ -60,6 +60,7 @@ impl Book {
         })();
         match result {
             Ok((value, touched, tags_changed)) => {
+                self.generation += 1;
                 if let Some(index) = self.index.as_mut() {
                     search::refresh(&self.conn, index, &touched, tags_changed)?;
                 }

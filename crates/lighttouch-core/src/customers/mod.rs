@@ -21,6 +21,7 @@ use serde_json::Value;
 
 /// A customer profile. Field names match `edit --set` and the JSON export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Customer {
     pub id: String,
     pub name: String,
@@ -58,6 +59,7 @@ pub struct Customer {
 
 /// Everything the book holds about one customer: the portable record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CustomerRecord {
     #[serde(flatten)]
     pub customer: Customer,
@@ -68,10 +70,23 @@ pub struct CustomerRecord {
 
 /// An existing customer that a new or edited one would duplicate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DuplicateMatch {
     pub customer_id: String,
     pub name: String,
     /// `phone` or `wechat`
+    pub matched_on: String,
+}
+
+/// An existing customer who may be the one being typed in: "this looks like
+/// 張偉, 138****8000 — open instead?".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SimilarCustomer {
+    pub customer_id: String,
+    pub name: String,
+    pub phone_masked: Option<String>,
+    /// `phone`, `wechat` or `name` (same name in either script, or its pinyin)
     pub matched_on: String,
 }
 
@@ -269,6 +284,46 @@ impl Book {
             }
         }
         Ok(found)
+    }
+
+    /// Customers a new profile with these details may duplicate, as the
+    /// associate types: same phone or WeChat ID first, then the same name
+    /// (张伟 = 張偉 = zhang wei). Input that does not parse yet is ignored.
+    pub fn similar_customers(
+        &mut self,
+        name: &str,
+        phone: &str,
+        wechat: &str,
+    ) -> Result<Vec<SimilarCustomer>> {
+        let phone = normalize_phone(phone).ok();
+        let wechat = Some(wechat.trim()).filter(|w| !w.is_empty());
+        let mut found: Vec<(String, String)> = self
+            .find_duplicates(phone.as_deref(), wechat, None)?
+            .into_iter()
+            .map(|m| (m.customer_id, m.matched_on))
+            .collect();
+        if name.trim().chars().count() >= 2 {
+            for (id, field, class) in self.search_ids(name, 20)? {
+                let by_name = matches!(
+                    field,
+                    crate::search::MatchField::Name | crate::search::MatchField::Pinyin
+                );
+                if class == 0 && by_name && !found.iter().any(|(f, _)| *f == id) {
+                    found.push((id, "name".into()));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (id, matched_on) in found.into_iter().take(5) {
+            let c = self.customer(&id)?;
+            out.push(SimilarCustomer {
+                customer_id: id,
+                name: c.name,
+                phone_masked: c.phone.as_deref().map(mask_phone),
+                matched_on,
+            });
+        }
+        Ok(out)
     }
 
     fn duplicates_of(

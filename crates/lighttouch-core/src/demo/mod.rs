@@ -41,6 +41,7 @@ impl Rng {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DemoSummary {
     pub customers: usize,
     pub tags: usize,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Purchase {
     pub id: String,
     pub customer_id: String,
@@ -24,6 +25,7 @@ pub struct Purchase {
 
 /// A purchase to record; `purchased_on` is `YYYY-MM-DD`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewPurchase {
     pub purchased_on: String,
     pub order_ref: Option<String>,
@@ -36,6 +38,7 @@ pub struct NewPurchase {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Touchpoint {
     pub id: String,
     pub customer_id: String,
@@ -52,6 +55,7 @@ pub const TOUCHPOINT_KINDS: &[&str] = &["outreach", "service", "visit", "call", 
 pub const CHANNELS: &[&str] = &["wecom", "wechat", "sms", "phone", "email", "store"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewTouchpoint {
     pub at: String,
     pub channel: String,

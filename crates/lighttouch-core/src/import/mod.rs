@@ -28,12 +28,14 @@ pub struct ImportOptions {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ColumnMapping {
     pub header: String,
     pub field: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Rejection {
     pub line: usize,
     pub reason: String,
@@ -41,6 +43,7 @@ pub struct Rejection {
 
 /// A row that will be (or was) merged into a customer instead of creating a copy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MergeProposal {
     pub line: usize,
     /// The existing customer; None when the match is an earlier row of this file.
@@ -53,6 +56,7 @@ pub struct MergeProposal {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ImportReport {
     pub kind: String,
     pub encoding: String,

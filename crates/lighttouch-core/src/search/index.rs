@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 /// Which field matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum MatchField {
     Name,
@@ -208,6 +209,19 @@ impl SearchIndex {
             };
             self.upsert(&d.customer_id, &keys);
         }
+    }
+
+    /// Every live customer with its name sort key, in index order.
+    pub(crate) fn live_docs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.docs
+            .iter()
+            .filter(|d| d.alive)
+            .map(|d| (&*d.customer_id, &*d.sort_key))
+    }
+
+    pub(crate) fn sort_key(&self, customer_id: &str) -> Option<&str> {
+        let doc = *self.by_customer.get(customer_id)?;
+        Some(&self.docs[doc as usize].sort_key)
     }
 
     pub(crate) fn customer_id(&self, doc: u32) -> &str {

@@ -25,6 +25,7 @@ type HitRow = (String, Option<String>, Option<String>, Option<String>);
 
 /// One search result: enough to show a line in a list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SearchHit {
     pub id: String,
     pub name: String,

@@ -1,10 +1,12 @@
 //! The book on disk: opening, pragmas, migrations and book-level settings.
 
 mod migrations;
+mod settings;
 
 pub use migrations::SCHEMA_VERSION;
 #[doc(hidden)]
 pub use migrations::{migrate_to, MIGRATIONS};
+pub use settings::{BookInfo, Settings};
 
 use crate::clock::{Clock, Hlc, HlcGenerator};
 use crate::error::{BookError, Result};
@@ -21,6 +23,9 @@ pub struct Book {
     pub(crate) device: Uuid,
     pub(crate) hlc: HlcGenerator,
     pub(crate) index: Option<SearchIndex>,
+    /// Bumped by every committed write; cached views compare it to stay fresh.
+    pub(crate) generation: u64,
+    pub(crate) list_cache: Option<crate::list::ListCache>,
     path: Option<PathBuf>,
 }
 
@@ -90,6 +95,8 @@ impl Book {
             clock,
             device,
             index: None,
+            generation: 0,
+            list_cache: None,
             path: None,
         })
     }

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 /// A tag as shown on a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TagRef {
     pub id: String,
     pub name: String,
@@ -23,6 +24,7 @@ pub struct TagRef {
 
 /// A tag of the store's vocabulary, with how many customers carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Tag {
     pub id: String,
     pub name: String,

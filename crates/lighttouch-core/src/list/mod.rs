@@ -1,0 +1,333 @@
+//! The customer list: search text, filters and a sort, read a page at a time
+//! so a 100,000-customer book scrolls without loading everything.
+//!
+//! The ordered IDs of the last query are cached until the next write, so
+//! scrolling only reads the rows it shows.
+
+use crate::customers::{mask_phone, Calendar};
+use crate::error::Result;
+use crate::occasions::days_until;
+use crate::search::MatchField;
+use crate::store::Book;
+use crate::tags::TagRef;
+use rusqlite::types::Value as SqlValue;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// How the list is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ListSort {
+    /// Best match first when there is search text, otherwise by name.
+    #[default]
+    Relevance,
+    /// By name: pinyin order for Chinese names.
+    Name,
+    /// Most recently contacted first; never contacted last.
+    LastContact,
+    /// Next birthday first (lunar birthdays on this year's solar date).
+    UpcomingBirthday,
+}
+
+/// What to show: all fields optional; empty means no filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ListQuery {
+    #[serde(default)]
+    pub text: String,
+    /// A tag ID.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// A tag group (preference, occasion, …): customers with any tag of it.
+    #[serde(default)]
+    pub tag_group: Option<String>,
+    /// A 5A stage.
+    #[serde(default)]
+    pub stage: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub sort: ListSort,
+}
+
+/// One line of the list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CustomerRow {
+    pub id: String,
+    pub name: String,
+    pub gender: Option<String>,
+    pub phone_masked: Option<String>,
+    pub stage: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Vec<TagRef>,
+    /// Time of the newest touchpoint.
+    pub last_contact: Option<String>,
+    /// Month and day only (`MM-DD`, `L04-15` for a lunar leap month).
+    pub birthday: Option<String>,
+    pub birthday_calendar: Calendar,
+    /// Days until the next birthday, when known.
+    pub birthday_in_days: Option<i64>,
+    /// Which field the search text matched (None without search text).
+    pub matched: Option<MatchField>,
+}
+
+/// A window of the list and the total it is a window of.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ListPage {
+    pub total: u32,
+    pub offset: u32,
+    pub rows: Vec<CustomerRow>,
+}
+
+/// The values the list can be filtered by, with counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ListFacets {
+    pub stages: Vec<(String, u32)>,
+    pub owners: Vec<(String, u32)>,
+    pub tag_groups: Vec<(String, u32)>,
+}
+
+pub(crate) struct ListCache {
+    query: ListQuery,
+    generation: u64,
+    ids: Vec<String>,
+    matched: HashMap<String, MatchField>,
+}
+
+const MAX_PAGE: usize = 500;
+
+impl Book {
+    /// Rows `offset..offset+limit` of the list for `query`.
+    pub fn list_customers(
+        &mut self,
+        query: &ListQuery,
+        offset: u32,
+        limit: u32,
+    ) -> Result<ListPage> {
+        let fresh = self
+            .list_cache
+            .as_ref()
+            .is_some_and(|c| c.query == *query && c.generation == self.generation);
+        if !fresh {
+            let (ids, matched) = self.ordered_ids(query)?;
+            self.list_cache = Some(ListCache {
+                query: query.clone(),
+                generation: self.generation,
+                ids,
+                matched,
+            });
+        }
+        let cache = self.list_cache.as_ref().expect("filled above");
+        let total = cache.ids.len();
+        let start = (offset as usize).min(total);
+        let end = (start + (limit as usize).min(MAX_PAGE)).min(total);
+        let today = self.clock.now().date_naive();
+        let mut rows = Vec::with_capacity(end - start);
+        for id in &cache.ids[start..end] {
+            if let Some(mut row) = self.customer_row(id, today)? {
+                row.matched = cache.matched.get(id).copied();
+                rows.push(row);
+            }
+        }
+        Ok(ListPage {
+            total: total as u32,
+            offset: start as u32,
+            rows,
+        })
+    }
+
+    /// Position of a customer in the list for `query` (to keep a selection visible).
+    pub fn list_position(&mut self, query: &ListQuery, customer_id: &str) -> Result<Option<u32>> {
+        self.list_customers(query, 0, 0)?;
+        let cache = self.list_cache.as_ref().expect("filled above");
+        Ok(cache
+            .ids
+            .iter()
+            .position(|i| i == customer_id)
+            .map(|p| p as u32))
+    }
+
+    /// Stages, owners and tag groups present in the book, for the filter menus.
+    pub fn list_facets(&self) -> Result<ListFacets> {
+        let counts = |sql: &str| -> Result<Vec<(String, u32)>> {
+            let mut stmt = self.conn.prepare(sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        Ok(ListFacets {
+            stages: counts(
+                "SELECT stage, count(*) FROM customers WHERE stage IS NOT NULL
+                 AND merged_into IS NULL AND erased_at IS NULL GROUP BY stage ORDER BY stage",
+            )?,
+            owners: counts(
+                "SELECT owner, count(*) FROM customers WHERE owner IS NOT NULL
+                 AND merged_into IS NULL AND erased_at IS NULL GROUP BY owner ORDER BY owner",
+            )?,
+            tag_groups: counts(
+                "SELECT t.tag_group, count(DISTINCT ct.customer_id) FROM customer_tags ct
+                 JOIN tags t ON t.id = ct.tag_id
+                 WHERE ct.removed_hlc IS NULL OR ct.added_hlc > ct.removed_hlc
+                 GROUP BY t.tag_group ORDER BY t.tag_group",
+            )?,
+        })
+    }
+
+    fn ordered_ids(
+        &mut self,
+        query: &ListQuery,
+    ) -> Result<(Vec<String>, HashMap<String, MatchField>)> {
+        let text = query.text.trim();
+        let mut matched = HashMap::new();
+        let mut ids: Vec<String> = if text.is_empty() {
+            let index = self.search_index()?;
+            let mut docs: Vec<(&str, &str)> = index.live_docs().collect();
+            docs.sort_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)));
+            docs.into_iter().map(|(id, _)| id.to_string()).collect()
+        } else {
+            let found = self.search_ids(text, usize::MAX)?;
+            found
+                .into_iter()
+                .map(|(id, field, _)| {
+                    matched.insert(id.clone(), field);
+                    id
+                })
+                .collect()
+        };
+        if let Some(allowed) = self.filtered_ids(query)? {
+            ids.retain(|id| allowed.contains(id));
+        }
+        match query.sort {
+            ListSort::Relevance => {}
+            ListSort::Name => {
+                if !text.is_empty() {
+                    let index = self.search_index()?;
+                    ids.sort_by_cached_key(|id| index.sort_key(id).unwrap_or("").to_string());
+                }
+            }
+            ListSort::LastContact => {
+                let last = self.last_contacts()?;
+                // Newest first; stable, so ties keep name/relevance order.
+                ids.sort_by(|a, b| last.get(b).cmp(&last.get(a)));
+            }
+            ListSort::UpcomingBirthday => {
+                let days = self.birthday_distances()?;
+                ids.sort_by_key(|id| days.get(id).copied().unwrap_or(i64::MAX));
+            }
+        }
+        Ok((ids, matched))
+    }
+
+    /// Customers passing the tag/stage/owner filters, or None without filters.
+    fn filtered_ids(&self, query: &ListQuery) -> Result<Option<HashSet<String>>> {
+        let mut sql = String::from(
+            "SELECT c.id FROM customers c WHERE c.merged_into IS NULL AND c.erased_at IS NULL",
+        );
+        let mut params: Vec<SqlValue> = Vec::new();
+        let live_link = "(ct.removed_hlc IS NULL OR ct.added_hlc > ct.removed_hlc)";
+        if let Some(tag) = query.tag.as_deref().filter(|t| !t.is_empty()) {
+            params.push(SqlValue::Text(tag.to_string()));
+            sql += &format!(
+                " AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.customer_id = c.id
+                  AND ct.tag_id = ?{} AND {live_link})",
+                params.len()
+            );
+        }
+        if let Some(group) = query.tag_group.as_deref().filter(|t| !t.is_empty()) {
+            params.push(SqlValue::Text(group.to_string()));
+            sql += &format!(
+                " AND EXISTS (SELECT 1 FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
+                  WHERE ct.customer_id = c.id AND t.tag_group = ?{} AND {live_link})",
+                params.len()
+            );
+        }
+        if let Some(stage) = query.stage.as_deref().filter(|t| !t.is_empty()) {
+            params.push(SqlValue::Text(stage.to_string()));
+            sql += &format!(" AND c.stage = ?{}", params.len());
+        }
+        if let Some(owner) = query.owner.as_deref().filter(|t| !t.is_empty()) {
+            params.push(SqlValue::Text(owner.to_string()));
+            sql += &format!(" AND c.owner = ?{}", params.len());
+        }
+        if params.is_empty() {
+            return Ok(None);
+        }
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| r.get(0))?;
+        Ok(Some(rows.collect::<rusqlite::Result<_>>()?))
+    }
+
+    fn last_contacts(&self) -> Result<HashMap<String, String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT customer_id, max(at) FROM touchpoints GROUP BY customer_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn birthday_distances(&self) -> Result<HashMap<String, i64>> {
+        let today = self.clock.now().date_naive();
+        let mut stmt = self.conn.prepare(
+            "SELECT id, birthday, birthday_calendar FROM customers
+             WHERE birthday IS NOT NULL AND merged_into IS NULL AND erased_at IS NULL",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let text: String = r.get(1)?;
+            let cal = Calendar::parse(&r.get::<_, String>(2)?).unwrap_or_default();
+            if let Some(d) = days_until(&text, cal, today) {
+                out.insert(id, d);
+            }
+        }
+        Ok(out)
+    }
+
+    fn customer_row(&self, id: &str, today: chrono::NaiveDate) -> Result<Option<CustomerRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, gender, phone, stage, owner, birthday, birthday_calendar,
+                    (SELECT max(at) FROM touchpoints t WHERE t.customer_id = c.id)
+             FROM customers c WHERE id = ?1 AND merged_into IS NULL AND erased_at IS NULL",
+        )?;
+        let mut rows = stmt.query([id])?;
+        let Some(r) = rows.next()? else {
+            return Ok(None);
+        };
+        let phone: Option<String> = r.get(2)?;
+        let birthday: Option<String> = r.get(5)?;
+        let calendar = Calendar::parse(&r.get::<_, String>(6)?).unwrap_or_default();
+        let row = CustomerRow {
+            id: id.to_string(),
+            name: r.get(0)?,
+            gender: r.get(1)?,
+            phone_masked: phone.as_deref().map(mask_phone),
+            stage: r.get(3)?,
+            owner: r.get(4)?,
+            tags: Vec::new(),
+            last_contact: r.get(7)?,
+            birthday_in_days: birthday
+                .as_deref()
+                .and_then(|b| days_until(b, calendar, today)),
+            birthday: birthday.map(|b| month_day_text(&b)),
+            birthday_calendar: calendar,
+            matched: None,
+        };
+        drop(rows);
+        Ok(Some(CustomerRow {
+            tags: self.customer_tags(id)?,
+            ..row
+        }))
+    }
+}
+
+/// `1990-04-15` → `04-15`; `--04-15` → `04-15`.
+fn month_day_text(date: &str) -> String {
+    date.strip_prefix("--")
+        .or_else(|| date.get(5..))
+        .unwrap_or(date)
+        .to_string()
+}
