@@ -1,1 +1,131 @@
-pub fn run() {}
+//! Lighttouch's desktop shell: opens the associate's book and exposes the
+//! core to the web UI through typed commands (see `commands`). No business
+//! logic lives here.
+
+mod commands;
+mod error;
+
+use lighttouch_core::{Book, OpenMode, SystemClock};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tauri::Manager;
+
+/// The open book. Commands take the lock for one core call each.
+pub struct BookState(pub Mutex<Book>);
+
+/// The command set, also used to generate `ui/src/lib/bindings.ts`.
+pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
+    use commands::*;
+    tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
+        book_info,
+        field_choices,
+        list_customers,
+        list_position,
+        list_facets,
+        customer_record,
+        add_customer,
+        edit_customer,
+        similar_customers,
+        tag_vocabulary,
+        tag_customer,
+        untag_customer,
+        add_note,
+        edit_note,
+        merge_customers,
+        erase_customer,
+        export_customers,
+        import_customers,
+        update_settings,
+        generate_demo,
+    ])
+}
+
+/// The TypeScript the UI imports; the `bindings_are_fresh` test keeps the
+/// committed copy in step with the commands.
+pub fn typescript_bindings() -> Result<String, String> {
+    let dir = tempfile_dir();
+    let path = dir.join("bindings.ts");
+    specta_builder()
+        .export(
+            specta_typescript::Typescript::default()
+                .bigint(specta_typescript::BigIntExportBehavior::Number)
+                .header("// Generated from the Rust commands by `cargo test -p lighttouch-app` with UPDATE_BINDINGS=1. Do not edit.\n"),
+            &path,
+        )
+        .map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(text)
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lighttouch-bindings-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+/// The book the app opens: `LIGHTTOUCH_DB` when set (as for the CLI), else
+/// the platform data directory.
+fn book_path() -> anyhow::Result<PathBuf> {
+    match std::env::var_os("LIGHTTOUCH_DB").filter(|v| !v.is_empty()) {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => lighttouch_core::store::default_book_path()
+            .ok_or_else(|| anyhow::anyhow!("no data directory for this user; set LIGHTTOUCH_DB")),
+    }
+}
+
+pub fn run() {
+    if let Err(e) = try_run() {
+        eprintln!("lighttouch: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn try_run() -> anyhow::Result<()> {
+    let path = book_path()?;
+    let book = Book::open(&path, OpenMode::CreateIfMissing, Arc::new(SystemClock))
+        .map_err(|e| anyhow::anyhow!("cannot open the customer book at {}: {e}", path.display()))?;
+    let builder = specta_builder();
+    tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
+        .plugin(
+            tauri_plugin_log::Builder::new()
+                .level(log::LevelFilter::Info)
+                .build(),
+        )
+        .plugin(tauri_plugin_window_state::Builder::new().build())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .manage(BookState(Mutex::new(book)))
+        .invoke_handler(builder.invoke_handler())
+        .setup(move |app| {
+            builder.mount_events(app);
+            Ok(())
+        })
+        .run(tauri::generate_context!())
+        .map_err(|e| anyhow::anyhow!("the window failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed bindings must match the commands; run with
+    /// UPDATE_BINDINGS=1 to rewrite them after changing a command or type.
+    #[test]
+    fn bindings_are_fresh() {
+        let generated = super::typescript_bindings().expect("bindings generate");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/lib/bindings.ts");
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "ui/src/lib/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p lighttouch-app bindings` and commit it"
+        );
+    }
+}

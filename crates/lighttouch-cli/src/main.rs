@@ -38,9 +38,8 @@ fn main() -> ExitCode {
 }
 
 fn default_db() -> Result<PathBuf> {
-    let dirs = directories::ProjectDirs::from("", "", "lighttouch")
-        .context("cannot find a data directory for this user; pass --db PATH")?;
-    Ok(dirs.data_dir().join("book.sqlite3"))
+    lighttouch_core::store::default_book_path()
+        .context("cannot find a data directory for this user; pass --db PATH")
 }
 
 fn open(cli: &Cli, mode: OpenMode) -> Result<Book> {

@@ -70,6 +70,32 @@ pub const STAGES: &[&str] = &["aware", "appeal", "ask", "act", "advocate"];
 
 pub const LANGUAGES: &[&str] = &["zh-Hans", "zh-Hant", "en"];
 
+/// The closed value lists of the profile, for pickers in the UI.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct FieldOptions {
+    pub genders: Vec<String>,
+    pub stages: Vec<String>,
+    pub budgets: Vec<String>,
+    pub languages: Vec<String>,
+    pub calendars: Vec<String>,
+    pub channels: Vec<String>,
+    pub touchpoint_kinds: Vec<String>,
+}
+
+pub fn field_options() -> FieldOptions {
+    let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    FieldOptions {
+        genders: own(&["female", "male", "unknown"]),
+        stages: own(STAGES),
+        budgets: BUDGETS.iter().map(|b| b.0.to_string()).collect(),
+        languages: own(LANGUAGES),
+        calendars: own(&["solar", "lunar"]),
+        channels: own(crate::history::CHANNELS),
+        touchpoint_kinds: own(crate::history::TOUCHPOINT_KINDS),
+    }
+}
+
 /// Parses `raw` for `field`. Returns the column values to write: usually one,
 /// but a date that names its calendar (农历八月十五) sets the calendar too.
 /// Empty text clears an optional field.

@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 use std::io::Write;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     Json,
     Csv,
@@ -51,6 +53,32 @@ impl Book {
         )?;
         let ids = stmt.query_map([], |r| r.get(0))?;
         Ok(ids.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Exports to a file, replacing it only once the export is complete.
+    /// Returns how many customers were written.
+    pub fn export_to_file(
+        &self,
+        customer: Option<&str>,
+        format: ExportFormat,
+        path: &std::path::Path,
+    ) -> Result<u32> {
+        let file_err = |source| BookError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(file_err)?;
+        self.export(customer, format, tmp.as_file_mut())?;
+        tmp.as_file().sync_all().map_err(file_err)?;
+        tmp.persist(path).map_err(|e| file_err(e.error))?;
+        Ok(match customer {
+            Some(_) => 1,
+            None => self.customer_ids()?.len() as u32,
+        })
     }
 
     pub fn export(

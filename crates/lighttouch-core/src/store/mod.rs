@@ -142,6 +142,13 @@ impl Book {
     }
 }
 
+/// The book the CLI and the app open when none is named: the
+/// `LIGHTTOUCH_DB` environment variable (read by the callers), otherwise
+/// `book.sqlite3` in the platform's data directory for this user.
+pub fn default_book_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "lighttouch").map(|d| d.data_dir().join("book.sqlite3"))
+}
+
 fn configure(conn: &Connection) -> Result<()> {
     // FULL: a commit is on disk before we say it is saved. secure_delete: an
     // erased customer's data is overwritten, not left in free pages.

@@ -129,6 +129,27 @@ impl Book {
     }
 }
 
+impl Book {
+    /// What the tag picker offers: the store's tags (most used first), then
+    /// the built-in vocabulary's tags nobody carries yet.
+    pub fn tag_vocabulary(&self) -> Result<Vec<Tag>> {
+        let mut all = self.tags()?;
+        for entry in VOCABULARY {
+            let id = tag_id(&fold(entry.name));
+            if !all.iter().any(|t| t.id == id) {
+                all.push(Tag {
+                    id,
+                    name: entry.name.to_string(),
+                    group: entry.group.as_str().to_string(),
+                    synonyms: entry.synonyms.iter().map(|s| s.to_string()).collect(),
+                    customers: 0,
+                });
+            }
+        }
+        Ok(all)
+    }
+}
+
 fn validate_tag_name(name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(BookError::invalid("tag", "a tag needs a name"));

@@ -1,0 +1,226 @@
+//! The UI bridge. Each command calls one core function and converts its
+//! result; there is no business logic here.
+
+use crate::error::{CommandError, CommandResult};
+use crate::BookState;
+use lighttouch_core::customers::fields::{field_options, FieldOptions};
+use lighttouch_core::customers::SimilarCustomer;
+use lighttouch_core::demo::DemoSummary;
+use lighttouch_core::export::ExportFormat;
+use lighttouch_core::import::{ImportOptions, ImportReport};
+use lighttouch_core::list::{ListFacets, ListPage, ListQuery};
+use lighttouch_core::notes::Note;
+use lighttouch_core::store::{BookInfo, Settings};
+use lighttouch_core::tags::{Tag, TagRef};
+use lighttouch_core::{Book, Customer, CustomerRecord};
+use serde::Deserialize;
+use std::path::Path;
+use tauri::State;
+
+/// One `field = text` pair of a profile form; the core parses and validates.
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct FieldInput {
+    pub field: String,
+    pub value: String,
+}
+
+fn with_book<T>(
+    state: &State<'_, BookState>,
+    f: impl FnOnce(&mut Book) -> lighttouch_core::Result<T>,
+) -> CommandResult<T> {
+    let mut book = state.0.lock().map_err(|_| {
+        CommandError::new(
+            "internal",
+            "the book is unavailable after an earlier failure; restart the app",
+        )
+    })?;
+    Ok(f(&mut book)?)
+}
+
+fn pairs(fields: &[FieldInput]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|f| (f.field.as_str(), f.value.as_str()))
+        .collect()
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn book_info(state: State<'_, BookState>) -> CommandResult<BookInfo> {
+    with_book(&state, |b| b.info())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn field_choices() -> CommandResult<FieldOptions> {
+    Ok(field_options())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_customers(
+    state: State<'_, BookState>,
+    query: ListQuery,
+    offset: u32,
+    limit: u32,
+) -> CommandResult<ListPage> {
+    with_book(&state, |b| b.list_customers(&query, offset, limit))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_position(
+    state: State<'_, BookState>,
+    query: ListQuery,
+    customer_id: String,
+) -> CommandResult<Option<u32>> {
+    with_book(&state, |b| b.list_position(&query, &customer_id))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_facets(state: State<'_, BookState>) -> CommandResult<ListFacets> {
+    with_book(&state, |b| b.list_facets())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn customer_record(
+    state: State<'_, BookState>,
+    id: String,
+) -> CommandResult<CustomerRecord> {
+    with_book(&state, |b| b.customer_record(&id))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn add_customer(
+    state: State<'_, BookState>,
+    fields: Vec<FieldInput>,
+    allow_duplicate: bool,
+) -> CommandResult<String> {
+    with_book(&state, |b| b.add_customer(&pairs(&fields), allow_duplicate))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_customer(
+    state: State<'_, BookState>,
+    id: String,
+    fields: Vec<FieldInput>,
+) -> CommandResult<Customer> {
+    with_book(&state, |b| b.edit_customer(&id, &pairs(&fields)))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn similar_customers(
+    state: State<'_, BookState>,
+    name: String,
+    phone: String,
+    wechat: String,
+) -> CommandResult<Vec<SimilarCustomer>> {
+    with_book(&state, |b| b.similar_customers(&name, &phone, &wechat))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn tag_vocabulary(state: State<'_, BookState>) -> CommandResult<Vec<Tag>> {
+    with_book(&state, |b| b.tag_vocabulary())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn tag_customer(
+    state: State<'_, BookState>,
+    id: String,
+    tag: String,
+) -> CommandResult<TagRef> {
+    with_book(&state, |b| b.tag_customer(&id, &tag))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn untag_customer(
+    state: State<'_, BookState>,
+    id: String,
+    tag: String,
+) -> CommandResult<bool> {
+    with_book(&state, |b| b.untag_customer(&id, &tag))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn add_note(
+    state: State<'_, BookState>,
+    customer_id: String,
+    body: String,
+) -> CommandResult<Note> {
+    with_book(&state, |b| b.add_note(&customer_id, &body))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_note(
+    state: State<'_, BookState>,
+    note_id: String,
+    body: String,
+) -> CommandResult<Note> {
+    with_book(&state, |b| b.edit_note(&note_id, &body))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn merge_customers(
+    state: State<'_, BookState>,
+    keep: String,
+    other: String,
+) -> CommandResult<Customer> {
+    with_book(&state, |b| b.merge_customers(&keep, &other))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn erase_customer(state: State<'_, BookState>, id: String) -> CommandResult<()> {
+    with_book(&state, |b| b.erase_customer(&id))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn export_customers(
+    state: State<'_, BookState>,
+    customer_id: Option<String>,
+    format: ExportFormat,
+    path: String,
+) -> CommandResult<u32> {
+    with_book(&state, |b| {
+        b.export_to_file(customer_id.as_deref(), format, Path::new(&path))
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn import_customers(
+    state: State<'_, BookState>,
+    path: String,
+    options: ImportOptions,
+) -> CommandResult<ImportReport> {
+    with_book(&state, |b| {
+        b.import_customers_file(Path::new(&path), options)
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_settings(
+    state: State<'_, BookState>,
+    settings: Settings,
+) -> CommandResult<Settings> {
+    with_book(&state, |b| b.update_settings(&settings))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn generate_demo(state: State<'_, BookState>, count: u32) -> CommandResult<DemoSummary> {
+    with_book(&state, |b| b.generate_demo(count as usize, 20_261_124))
+}

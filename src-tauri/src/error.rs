@@ -1,0 +1,41 @@
+//! The error every command returns: `{code, message}`, so the UI branches on
+//! `code` and shows `message`.
+
+use lighttouch_core::BookError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct CommandError {
+    /// Stable, machine-readable: customer_not_found, invalid_field, duplicate, …
+    pub code: String,
+    /// A sentence for a person, naming what is wrong.
+    pub message: String,
+    /// For `duplicate`: the customers the new one would duplicate.
+    pub duplicates: Vec<lighttouch_core::customers::DuplicateMatch>,
+}
+
+impl From<BookError> for CommandError {
+    fn from(e: BookError) -> Self {
+        let duplicates = match &e {
+            BookError::Duplicate(m) => vec![m.clone()],
+            _ => Vec::new(),
+        };
+        CommandError {
+            code: e.code().to_string(),
+            message: e.to_string(),
+            duplicates,
+        }
+    }
+}
+
+impl CommandError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        CommandError {
+            code: code.into(),
+            message: message.into(),
+            duplicates: Vec::new(),
+        }
+    }
+}
+
+pub type CommandResult<T> = Result<T, CommandError>;
