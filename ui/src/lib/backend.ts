@@ -1,0 +1,71 @@
+// The UI talks to the book through this interface only. The Tauri
+// implementation wraps the generated commands; tests use a fake.
+import { commands, type CommandError, type Result } from "./bindings";
+
+type Commands = typeof commands;
+
+/** Each command, resolving to its data or throwing a CommandFailure. */
+export type BookApi = {
+  [K in keyof Commands]: Commands[K] extends (...args: infer A) => Promise<Result<infer R, CommandError>>
+    ? (...args: A) => Promise<R>
+    : never;
+};
+
+/** What the shell offers beyond the book: files and the clipboard. */
+export interface DesktopApi {
+  pickCsv(): Promise<string | null>;
+  pickSavePath(defaultName: string, extension: string): Promise<string | null>;
+  copyText(text: string): Promise<void>;
+}
+
+export type Backend = BookApi & DesktopApi;
+
+/** An error from the core: branch on `code`, show `message`. */
+export class CommandFailure extends Error {
+  readonly code: string;
+  readonly detail: CommandError;
+  constructor(detail: CommandError) {
+    super(detail.message);
+    this.code = detail.code;
+    this.detail = detail;
+  }
+}
+
+function unwrapAll(raw: Commands): BookApi {
+  const api: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(raw)) {
+    api[name] = async (...args: unknown[]) => {
+      const r = (await (fn as (...a: unknown[]) => Promise<Result<unknown, CommandError>>)(...args));
+      if (r.status === "error") throw new CommandFailure(r.error);
+      return r.data;
+    };
+  }
+  return api as BookApi;
+}
+
+export async function tauriBackend(): Promise<Backend> {
+  const dialog = await import("@tauri-apps/plugin-dialog");
+  const clipboard = await import("@tauri-apps/plugin-clipboard-manager");
+  return {
+    ...unwrapAll(commands),
+    async pickCsv() {
+      const picked = await dialog.open({
+        multiple: false,
+        directory: false,
+        filters: [{ name: "CSV", extensions: ["csv", "txt", "tsv"] }],
+      });
+      return typeof picked === "string" ? picked : null;
+    },
+    async pickSavePath(defaultName, extension) {
+      return await dialog.save({ defaultPath: defaultName, filters: [{ name: extension.toUpperCase(), extensions: [extension] }] });
+    },
+    async copyText(text) {
+      await clipboard.writeText(text);
+    },
+  };
+}
+
+/** Inside the desktop window (as opposed to a browser or a test). */
+export function inTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}

@@ -1,0 +1,213 @@
+// An in-memory book for UI tests and for running the UI in a plain browser.
+// It mimics the core's behaviour closely enough for the UI's logic, not its
+// search quality (which the core's own tests cover).
+import type { Backend } from "./backend";
+import { CommandFailure } from "./backend";
+import type { Customer, CustomerRecord, ListQuery, Note, Settings, Tag, TagRef } from "./bindings";
+
+const now = () => new Date().toISOString();
+let seq = 0;
+const newId = () => `fake-${++seq}`;
+
+function blankCustomer(id: string, name: string): Customer {
+  return {
+    id, name, gender: null, phone: null, phone2: null, wechat: null, email: null, birthday: null,
+    birthday_calendar: "solar", anniversary: null, anniversary_calendar: "solar", language: null,
+    ring_size: null, wrist_size: null, clothing_size: null, shoe_size: null, preferred_metals: [],
+    preferred_stones: [], preferred_styles: [], preferred_colors: [], budget: null, stage: null,
+    consent_marketing: false, consent_at: null, consent_source: null, do_not_contact: false, owner: null,
+    store: null, created_at: now(), merged_into: null, erased_at: null, tags: [],
+  };
+}
+
+function fail(code: string, message: string): never {
+  throw new CommandFailure({ code, message, duplicates: [] });
+}
+
+export class FakeBackend {
+  records = new Map<string, CustomerRecord>();
+  vocabulary: Tag[] = [
+    { id: "t-pearl", name: "珍珠", group: "preference", synonyms: ["pearl", "pearls"], customers: 0 },
+    { id: "t-couple", name: "情侣", group: "life_stage", synonyms: ["couple", "情侶"], customers: 0 },
+    { id: "t-rose", name: "玫瑰金", group: "preference", synonyms: ["rose gold"], customers: 0 },
+  ];
+  settings: Settings = { associate: null, store: null, language: null, server_url: null };
+  calls: string[] = [];
+  /** Milliseconds each call waits, to let tests see loading states. */
+  delay = 0;
+
+  constructor(names: string[] = []) {
+    for (const n of names) this.#add([{ field: "name", value: n }]);
+  }
+
+  #add(fields: { field: string; value: string }[]): string {
+    const name = fields.find((f) => f.field === "name")?.value.trim();
+    if (!name) fail("invalid_field", "name: a customer needs a name");
+    const id = newId();
+    const c = blankCustomer(id, name);
+    for (const f of fields) (c as Record<string, unknown>)[f.field] = f.value || null;
+    c.name = name;
+    this.records.set(id, { ...c, notes: [], purchases: [], touchpoints: [] });
+    return id;
+  }
+
+  #get(id: string): CustomerRecord {
+    const r = this.records.get(id);
+    if (!r || r.erased_at || r.merged_into) fail("customer_not_found", `no customer ${id}`);
+    return r;
+  }
+
+  #live(): CustomerRecord[] {
+    return [...this.records.values()].filter((r) => !r.erased_at && !r.merged_into);
+  }
+
+  #matches(r: CustomerRecord, q: ListQuery): boolean {
+    const text = (q.text ?? "").trim().toLowerCase();
+    if (text) {
+      const hay = [r.name, r.phone ?? "", r.wechat ?? "", ...r.tags.map((t) => t.name), ...r.notes.map((n) => n.body)]
+        .join(" ")
+        .toLowerCase();
+      if (!hay.includes(text)) return false;
+    }
+    if (q.tag && !r.tags.some((t) => t.id === q.tag)) return false;
+    if (q.tag_group && !r.tags.some((t) => t.group === q.tag_group)) return false;
+    if (q.stage && r.stage !== q.stage) return false;
+    if (q.owner && r.owner !== q.owner) return false;
+    return true;
+  }
+
+  api(): Backend {
+    const wait = () => new Promise((res) => setTimeout(res, this.delay));
+    const call = async <T>(name: string, f: () => T): Promise<T> => {
+      this.calls.push(name);
+      if (this.delay) await wait();
+      return f();
+    };
+    return {
+      bookInfo: () => call("bookInfo", () => ({ path: null, customers: this.#live().length, schema_version: 1, settings: { ...this.settings } })),
+      fieldChoices: () =>
+        call("fieldChoices", () => ({
+          genders: ["female", "male", "unknown"], stages: ["aware", "appeal", "ask", "act", "advocate"],
+          budgets: ["entry", "mid", "premium", "luxury"], languages: ["zh-Hans", "zh-Hant", "en"], calendars: ["solar", "lunar"],
+          channels: ["wecom", "wechat", "sms", "phone", "email", "store"], touchpoint_kinds: ["outreach", "service", "visit", "call", "purchase"],
+        })),
+      listCustomers: (query, offset, limit) =>
+        call("listCustomers", () => {
+          const all = this.#live().filter((r) => this.#matches(r, query)).sort((a, b) => a.name.localeCompare(b.name, "zh-CN"));
+          return {
+            total: all.length, offset,
+            rows: all.slice(offset, offset + limit).map((r) => ({
+              id: r.id, name: r.name, gender: r.gender, phone_masked: r.phone ? `${r.phone.slice(0, 3)}****${r.phone.slice(-4)}` : null,
+              stage: r.stage, owner: r.owner, tags: r.tags, last_contact: null, birthday: r.birthday?.slice(5) ?? null,
+              birthday_calendar: "solar" as const, birthday_in_days: null, matched: query.text ? ("name" as const) : null,
+            })),
+          };
+        }),
+      listPosition: (query, id) =>
+        call("listPosition", () => {
+          const i = this.#live().filter((r) => this.#matches(r, query)).sort((a, b) => a.name.localeCompare(b.name, "zh-CN")).findIndex((r) => r.id === id);
+          return i < 0 ? null : i;
+        }),
+      listFacets: () => call("listFacets", () => ({ stages: [], owners: [], tag_groups: [] })),
+      customerRecord: (id) => call("customerRecord", () => structuredClone(this.#get(id))),
+      addCustomer: (fields) => call("addCustomer", () => this.#add(fields)),
+      editCustomer: (id, fields) =>
+        call("editCustomer", () => {
+          const r = this.#get(id);
+          for (const f of fields) {
+            if (f.field === "name" && !f.value.trim()) fail("invalid_field", "name: a customer needs a name");
+            if (f.field === "phone" && f.value && !/^1\d{10}$/.test(f.value.replace(/\s/g, ""))) {
+              fail("invalid_field", `phone: "${f.value}" is not a phone number`);
+            }
+            (r as Record<string, unknown>)[f.field] = f.value.trim() || null;
+          }
+          return structuredClone(r) as Customer;
+        }),
+      similarCustomers: (name, phone) =>
+        call("similarCustomers", () =>
+          this.#live()
+            .filter((r) => (name.trim().length >= 2 && r.name === name.trim()) || (!!phone && r.phone === phone.replace(/\s/g, "")))
+            .map((r) => ({ customer_id: r.id, name: r.name, phone_masked: r.phone, matched_on: r.name === name.trim() ? "name" : "phone" })),
+        ),
+      tagVocabulary: () => call("tagVocabulary", () => structuredClone(this.vocabulary)),
+      tagCustomer: (id, input) =>
+        call("tagCustomer", () => {
+          const r = this.#get(id);
+          const name = input.trim();
+          if (!name) fail("invalid_field", "tag: a tag needs a name");
+          let tag = this.vocabulary.find((t) => t.name === name || t.synonyms.includes(name.toLowerCase()));
+          if (!tag) {
+            tag = { id: newId(), name, group: "other", synonyms: [], customers: 0 };
+            this.vocabulary.push(tag);
+          }
+          const ref: TagRef = { id: tag.id, name: tag.name, group: tag.group };
+          if (!r.tags.some((t) => t.id === ref.id)) r.tags.push(ref);
+          return ref;
+        }),
+      untagCustomer: (id, tag) =>
+        call("untagCustomer", () => {
+          const r = this.#get(id);
+          const before = r.tags.length;
+          r.tags = r.tags.filter((t) => t.name !== tag && t.id !== tag);
+          return r.tags.length < before;
+        }),
+      addNote: (customerId, body) =>
+        call("addNote", () => {
+          const r = this.#get(customerId);
+          if (!body.trim()) fail("invalid_field", "note: a note needs some text");
+          const at = now();
+          const note: Note = { id: newId(), customer_id: customerId, body: body.trim(), author: this.settings.associate, created_at: at, edited_at: null, revisions: [{ body: body.trim(), author: this.settings.associate, at }] };
+          r.notes.unshift(note);
+          return structuredClone(note);
+        }),
+      editNote: (noteId, body) =>
+        call("editNote", () => {
+          for (const r of this.records.values()) {
+            const n = r.notes.find((x) => x.id === noteId);
+            if (n) {
+              n.body = body.trim();
+              n.edited_at = now();
+              n.revisions.push({ body: n.body, author: this.settings.associate, at: n.edited_at });
+              return structuredClone(n);
+            }
+          }
+          return fail("note_not_found", `no note ${noteId}`);
+        }),
+      mergeCustomers: (keep, other) =>
+        call("mergeCustomers", () => {
+          const k = this.#get(keep);
+          const o = this.#get(other);
+          k.notes.push(...o.notes);
+          o.merged_into = keep;
+          return structuredClone(k) as Customer;
+        }),
+      eraseCustomer: (id) =>
+        call("eraseCustomer", () => {
+          const r = this.#get(id);
+          r.erased_at = now();
+          r.name = "";
+          return null;
+        }),
+      exportCustomers: (customerId) => call("exportCustomers", () => (customerId ? 1 : this.#live().length)),
+      importCustomers: (_path, options) =>
+        call("importCustomers", () => {
+          const report = {
+            kind: "customers", encoding: "UTF-8", dry_run: options.dry_run, applied: !options.dry_run, rows: 2, created: 2, merged: 0,
+            already_present: 0, rejected: 0, columns: [{ header: "姓名", field: "name" }, { header: "手机", field: "phone" }],
+            merges: [], rejections: [], created_ids: [] as string[],
+          };
+          if (!options.dry_run) report.created_ids = [this.#add([{ field: "name", value: "导入甲" }]), this.#add([{ field: "name", value: "导入乙" }])];
+          return report;
+        }),
+      updateSettings: (s) => call("updateSettings", () => (this.settings = { ...s })),
+      generateDemo: (count) =>
+        call("generateDemo", () => {
+          for (let i = 0; i < count; i++) this.#add([{ field: "name", value: `示例${i + 1}` }]);
+          return { customers: count, tags: 0, notes: 0, purchases: 0, touchpoints: 0 };
+        }),
+      pickCsv: async () => "/tmp/customers.csv",
+      pickSavePath: async (name) => `/tmp/${name}`,
+      copyText: async () => {},
+    };
+  }
+}
