@@ -26,6 +26,9 @@ pub enum Command {
         associate: Option<String>,
         #[arg(long)]
         store: Option<String>,
+        /// The desktop app's language: zh-Hans, zh-Hant or en (default: the system's).
+        #[arg(long)]
+        language: Option<String>,
     },
     /// Add a realistic, deterministic demo book.
     Demo {

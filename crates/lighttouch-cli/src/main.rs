@@ -54,14 +54,23 @@ fn run(cli: Cli) -> Result<()> {
     let json = cli.json;
     let out = &mut std::io::stdout().lock();
     match &cli.command {
-        Command::Init { associate, store } => {
+        Command::Init {
+            associate,
+            store,
+            language,
+        } => {
             let mut book = open(&cli, OpenMode::CreateIfMissing)?;
-            if let Some(a) = associate {
-                book.set_associate(a)?;
+            let mut settings = book.settings()?;
+            for (slot, value) in [
+                (&mut settings.associate, associate),
+                (&mut settings.store, store),
+                (&mut settings.language, language),
+            ] {
+                if value.is_some() {
+                    slot.clone_from(value);
+                }
             }
-            if let Some(s) = store {
-                book.set_store_name(s)?;
-            }
+            book.update_settings(&settings)?;
             let path = book
                 .path()
                 .map(|p| p.display().to_string())

@@ -190,6 +190,8 @@ export const en = {
   "import.step.check": "Check",
   "import.step.done": "Done",
   "import.pick": "Choose a CSV file",
+  "import.orPath": "Or type the file's path",
+  "import.checkPath": "Check file",
   "import.pickHint": "Exports from POS or CRM systems work as they are: UTF-8 or GB18030, comma, tab or semicolon, Chinese or English headers.",
   "import.file": "File: {path}",
   "import.columns": "Columns found",

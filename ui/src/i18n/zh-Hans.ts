@@ -190,6 +190,8 @@ export const zhHans: Record<MessageKey, string> = {
   "import.step.check": "检查",
   "import.step.done": "完成",
   "import.pick": "选择 CSV 文件",
+  "import.orPath": "或输入文件路径",
+  "import.checkPath": "检查文件",
   "import.pickHint": "POS 或 CRM 导出的文件可直接使用：UTF-8 或 GB18030，逗号、制表符或分号分隔，中文或英文表头均可。",
   "import.file": "文件：{path}",
   "import.columns": "识别到的列",

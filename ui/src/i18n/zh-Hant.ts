@@ -192,6 +192,8 @@ export const zhHant: Record<MessageKey, string> = {
   "import.step.check": "檢查",
   "import.step.done": "完成",
   "import.pick": "選擇 CSV 檔案",
+  "import.orPath": "或輸入檔案路徑",
+  "import.checkPath": "檢查檔案",
   "import.pickHint": "POS 或 CRM 匯出的檔案可直接使用：UTF-8 或 GB18030，逗號、定位字元或分號分隔，中文或英文表頭皆可。",
   "import.file": "檔案：{path}",
   "import.columns": "識別到的欄位",

@@ -1,0 +1,181 @@
+// End-to-end tests of the real desktop window (Tauri + WebKitGTK) through
+// WebDriver, under Xvfb. Run by scripts/e2e, which builds the app first.
+// Every step saves a screenshot to e2e-out/ for a person to look at.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { App, Keys } from "./webdriver.mjs";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const binary = process.env.E2E_APP ?? path.join(root, "target/debug/lighttouch-app");
+const cli = process.env.E2E_CLI ?? path.join(root, "target/debug/lighttouch");
+const shots = process.env.E2E_SHOTS ?? path.join(root, "e2e-out");
+const work = mkdtempSync(path.join(tmpdir(), "lighttouch-e2e-"));
+
+function book(name, { demo = 0 } = {}) {
+  const db = path.join(work, `${name}.sqlite3`);
+  const run = (...args) => execFileSync(cli, ["--db", db, ...args], { encoding: "utf8" });
+  run("init", "--associate", "小林", "--store", "静安嘉里", "--language", "zh-Hans");
+  if (demo) run("demo", "--customers", String(demo));
+  run("add", "--name", "欧阳娜娜", "--phone", "13912345678", "--gender", "女", "--birthday", "1992-12-01");
+  return db;
+}
+
+async function launch(db) {
+  return await App.launch({ binary, env: { LIGHTTOUCH_DB: db }, shotsDir: shots });
+}
+
+async function searchAndOpen(app, query, name) {
+  const search = await app.find('[data-testid="search"]');
+  await search.clear();
+  await search.type(query);
+  const row = await app.find('[data-testid="customer-row"]', { text: name });
+  await row.click();
+  await app.find('[data-testid="customer-name"]', { text: name });
+}
+
+before(() => {
+  console.log(`screenshots: ${shots}`);
+});
+
+test("find by pinyin, tag, note and edit; everything is still there after a restart", async () => {
+  const db = book("main", { demo: 300 });
+  let app = await launch(db);
+  try {
+    await app.find('[data-testid="count"]', { text: "301" });
+    await app.screenshot("01-list-zh-Hans");
+    await searchAndOpen(app, "ouyang", "欧阳娜娜");
+    await app.screenshot("02-customer-page");
+
+    // Tag with a synonym: "pearl" becomes 珍珠.
+    await (await app.find('[data-testid="add-tag"]')).click();
+    const tagInput = await app.find('[data-testid="tag-input"]');
+    await tagInput.type("pearl");
+    await app.find(".suggestions", { text: "珍珠" });
+    await app.screenshot("03-tag-autocomplete");
+    await tagInput.type(Keys.ENTER);
+    await app.find('[data-testid="tag-chip"]', { text: "珍珠" });
+
+    // A note, saved with Ctrl+Enter.
+    const note = await app.find('[data-testid="note-input"]');
+    await note.type("喜欢简约款，下个月结婚纪念日");
+    await (await app.find('[data-testid="add-note"]')).click();
+    await app.find('[data-testid="note"]', { text: "结婚纪念日" });
+
+    // Inline edit of a field, with a bad value first.
+    await (await app.find('[data-field="email"] button[aria-label]')).click();
+    const email = await app.find('[data-field="email"] input');
+    await email.type("not an email" + Keys.ENTER);
+    await app.find('[data-field="email"] [role="alert"]');
+    await app.screenshot("04-field-error");
+    await email.clear();
+    await email.type("nana@example.com" + Keys.ENTER);
+    await app.find('[data-field="email"] .value', { text: "nana@example.com" });
+    await app.screenshot("05-after-edits");
+  } finally {
+    await app.quit();
+  }
+
+  app = await launch(db);
+  try {
+    await searchAndOpen(app, "oynn", "欧阳娜娜");
+    await app.find('[data-testid="tag-chip"]', { text: "珍珠" });
+    await app.find('[data-testid="note"]', { text: "结婚纪念日" });
+    await app.find('[data-field="email"] .value', { text: "nana@example.com" });
+    await app.screenshot("06-after-restart");
+  } finally {
+    await app.quit();
+  }
+});
+
+test("new customer warns about a duplicate as you type", async () => {
+  const db = book("dupes");
+  const app = await launch(db);
+  try {
+    await (await app.find('[data-testid="new-customer"]')).click();
+    await (await app.find('[data-testid="new-name"]')).type("歐陽娜娜");
+    const similar = await app.find('[data-testid="similar"]', { text: "欧阳娜娜" });
+    assert.match(await similar.text(), /139\*\*\*\*5678/);
+    await app.screenshot("07-duplicate-warning");
+  } finally {
+    await app.quit();
+  }
+});
+
+test("import wizard: dry-run report, then import", async () => {
+  const db = book("import");
+  const csv = path.join(work, "customers.csv");
+  writeFileSync(
+    csv,
+    "\uFEFF姓名,手机,微信,生日,标签\n李雪,13800001111,lixue88,1990-03-08,珍珠\n欧阳娜娜,139 1234 5678,,,\n王小明,12345,,,\n",
+  );
+  const app = await launch(db);
+  try {
+    await (await app.find('[data-nav="import"]')).click();
+    await (await app.find('[data-testid="import-path"]')).type(csv);
+    await (await app.find('[data-testid="check-path"]')).click();
+    const summary = await app.find('[data-testid="import-summary"]');
+    assert.match(await summary.text(), /3 行.*新建 1.*1 位.*1 行/);
+    await app.screenshot("08-import-check");
+    const run = await app.find('[data-testid="run-import"]');
+    assert.equal(await run.property("disabled"), true, "rows with problems block the import until skipped");
+    await (await app.find('input[type="checkbox"]')).click();
+    await run.click();
+    await app.find('[data-testid="import-done"]', { text: "新建 1" });
+    await app.screenshot("09-import-done");
+    await (await app.find('[data-testid="import-finish"]')).click();
+    await app.find('[data-testid="count"]', { text: "2" });
+    await searchAndOpen(app, "lixue", "李雪");
+    await app.find('[data-testid="tag-chip"]', { text: "珍珠" });
+  } finally {
+    await app.quit();
+  }
+});
+
+test("switching language changes the visible strings", async () => {
+  const db = book("language", { demo: 50 });
+  const app = await launch(db);
+  try {
+    await app.find('[data-testid="new-customer"]', { text: "新建顾客" });
+    await (await app.find('[data-nav="settings"]')).click();
+    await (await app.find('[data-testid="lang-en"]')).click();
+    await app.find("h1", { text: "Settings" });
+    await app.screenshot("10-settings-en");
+    await (await app.find('[data-testid="save-settings"]')).click();
+    await (await app.find('[data-nav="customers"]')).click();
+    await app.find('[data-testid="new-customer"]', { text: "New customer" });
+    await searchAndOpen(app, "ouyang", "欧阳娜娜");
+    await app.find(".page h2", { text: "Contact" });
+    await app.screenshot("11-customer-en");
+    await (await app.find('[data-nav="settings"]')).click();
+    await (await app.find('[data-testid="lang-zh-Hant"]')).click();
+    await app.find("h1", { text: "設定" });
+    await (await app.find('[data-testid="save-settings"]')).click();
+    await (await app.find('[data-nav="customers"]')).click();
+    await app.find('[data-testid="new-customer"]', { text: "新增顧客" });
+    await app.screenshot("12-list-zh-Hant");
+  } finally {
+    await app.quit();
+  }
+});
+
+test("first launch offers import or demo data; large screens lay out cleanly", async () => {
+  const db = path.join(work, "empty.sqlite3");
+  execFileSync(cli, ["--db", db, "init", "--language", "zh-Hans"]);
+  const app = await launch(db);
+  try {
+    await app.find('[data-testid="welcome"]');
+    await app.screenshot("13-welcome");
+    await (await app.find('[data-testid="try-demo"]')).click();
+    await app.find('[data-testid="count"]', { text: "500", timeout: 30_000 });
+    await app.setSize(1920, 1080).catch(() => {});
+    await (await app.find('[data-testid="customer-row"]')).click();
+    await app.find('[data-testid="customer-name"]');
+    await app.screenshot("14-demo-1920");
+  } finally {
+    await app.quit();
+  }
+});

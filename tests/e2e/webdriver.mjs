@@ -1,0 +1,176 @@
+// A small W3C WebDriver client for the real desktop window: starts
+// WebKitWebDriver (Debian's webkit2gtk-driver), which starts the app, and
+// drives it over HTTP. No npm packages needed.
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+
+const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
+const REQUEST_TIMEOUT_MS = 30_000;
+
+async function freePort() {
+  return await new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class App {
+  static async launch({ binary, env = {}, shotsDir }) {
+    const port = await freePort();
+    const driver = spawn("WebKitWebDriver", [`--port=${port}`], {
+      env: { ...process.env, TAURI_WEBVIEW_AUTOMATION: "true", ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    driver.stderr.on("data", (d) => (stderr += d));
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100; i++) {
+      try {
+        const r = await fetch(`${base}/status`);
+        if (r.ok) break;
+      } catch {
+        await sleep(100);
+      }
+    }
+    const app = new App(base, driver, shotsDir);
+    try {
+      const created = await app.#raw("POST", "/session", {
+        capabilities: { alwaysMatch: { "webkitgtk:browserOptions": { binary, args: [] } } },
+      });
+      app.session = created.sessionId;
+    } catch (e) {
+      driver.kill();
+      throw new Error(`could not start the app: ${e.message}\n${stderr}`);
+    }
+    return app;
+  }
+
+  constructor(base, driver, shotsDir) {
+    this.base = base;
+    this.driver = driver;
+    this.shotsDir = shotsDir;
+  }
+
+  async #raw(method, url, body) {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), REQUEST_TIMEOUT_MS);
+    try {
+      const r = await fetch(this.base + url, {
+        method,
+        headers: { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: ctrl.signal,
+      });
+      const json = await r.json();
+      if (!r.ok) throw new Error(`${method} ${url}: ${json.value?.error}: ${json.value?.message}`);
+      return json.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  cmd(method, url, body) {
+    return this.#raw(method, `/session/${this.session}${url}`, body);
+  }
+
+  /** Waits until `css` matches (and, if given, `pred(el)` holds). */
+  async find(css, { timeout = 10_000, text } = {}) {
+    const end = Date.now() + timeout;
+    let last = "";
+    while (Date.now() < end) {
+      try {
+        const els = await this.cmd("POST", "/elements", { using: "css selector", value: css });
+        for (const e of els) {
+          const el = new Element(this, e[ELEMENT]);
+          if (text === undefined) return el;
+          last = await el.text();
+          if (last.includes(text)) return el;
+        }
+      } catch {
+        // the page may be re-rendering
+      }
+      await sleep(100);
+    }
+    throw new Error(`no element ${css}${text ? ` with text ${JSON.stringify(text)} (last: ${JSON.stringify(last)})` : ""}`);
+  }
+
+  async findAll(css) {
+    const els = await this.cmd("POST", "/elements", { using: "css selector", value: css });
+    return els.map((e) => new Element(this, e[ELEMENT]));
+  }
+
+  async waitFor(fn, what, timeout = 10_000) {
+    const end = Date.now() + timeout;
+    let last;
+    while (Date.now() < end) {
+      last = await fn().catch((e) => e);
+      if (last === true) return;
+      await sleep(100);
+    }
+    throw new Error(`timed out waiting for ${what} (last: ${last})`);
+  }
+
+  exec(script, args = []) {
+    return this.cmd("POST", "/execute/sync", { script, args });
+  }
+
+  async keys(text) {
+    const active = await this.cmd("GET", "/element/active");
+    await new Element(this, active[ELEMENT]).type(text);
+  }
+
+  async screenshot(name) {
+    const b64 = await this.cmd("GET", "/screenshot");
+    mkdirSync(this.shotsDir, { recursive: true });
+    const file = path.join(this.shotsDir, `${name}.png`);
+    writeFileSync(file, Buffer.from(b64, "base64"));
+    return file;
+  }
+
+  async setSize(width, height) {
+    await this.cmd("POST", "/window/rect", { width, height, x: 0, y: 0 });
+  }
+
+  async quit() {
+    try {
+      await this.cmd("DELETE", "");
+    } catch {
+      // already gone
+    }
+    this.driver.kill();
+    await sleep(300);
+  }
+}
+
+export class Element {
+  constructor(app, id) {
+    this.app = app;
+    this.id = id;
+  }
+  click() {
+    return this.app.cmd("POST", `/element/${this.id}/click`, {});
+  }
+  type(text) {
+    return this.app.cmd("POST", `/element/${this.id}/value`, { text });
+  }
+  clear() {
+    return this.app.cmd("POST", `/element/${this.id}/clear`, {});
+  }
+  /** The element's text content (WebDriver's "visible text" drops ellipsised spans). */
+  text() {
+    return this.app.exec("return arguments[0].textContent", [{ [ELEMENT]: this.id }]);
+  }
+  property(name) {
+    return this.app.cmd("GET", `/element/${this.id}/property/${name}`);
+  }
+}
+
+export const Keys = { ENTER: "\uE007", ESCAPE: "\uE00C", CONTROL: "\uE009", DOWN: "\uE015" };
