@@ -8,6 +8,7 @@ export default defineConfig({
   build: { target: "safari15", sourcemap: false },
   test: {
     environment: "jsdom",
+    globals: true,
     include: ["src/**/*.test.ts"],
     setupFiles: ["src/test-setup.ts"],
   },

@@ -90,6 +90,8 @@ export const en = {
   "field.do_not_contact": "Do not contact",
   "field.owner": "Owner",
   "field.store": "Store",
+  "field.tags": "Tags",
+  "field.note": "Note",
   "field.listHint": "Separate with commas",
 
   "gender.female": "Female",

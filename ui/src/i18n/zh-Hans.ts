@@ -90,6 +90,8 @@ export const zhHans: Record<MessageKey, string> = {
   "field.do_not_contact": "请勿联系",
   "field.owner": "负责人",
   "field.store": "门店",
+  "field.tags": "标签",
+  "field.note": "备注",
   "field.listHint": "用逗号分隔",
 
   "gender.female": "女",
