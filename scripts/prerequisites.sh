@@ -1,5 +1,5 @@
-# Installs what building Lighttouch needs on Debian/Ubuntu, only when missing.
-# Sourced by scripts/run and scripts/test.
+# Installs what building and testing Lighttouch needs on Debian/Ubuntu, only
+# when missing. Sourced by scripts/run, scripts/test and scripts/e2e.
 
 apt_install() {
   local missing=()
@@ -24,6 +24,32 @@ ensure_rust() {
       rustup component add "$component"
     fi
   done
+}
+
+ensure_node() {
+  if ! command -v npm >/dev/null 2>&1; then
+    apt_install nodejs npm
+  fi
+}
+
+# The UI's packages, reinstalled when package-lock.json changed.
+ensure_ui_packages() {
+  ensure_node
+  if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+    (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# What the desktop shell (Tauri on WebKitGTK) needs to build.
+ensure_desktop_build() {
+  apt_install libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
+  ensure_ui_packages
+}
+
+# What running the window headless and driving it through WebDriver needs,
+# plus CJK fonts so Chinese renders in screenshots.
+ensure_desktop_test() {
+  apt_install xvfb xauth imagemagick webkit2gtk-driver fonts-noto-cjk fonts-dejavu-core dbus-x11
 }
 
 # A C compiler for the bundled SQLite.
