@@ -7,7 +7,7 @@ use lighttouch_core::customers::fields::{field_options, FieldOptions};
 use lighttouch_core::customers::SimilarCustomer;
 use lighttouch_core::demo::DemoSummary;
 use lighttouch_core::export::ExportFormat;
-use lighttouch_core::import::{ImportOptions, ImportReport};
+use lighttouch_core::import::{ImportBatch, ImportOptions, ImportReport, UndoReport};
 use lighttouch_core::list::{ListFacets, ListPage, ListQuery};
 use lighttouch_core::notes::Note;
 use lighttouch_core::store::{BookInfo, Settings};
@@ -208,6 +208,21 @@ pub async fn import_customers(
     with_book(&state, |b| {
         b.import_customers_file(Path::new(&path), options)
     })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn import_batches(state: State<'_, BookState>) -> CommandResult<Vec<ImportBatch>> {
+    with_book(&state, |b| b.import_batches())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn undo_import(
+    state: State<'_, BookState>,
+    batch_id: String,
+) -> CommandResult<UndoReport> {
+    with_book(&state, |b| b.undo_import(&batch_id))
 }
 
 #[tauri::command]

@@ -35,6 +35,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         erase_customer,
         export_customers,
         import_customers,
+        import_batches,
+        undo_import,
         update_settings,
         generate_demo,
     ])

@@ -105,31 +105,62 @@ test("new customer warns about a duplicate as you type", async () => {
   }
 });
 
-test("import wizard: dry-run report, then import", async () => {
+test("import wizard: dry-run report, column mapping, import, undo, import again", async () => {
   const db = book("import");
   const csv = path.join(work, "customers.csv");
   writeFileSync(
     csv,
-    "\uFEFF姓名,手机,微信,生日,标签\n李雪,13800001111,lixue88,1990-03-08,珍珠\n欧阳娜娜,139 1234 5678,,,\n王小明,12345,,,\n",
+    "\uFEFF姓名,手机,微信,生日,标签,备注2\n李雪,13800001111,lixue88,1990-03-08,珍珠,喜欢古法金\n欧阳娜娜,139 1234 5678,,,,\n王小明,12345,,,,\n",
   );
   const app = await launch(db);
+  const mapNoteColumn = async () => {
+    const noteColumn = await app.find('[data-testid="column-5"]');
+    await app.exec(
+      "const s = arguments[0]; s.value = 'note'; s.dispatchEvent(new Event('change', { bubbles: true }));",
+      [{ "element-6066-11e4-a52e-4f735466cecf": noteColumn.id }],
+    );
+    await app.waitFor(async () => (await (await app.find('[data-testid="column-5"]')).property("value")) === "note", "the remapped column");
+  };
+  const check = async () => {
+    const input = await app.find('[data-testid="import-path"]');
+    await input.clear();
+    await input.type(csv);
+    await (await app.find('[data-testid="check-path"]')).click();
+    return await app.find('[data-testid="import-summary"]');
+  };
   try {
     await (await app.find('[data-nav="import"]')).click();
-    await (await app.find('[data-testid="import-path"]')).type(csv);
-    await (await app.find('[data-testid="check-path"]')).click();
-    const summary = await app.find('[data-testid="import-summary"]');
+    const summary = await check();
     assert.match(await summary.text(), /3 行.*新建 1.*1 位.*1 行/);
+    // The unknown header 备注2 is not imported until the associate maps it to the note.
+    assert.equal(await (await app.find('[data-testid="column-5"]')).property("value"), "");
+    await mapNoteColumn();
     await app.screenshot("08-import-check");
     const run = await app.find('[data-testid="run-import"]');
     assert.equal(await run.property("disabled"), true, "rows with problems block the import until skipped");
     await (await app.find('input[type="checkbox"]')).click();
     await run.click();
     await app.find('[data-testid="import-done"]', { text: "新建 1" });
-    await app.screenshot("09-import-done");
+
+    // Undo it: the created customer goes, the book is as before.
+    await (await app.find('[data-testid="undo-import"]')).click();
+    await app.screenshot("09-import-undo-confirm");
+    await (await app.find('[data-testid="confirm-undo"]')).click();
+    await app.find('[data-testid="import-undone"]', { text: "删除 1 位顾客" });
+    await app.screenshot("09-import-undone");
+
+    // Import again, for real.
+    await (await app.find("button", { text: "导入另一个文件" })).click();
+    await check();
+    await mapNoteColumn();
+    await (await app.find('input[type="checkbox"]')).click();
+    await (await app.find('[data-testid="run-import"]')).click();
+    await app.find('[data-testid="import-done"]', { text: "新建 1" });
     await (await app.find('[data-testid="import-finish"]')).click();
     await app.find('[data-testid="count"]', { text: "2" });
     await searchAndOpen(app, "lixue", "李雪");
     await app.find('[data-testid="tag-chip"]', { text: "珍珠" });
+    await app.find('[data-testid="note"]', { text: "喜欢古法金" });
   } finally {
     await app.quit();
   }

@@ -28,6 +28,8 @@ export class App {
     const driver = spawn("WebKitWebDriver", [`--port=${port}`], {
       env: { ...process.env, TAURI_WEBVIEW_AUTOMATION: "true", ...env },
       stdio: ["ignore", "ignore", "pipe"],
+      // Its own process group, so quit() can stop the app and WebKit with it.
+      detached: true,
     });
     let stderr = "";
     driver.stderr.on("data", (d) => (stderr += d));
@@ -41,6 +43,7 @@ export class App {
       }
     }
     const app = new App(base, driver, shotsDir);
+    app.sessionRequestedAt = performance.now();
     try {
       const created = await app.#raw("POST", "/session", {
         capabilities: { alwaysMatch: { "webkitgtk:browserOptions": { binary, args: [] } } },
@@ -82,7 +85,7 @@ export class App {
   }
 
   /** Waits until `css` matches (and, if given, `pred(el)` holds). */
-  async find(css, { timeout = 10_000, text } = {}) {
+  async find(css, { timeout = 10_000, text, interval = 100 } = {}) {
     const end = Date.now() + timeout;
     let last = "";
     while (Date.now() < end) {
@@ -97,7 +100,7 @@ export class App {
       } catch {
         // the page may be re-rendering
       }
-      await sleep(100);
+      await sleep(interval);
     }
     throw new Error(`no element ${css}${text ? ` with text ${JSON.stringify(text)} (last: ${JSON.stringify(last)})` : ""}`);
   }
@@ -145,7 +148,12 @@ export class App {
     } catch {
       // already gone
     }
-    this.driver.kill();
+    try {
+      process.kill(-this.driver.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    this.driver.stderr?.destroy();
     await sleep(300);
   }
 }

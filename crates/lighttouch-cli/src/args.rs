@@ -48,6 +48,12 @@ pub enum Command {
         #[arg(long)]
         skip_invalid: bool,
     },
+    /// List earlier imports, or undo one.
+    Imports {
+        /// The import to undo (an ID from the list).
+        #[arg(long)]
+        undo: Option<String>,
+    },
     /// Search by name, pinyin, phone, WeChat ID, tag or note.
     Search {
         query: String,

@@ -115,12 +115,31 @@ fn run(cli: Cli) -> Result<()> {
             let options = ImportOptions {
                 dry_run: *dry_run,
                 skip_invalid: *skip_invalid,
+                columns: None,
             };
             let report = match kind {
                 ImportKind::Customers => book.import_customers_file(file, options)?,
                 ImportKind::Purchases => book.import_purchases_file(file, options)?,
             };
             print::emit(out, json, &report, || print::import_report(&report))?;
+        }
+        Command::Imports { undo } => {
+            let mut book = open(&cli, OpenMode::MustExist)?;
+            match undo {
+                Some(id) => {
+                    let r = book.undo_import(id)?;
+                    print::emit(out, json, &r, || {
+                        format!(
+                            "undone: {} customers removed, {} fields emptied ({} kept: changed since), {} tags and {} notes removed\n",
+                            r.customers_removed, r.fields_cleared, r.fields_kept, r.tags_removed, r.notes_removed
+                        )
+                    })?;
+                }
+                None => {
+                    let batches = book.import_batches()?;
+                    print::emit(out, json, &batches, || print::import_batches(&batches))?;
+                }
+            }
         }
         Command::Search { query, limit } => {
             let mut book = open(&cli, OpenMode::MustExist)?;

@@ -150,6 +150,32 @@ pub fn tags(tags: &[Tag]) -> String {
         .join("\n")
 }
 
+pub fn import_batches(batches: &[lighttouch_core::import::ImportBatch]) -> String {
+    let mut s = String::new();
+    if batches.is_empty() {
+        s.push_str("no imports yet\n");
+    }
+    for b in batches {
+        let _ = writeln!(
+            s,
+            "{}  {}  {} {}: {} rows, {} created, {} merged{}",
+            b.id,
+            b.imported_at,
+            b.kind,
+            b.file_name.as_deref().unwrap_or("-"),
+            b.rows,
+            b.created,
+            b.merged,
+            if b.undone_at.is_some() {
+                "  (undone)"
+            } else {
+                ""
+            }
+        );
+    }
+    s
+}
+
 pub fn import_report(r: &ImportReport) -> String {
     let mut s = String::new();
     let verb = if r.dry_run { "would be" } else { "were" };
@@ -182,6 +208,9 @@ pub fn import_report(r: &ImportReport) -> String {
     }
     if r.dry_run {
         let _ = writeln!(s, "dry run: nothing was written");
+    }
+    if let Some(id) = &r.batch_id {
+        let _ = writeln!(s, "to undo this import: lighttouch imports --undo {id}");
     }
     s
 }

@@ -285,6 +285,7 @@ fn import_dry_run_reports_and_writes_nothing_then_imports_in_one_go() {
             ImportOptions {
                 dry_run: true,
                 skip_invalid: false,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -329,6 +330,7 @@ fn import_dry_run_reports_and_writes_nothing_then_imports_in_one_go() {
             ImportOptions {
                 dry_run: false,
                 skip_invalid: true,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -355,6 +357,7 @@ fn import_dry_run_reports_and_writes_nothing_then_imports_in_one_go() {
             ImportOptions {
                 dry_run: false,
                 skip_invalid: true,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -405,6 +408,7 @@ fn purchases_import_matches_customers_and_is_idempotent() {
             ImportOptions {
                 dry_run: false,
                 skip_invalid: true,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -425,6 +429,7 @@ fn purchases_import_matches_customers_and_is_idempotent() {
             ImportOptions {
                 dry_run: false,
                 skip_invalid: true,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -485,13 +490,26 @@ fn every_migration_runs_on_a_book_made_by_the_previous_version() {
                 .unwrap();
             assert_eq!(v, version - 1);
         }
-        // A book at the previous version, with data when it has tables.
+        // A book at the previous version, with data when it has tables,
+        // written as that version wrote it (raw SQL, not today's code).
         if version > 1 {
-            let mut old = Book::open(&path, OpenMode::MustExist, clock()).unwrap();
-            old.add_customer(&[("name", "老客")], false).unwrap();
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute(
+                "INSERT INTO customers(id, hlc, name, created_at)
+                 VALUES ('old-1', '0000000000001-000000-0', '老客', '2025-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
         }
         let book = Book::open(&path, OpenMode::MustExist, clock()).unwrap();
         assert_eq!(book.schema_version().unwrap(), SCHEMA_VERSION);
+        if version > 1 {
+            assert_eq!(
+                book.customer("old-1").unwrap().name,
+                "老客",
+                "data survives"
+            );
+        }
     }
 }
 
@@ -550,4 +568,97 @@ fn a_committed_write_survives_a_reopen_and_the_device_keeps_its_id() {
     b.edit_customer(&id, &[("stage", "act")]).unwrap();
     let newest = b.changes_since(0, 10).unwrap().last().unwrap().hlc.clone();
     assert!(newest > last, "{newest} <= {last}");
+}
+
+#[test]
+fn an_import_can_be_undone_without_touching_later_edits() {
+    let mut b = book();
+    let existing = b
+        .add_customer(&[("name", "张伟"), ("phone", "13800138000")], false)
+        .unwrap();
+    b.tag_customer(&existing, "珍珠").unwrap();
+    let csv = "姓名,手机,邮箱,戒圈,标签,备注\n\
+               张伟,13800138000,zw@example.com,12,珍珠;情侣,老客户\n\
+               李娜,13900001111,,,VIP,新客\n";
+    let r = b
+        .import_customers(csv.as_bytes(), ImportOptions::default())
+        .unwrap();
+    let batch = r.batch_id.clone().expect("a real import is recorded");
+    assert_eq!((r.created, r.merged), (1, 1));
+    // After the import, the associate changes one of the imported fields.
+    b.edit_customer(&existing, &[("ring_size", "13")]).unwrap();
+
+    let undo = b.undo_import(&batch).unwrap();
+    assert_eq!(undo.customers_removed, 1);
+    assert_eq!((undo.fields_cleared, undo.fields_kept), (1, 1));
+    assert_eq!((undo.tags_removed, undo.notes_removed), (1, 1));
+    let c = b.customer(&existing).unwrap();
+    assert_eq!(c.email, None, "imported email is gone");
+    assert_eq!(c.ring_size.as_deref(), Some("13"), "a later edit is kept");
+    let tags: Vec<String> = c.tags.iter().map(|t| t.name.clone()).collect();
+    assert_eq!(
+        tags,
+        ["珍珠"],
+        "the tag it had before stays, the imported one goes"
+    );
+    assert!(b.notes(&existing).unwrap().is_empty());
+    assert_eq!(b.customer_count().unwrap(), 1);
+    assert!(b.search("lina", 5).unwrap().is_empty());
+    assert_eq!(b.undo_import(&batch).unwrap_err().code(), "invalid_input");
+    let batches = b.import_batches().unwrap();
+    assert_eq!(batches.len(), 1);
+    assert!(batches[0].undone_at.is_some());
+    // The undo synced as ordinary changes: the outbox grew, nothing was deleted from it.
+    assert!(b
+        .changes_since(0, 100_000)
+        .unwrap()
+        .iter()
+        .any(|c| c.op == "erase"));
+}
+
+#[test]
+fn an_import_uses_the_column_mapping_the_associate_chose() {
+    let mut b = book();
+    let csv = "客户,联系方式,备用\n欧阳娜娜,13912345678,nana@example.com\n";
+    let auto = b
+        .import_customers(
+            csv.as_bytes(),
+            ImportOptions {
+                dry_run: true,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        auto.preview,
+        vec![vec!["欧阳娜娜", "13912345678", "nana@example.com"]]
+    );
+    let chosen = |cols: &[Option<&str>]| ImportOptions {
+        columns: Some(cols.iter().map(|c| c.map(String::from)).collect()),
+        ..Default::default()
+    };
+    let r = b
+        .import_customers(
+            csv.as_bytes(),
+            chosen(&[Some("name"), Some("phone"), Some("email")]),
+        )
+        .unwrap();
+    assert_eq!(r.created, 1);
+    let c = b.customer(&r.created_ids[0]).unwrap();
+    assert_eq!(
+        (c.phone.as_deref(), c.email.as_deref()),
+        (Some("13912345678"), Some("nana@example.com"))
+    );
+    for (cols, why) in [
+        (vec![Some("name"), Some("phone")], "columns"),
+        (vec![Some("name"), Some("height"), None], "height"),
+        (vec![Some("phone"), Some("phone"), None], "already taken"),
+        (vec![None, Some("phone"), None], "name"),
+    ] {
+        let e = b
+            .import_customers(csv.as_bytes(), chosen(&cols))
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_input");
+        assert!(e.to_string().contains(why), "{e}");
+    }
 }

@@ -196,3 +196,33 @@ fn facets_count_live_customers() {
         [("小林".to_string(), 2), ("阿May".to_string(), 1)]
     );
 }
+
+#[test]
+fn tag_counts_follow_every_change() {
+    let (mut b, ids) = book();
+    let count = |b: &mut Book, name: &str| {
+        b.tags()
+            .unwrap()
+            .into_iter()
+            .find(|t| t.name == name)
+            .map(|t| t.customers)
+    };
+    assert_eq!(count(&mut b, "珍珠"), Some(2));
+    b.tag_customer(&ids[1], "珍珠").unwrap();
+    assert_eq!(count(&mut b, "珍珠"), Some(3));
+    b.untag_customer(&ids[0], "珍珠").unwrap();
+    b.erase_customer(&ids[3]).unwrap();
+    assert_eq!(count(&mut b, "珍珠"), Some(1));
+    b.merge_customers(&ids[2], &ids[1]).unwrap();
+    assert_eq!(
+        count(&mut b, "珍珠"),
+        Some(1),
+        "a merge moves the tag, it does not double it"
+    );
+    assert_eq!(count(&mut b, "情侣"), Some(1));
+    let tags = b.tags().unwrap();
+    assert_eq!(tags[0].customers, 1, "most used first");
+    // The vocabulary offers unused built-in tags too.
+    let vocab = b.tag_vocabulary().unwrap();
+    assert!(vocab.iter().any(|t| t.name == "钻石" && t.customers == 0));
+}

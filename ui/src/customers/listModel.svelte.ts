@@ -20,6 +20,8 @@ export class CustomerListModel {
   error = $state<string | null>(null);
   /** Bumped whenever rows change, so the view re-reads `row(i)`. */
   version = $state(0);
+  /** The search text the shown rows answer (lags `text` while a query runs). */
+  shownText = $state<string | null>(null);
 
   // Plain maps on purpose: `version` is the one reactive signal for rows.
   /* eslint-disable svelte/prefer-svelte-reactivity */
@@ -84,12 +86,14 @@ export class CustomerListModel {
   #fetch(page: number, generation: number): Promise<void> {
     const existing = this.#pending.get(page);
     if (existing) return existing;
+    const query = this.query();
     const p = this.#backend
-      .listCustomers(this.query(), page * PAGE, PAGE)
+      .listCustomers(query, page * PAGE, PAGE)
       .then((result) => {
         if (generation !== this.#generation) return; // an older query answered late
         this.#pages.set(page, result.rows);
         this.total = result.total;
+        if (page === 0) this.shownText = query.text ?? "";
         this.loaded = true;
         this.error = null;
         this.version++;

@@ -151,6 +151,22 @@ async importCustomers(path: string, options: ImportOptions) : Promise<Result<Imp
     else return { status: "error", error: e  as any };
 }
 },
+async importBatches() : Promise<Result<ImportBatch[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("import_batches") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async undoImport(batchId: string) : Promise<Result<UndoReport, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("undo_import", { batchId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async updateSettings(settings: Settings) : Promise<Result<Settings, CommandError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("update_settings", { settings }) };
@@ -243,7 +259,15 @@ export type FieldInput = { field: string; value: string }
 /**
  * The closed value lists of the profile, for pickers in the UI.
  */
-export type FieldOptions = { genders: string[]; stages: string[]; budgets: string[]; languages: string[]; calendars: string[]; channels: string[]; touchpoint_kinds: string[] }
+export type FieldOptions = { genders: string[]; stages: string[]; budgets: string[]; languages: string[]; calendars: string[]; channels: string[]; touchpoint_kinds: string[]; 
+/**
+ * What a column of a customer import can be mapped to.
+ */
+import_fields: string[] }
+/**
+ * One import as the book remembers it.
+ */
+export type ImportBatch = { id: string; imported_at: string; kind: string; file_name: string | null; rows: number; created: number; merged: number; undone_at: string | null }
 export type ImportOptions = { 
 /**
  * Report only; write nothing.
@@ -252,7 +276,12 @@ dry_run: boolean;
 /**
  * Import the valid rows even when some are invalid.
  */
-skip_invalid: boolean }
+skip_invalid: boolean; 
+/**
+ * The field of each column, in order, replacing the mapping guessed from
+ * the headers (None = do not import that column).
+ */
+columns?: (string | null)[] | null }
 export type ImportReport = { kind: string; encoding: string; dry_run: boolean; 
 /**
  * Whether anything was written.
@@ -265,11 +294,23 @@ already_present: number; rejected: number; columns: ColumnMapping[]; merges: Mer
 /**
  * IDs of the customers created (empty on a dry run).
  */
-created_ids: string[] }
+created_ids: string[]; 
+/**
+ * The first data rows as read, for checking the column mapping.
+ */
+preview: string[][]; 
+/**
+ * The import's record, for [`Book::undo_import`] (None on a dry run).
+ */
+batch_id: string | null }
 /**
  * The values the list can be filtered by, with counts.
  */
-export type ListFacets = { stages: ([string, number])[]; owners: ([string, number])[]; tag_groups: ([string, number])[] }
+export type ListFacets = { stages: ([string, number])[]; owners: ([string, number])[]; 
+/**
+ * Tag groups that some customer's tags belong to.
+ */
+tag_groups: string[] }
 /**
  * A window of the list and the total it is a window of.
  */
@@ -373,6 +414,22 @@ export type Touchpoint = { id: string; customer_id: string; at: string; channel:
  * outreach (a promotion or recommendation), service, visit, call, purchase
  */
 kind: string; content_id: string | null; message: string | null; author: string | null }
+/**
+ * What undoing an import changed.
+ */
+export type UndoReport = { 
+/**
+ * Customers the import created, now removed.
+ */
+customers_removed: number; 
+/**
+ * Fields the import filled on existing customers, now empty again.
+ */
+fields_cleared: number; 
+/**
+ * Fields left alone because someone changed them after the import.
+ */
+fields_kept: number; tags_removed: number; notes_removed: number }
 
 /** tauri-specta globals **/
 

@@ -33,6 +33,7 @@ export class FakeBackend {
   ];
   settings: Settings = { associate: null, store: null, language: null, server_url: null };
   calls: string[] = [];
+  batches = new Map<string, string[]>();
   /** Milliseconds each call waits, to let tests see loading states. */
   delay = 0;
 
@@ -90,6 +91,7 @@ export class FakeBackend {
           genders: ["female", "male", "unknown"], stages: ["aware", "appeal", "ask", "act", "advocate"],
           budgets: ["entry", "mid", "premium", "luxury"], languages: ["zh-Hans", "zh-Hant", "en"], calendars: ["solar", "lunar"],
           channels: ["wecom", "wechat", "sms", "phone", "email", "store"], touchpoint_kinds: ["outreach", "service", "visit", "call", "purchase"],
+          import_fields: ["name", "phone", "wechat", "email", "birthday", "tags", "note"],
         })),
       listCustomers: (query, offset, limit) =>
         call("listCustomers", () => {
@@ -193,11 +195,26 @@ export class FakeBackend {
         call("importCustomers", () => {
           const report = {
             kind: "customers", encoding: "UTF-8", dry_run: options.dry_run, applied: !options.dry_run, rows: 2, created: 2, merged: 0,
-            already_present: 0, rejected: 0, columns: [{ header: "姓名", field: "name" }, { header: "手机", field: "phone" }],
-            merges: [], rejections: [], created_ids: [] as string[],
+            already_present: 0, rejected: 0,
+            columns: [{ header: "姓名", field: "name" as string | null }, { header: "手机", field: "phone" as string | null }],
+            merges: [], rejections: [], created_ids: [] as string[], preview: [["导入甲", "13800001111"], ["导入乙", "13800002222"]],
+            batch_id: null as string | null,
           };
-          if (!options.dry_run) report.created_ids = [this.#add([{ field: "name", value: "导入甲" }]), this.#add([{ field: "name", value: "导入乙" }])];
+          if (options.columns) report.columns = report.columns.map((c, i) => ({ ...c, field: options.columns?.[i] ?? null }));
+          if (!options.dry_run) {
+            report.created_ids = [this.#add([{ field: "name", value: "导入甲" }]), this.#add([{ field: "name", value: "导入乙" }])];
+            report.batch_id = `batch-${report.created_ids[0]}`;
+            this.batches.set(report.batch_id, report.created_ids);
+          }
           return report;
+        }),
+      importBatches: () => call("importBatches", () => []),
+      undoImport: (batchId) =>
+        call("undoImport", () => {
+          const ids = this.batches.get(batchId) ?? fail("invalid_input", `no import ${batchId}`);
+          for (const id of ids) this.#get(id).erased_at = now();
+          this.batches.delete(batchId);
+          return { customers_removed: ids.length, fields_cleared: 0, fields_kept: 0, tags_removed: 0, notes_removed: 0 };
         }),
       updateSettings: (s) => call("updateSettings", () => (this.settings = { ...s })),
       generateDemo: (count) =>

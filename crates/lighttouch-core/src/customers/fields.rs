@@ -81,6 +81,8 @@ pub struct FieldOptions {
     pub calendars: Vec<String>,
     pub channels: Vec<String>,
     pub touchpoint_kinds: Vec<String>,
+    /// What a column of a customer import can be mapped to.
+    pub import_fields: Vec<String>,
 }
 
 pub fn field_options() -> FieldOptions {
@@ -93,6 +95,7 @@ pub fn field_options() -> FieldOptions {
         calendars: own(&["solar", "lunar"]),
         channels: own(crate::history::CHANNELS),
         touchpoint_kinds: own(crate::history::TOUCHPOINT_KINDS),
+        import_fields: own(&crate::import::customer_import_fields()),
     }
 }
 

@@ -14,18 +14,23 @@ use crate::error::{BookError, Result};
 use crate::store::Book;
 use crate::tags::ensure_tag;
 use headers::Kind;
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ImportOptions {
     /// Report only; write nothing.
     pub dry_run: bool,
     /// Import the valid rows even when some are invalid.
     pub skip_invalid: bool,
+    /// The field of each column, in order, replacing the mapping guessed from
+    /// the headers (None = do not import that column).
+    #[serde(default)]
+    pub columns: Option<Vec<Option<String>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -75,6 +80,54 @@ pub struct ImportReport {
     pub rejections: Vec<Rejection>,
     /// IDs of the customers created (empty on a dry run).
     pub created_ids: Vec<String>,
+    /// The first data rows as read, for checking the column mapping.
+    pub preview: Vec<Vec<String>>,
+    /// The import's record, for [`Book::undo_import`] (None on a dry run).
+    pub batch_id: Option<String>,
+}
+
+/// Fields a customer import can fill: the profile, plus tags and a note.
+pub fn customer_import_fields() -> Vec<&'static str> {
+    crate::customers::editable_fields()
+        .chain(["tags", "note"])
+        .collect()
+}
+
+/// One import as the book remembers it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportBatch {
+    pub id: String,
+    pub imported_at: String,
+    pub kind: String,
+    pub file_name: Option<String>,
+    pub rows: u32,
+    pub created: u32,
+    pub merged: u32,
+    pub undone_at: Option<String>,
+}
+
+/// What undoing an import changed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct UndoReport {
+    /// Customers the import created, now removed.
+    pub customers_removed: u32,
+    /// Fields the import filled on existing customers, now empty again.
+    pub fields_cleared: u32,
+    /// Fields left alone because someone changed them after the import.
+    pub fields_kept: u32,
+    pub tags_removed: u32,
+    pub notes_removed: u32,
+}
+
+/// What an import wrote, recorded with it so it can be undone.
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+struct Effects {
+    created: Vec<String>,
+    filled: Vec<(String, String, Value)>,
+    tagged: Vec<(String, String)>,
+    notes: Vec<String>,
 }
 
 /// One customer row, parsed.
@@ -100,7 +153,8 @@ impl Book {
         options: ImportOptions,
     ) -> Result<ImportReport> {
         let bytes = read_file(path)?;
-        self.import_customers(&bytes, options)
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        self.import_customers_named(&bytes, options, name)
     }
 
     pub fn import_purchases_file(
@@ -118,13 +172,30 @@ impl Book {
         bytes: &[u8],
         options: ImportOptions,
     ) -> Result<ImportReport> {
+        self.import_customers_named(bytes, options, None)
+    }
+
+    fn import_customers_named(
+        &mut self,
+        bytes: &[u8],
+        options: ImportOptions,
+        file_name: Option<String>,
+    ) -> Result<ImportReport> {
         let table = decode::read_table(bytes)?;
         let header_at = headers::find_header(Kind::Customers, &table.rows).ok_or_else(|| {
             BookError::Import("no header row with a name, phone or WeChat column (e.g. 姓名, 手机, 微信) in the first 5 lines".into())
         })?;
         let header = &table.rows[header_at].1;
-        let map = headers::map_headers(Kind::Customers, header);
-        let mut report = new_report("customers", table.encoding, options, header, &map);
+        let map = match &options.columns {
+            Some(columns) => chosen_columns(header, columns)?,
+            None => headers::map_headers(Kind::Customers, header),
+        };
+        let mut report = new_report("customers", table.encoding, &options, header, &map);
+        report.preview = table.rows[header_at + 1..]
+            .iter()
+            .take(5)
+            .map(|(_, cells)| cells.clone())
+            .collect();
         let mut rows: Vec<CustomerRow> = Vec::new();
         // normalised phone / wechat → index of the row that claims it
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -147,12 +218,14 @@ impl Book {
         if options.dry_run {
             return Ok(report);
         }
-        refuse_if_invalid(&report, options)?;
+        refuse_if_invalid(&report, &options)?;
         let associate = self.associate()?;
         let store = self.store_name()?;
+        let batch_id = uuid::Uuid::now_v7().to_string();
+        let (rows_n, created_n, merged_n) = (report.rows, report.created, report.merged);
         let created_ids = self.write(|w| {
             let mut ids: Vec<Option<String>> = Vec::with_capacity(rows.len());
-            let mut created = Vec::new();
+            let mut effects = Effects::default();
             for row in &rows {
                 let id = match &row.target {
                     Target::New => {
@@ -162,32 +235,54 @@ impl Book {
                             associate.clone(),
                             store.clone(),
                         )?;
-                        created.push(id.clone());
+                        effects.created.push(id.clone());
                         id
                     }
                     Target::Existing(id) => {
-                        fill_empty_fields(w, id, &row.fields)?;
+                        fill_empty_fields(w, id, &row.fields, &mut effects)?;
                         id.clone()
                     }
                     Target::EarlierRow(i) => {
                         let id = ids[*i].clone().expect("earlier rows are written first");
-                        fill_empty_fields(w, &id, &row.fields)?;
+                        fill_empty_fields(w, &id, &row.fields, &mut effects)?;
                         id
                     }
                 };
+                let is_new = effects.created.contains(&id);
                 for tag in &row.tags {
                     let t = ensure_tag(w, tag, None)?;
-                    w.add_tag_link(&id, &t.id)?;
+                    if w.add_tag_link(&id, &t.id)? && !is_new {
+                        effects.tagged.push((id.clone(), t.id));
+                    }
                 }
                 if let Some(note) = &row.note {
-                    add_imported_note(w, &id, note, associate.as_deref())?;
+                    if let Some(note_id) = add_imported_note(w, &id, note, associate.as_deref())? {
+                        if !is_new {
+                            effects.notes.push(note_id);
+                        }
+                    }
                 }
                 ids.push(Some(id));
             }
-            Ok(created)
+            let at = w.now_text();
+            w.conn().execute(
+                "INSERT INTO import_batches(id, imported_at, kind, file_name, rows, created, merged, effects)
+                 VALUES (?1, ?2, 'customers', ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![
+                    batch_id,
+                    at,
+                    file_name,
+                    rows_n as i64,
+                    created_n as i64,
+                    merged_n as i64,
+                    serde_json::to_string(&effects).unwrap_or_default()
+                ],
+            )?;
+            Ok(effects.created)
         })?;
         report.created_ids = created_ids;
         report.applied = true;
+        report.batch_id = Some(batch_id);
         Ok(report)
     }
 
@@ -310,7 +405,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
 fn new_report(
     kind: &str,
     encoding: &str,
-    options: ImportOptions,
+    options: &ImportOptions,
     header: &[String],
     map: &[Option<&str>],
 ) -> ImportReport {
@@ -335,10 +430,53 @@ fn new_report(
         merges: Vec::new(),
         rejections: Vec::new(),
         created_ids: Vec::new(),
+        preview: Vec::new(),
+        batch_id: None,
     }
 }
 
-fn refuse_if_invalid(report: &ImportReport, options: ImportOptions) -> Result<()> {
+/// The mapping the associate chose in the wizard, checked against the file.
+fn chosen_columns(
+    header: &[String],
+    columns: &[Option<String>],
+) -> Result<Vec<Option<&'static str>>> {
+    if columns.len() != header.len() {
+        return Err(BookError::InvalidInput(format!(
+            "the column mapping names {} columns but the file has {}",
+            columns.len(),
+            header.len()
+        )));
+    }
+    let allowed = customer_import_fields();
+    let mut used: Vec<&'static str> = Vec::new();
+    let mut out = Vec::with_capacity(columns.len());
+    for (h, c) in header.iter().zip(columns) {
+        let Some(field) = c.as_deref().filter(|f| !f.is_empty()) else {
+            out.push(None);
+            continue;
+        };
+        let Some(field) = allowed.iter().copied().find(|a| *a == field) else {
+            return Err(BookError::InvalidInput(format!(
+                "column {h:?}: {field:?} is not a field a customer import can fill"
+            )));
+        };
+        if used.contains(&field) && field != "tags" {
+            return Err(BookError::InvalidInput(format!(
+                "column {h:?}: {field} is already taken by another column"
+            )));
+        }
+        used.push(field);
+        out.push(Some(field));
+    }
+    if !out.contains(&Some("name")) {
+        return Err(BookError::InvalidInput(
+            "no column is mapped to the name; every customer needs one".into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn refuse_if_invalid(report: &ImportReport, options: &ImportOptions) -> Result<()> {
     if report.rejected == 0 || options.skip_invalid {
         return Ok(());
     }
@@ -367,6 +505,7 @@ fn fill_empty_fields(
     w: &mut crate::changes::Writer<'_>,
     id: &str,
     fields: &[(&'static str, Value)],
+    effects: &mut Effects,
 ) -> Result<()> {
     let current: Customer = w.conn().query_row(
         &format!(
@@ -386,8 +525,10 @@ fn fill_empty_fields(
             Value::Array(a) => a.is_empty(),
             _ => false,
         };
-        if empty && !value.is_null() {
-            w.update(Entity::Customer, id, field, value)?;
+        if empty && !value.is_null() && w.update(Entity::Customer, id, field, value)? {
+            effects
+                .filled
+                .push((id.to_string(), field.to_string(), value.clone()));
         }
     }
     Ok(())
@@ -398,17 +539,129 @@ fn add_imported_note(
     customer_id: &str,
     body: &str,
     author: Option<&str>,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let exists: bool = w
         .conn()
-        .prepare_cached("SELECT 1 FROM notes WHERE customer_id = ?1 AND body = ?2")?
+        .prepare_cached(
+            "SELECT 1 FROM notes WHERE customer_id = ?1 AND body = ?2 AND deleted_at IS NULL",
+        )?
         .exists(rusqlite::params![customer_id, body])?;
     if exists {
-        return Ok(()); // the same note imported twice is one note
+        return Ok(None); // the same note imported twice is one note
     }
     let at = w.now_text();
-    crate::notes::insert_note(w, customer_id, body, author, &at)?;
-    Ok(())
+    Ok(Some(crate::notes::insert_note(
+        w,
+        customer_id,
+        body,
+        author,
+        &at,
+    )?))
+}
+
+impl Book {
+    /// Imports of this book, newest first.
+    pub fn import_batches(&self) -> Result<Vec<ImportBatch>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, imported_at, kind, file_name, rows, created, merged, undone_at
+             FROM import_batches ORDER BY imported_at DESC, id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ImportBatch {
+                id: r.get(0)?,
+                imported_at: r.get(1)?,
+                kind: r.get(2)?,
+                file_name: r.get(3)?,
+                rows: r.get(4)?,
+                created: r.get(5)?,
+                merged: r.get(6)?,
+                undone_at: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Takes an import back in one transaction: the customers it created are
+    /// removed (erased, so the removal syncs), fields it filled are emptied
+    /// unless someone changed them since, its tags and notes are removed.
+    pub fn undo_import(&mut self, batch_id: &str) -> Result<UndoReport> {
+        let row: Option<(String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT effects, undone_at FROM import_batches WHERE id = ?1",
+                [batch_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((effects, undone)) = row else {
+            return Err(BookError::InvalidInput(format!("no import {batch_id}")));
+        };
+        if undone.is_some() {
+            return Err(BookError::InvalidInput(
+                "this import has already been undone".into(),
+            ));
+        }
+        let effects: Effects = serde_json::from_str(&effects).map_err(|e| {
+            BookError::InvalidInput(format!("import {batch_id} is unreadable: {e}"))
+        })?;
+        self.write(|w| {
+            let mut report = UndoReport::default();
+            for id in &effects.created {
+                let live: bool = w
+                    .conn()
+                    .prepare_cached(
+                        "SELECT 1 FROM customers WHERE id = ?1 AND erased_at IS NULL AND merged_into IS NULL",
+                    )?
+                    .exists([id])?;
+                if live {
+                    w.erase_customer(id)?;
+                    report.customers_removed += 1;
+                }
+            }
+            for (id, field, value) in &effects.filled {
+                let current: Option<rusqlite::types::Value> = w
+                    .conn()
+                    .query_row(
+                        &format!("SELECT {field} FROM customers WHERE id = ?1 AND erased_at IS NULL"),
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let unchanged = match (current, value) {
+                    (Some(rusqlite::types::Value::Text(t)), Value::String(s)) => t == *s,
+                    (Some(rusqlite::types::Value::Text(t)), other) => {
+                        serde_json::from_str::<Value>(&t).ok().as_ref() == Some(other)
+                    }
+                    (Some(rusqlite::types::Value::Integer(i)), Value::Bool(b)) => (i != 0) == *b,
+                    (Some(rusqlite::types::Value::Integer(i)), Value::Number(n)) => n.as_i64() == Some(i),
+                    _ => false,
+                };
+                if unchanged {
+                    w.update(Entity::Customer, id, field, &Value::Null)?;
+                    report.fields_cleared += 1;
+                } else {
+                    report.fields_kept += 1;
+                }
+            }
+            for (id, tag) in &effects.tagged {
+                if w.remove_tag_link(id, tag)? {
+                    report.tags_removed += 1;
+                }
+            }
+            for note in &effects.notes {
+                let now = Value::String(w.now_text());
+                if w.update(Entity::Note, note, "deleted_at", &now)? {
+                    report.notes_removed += 1;
+                }
+            }
+            let at = w.now_text();
+            w.conn().execute(
+                "UPDATE import_batches SET undone_at = ?2 WHERE id = ?1",
+                rusqlite::params![batch_id, at],
+            )?;
+            Ok(report)
+        })
+    }
 }
 
 /// The customer a purchase row belongs to, by ID, phone or WeChat ID.

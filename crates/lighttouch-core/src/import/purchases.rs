@@ -31,7 +31,7 @@ impl Book {
         })?;
         let header = &table.rows[header_at].1;
         let map = headers::map_headers(Kind::Purchases, header);
-        let mut report = new_report("purchases", table.encoding, options, header, &map);
+        let mut report = new_report("purchases", table.encoding, &options, header, &map);
         let mut rows = Vec::new();
         let mut seen_orders: HashSet<(String, String)> = HashSet::new();
         for (line, cells) in &table.rows[header_at + 1..] {
@@ -68,7 +68,7 @@ impl Book {
         if options.dry_run {
             return Ok(report);
         }
-        refuse_if_invalid(&report, options)?;
+        refuse_if_invalid(&report, &options)?;
         self.write(|w| {
             for row in &rows {
                 let id = uuid::Uuid::now_v7().to_string();

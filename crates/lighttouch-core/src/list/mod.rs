@@ -88,7 +88,8 @@ pub struct ListPage {
 pub struct ListFacets {
     pub stages: Vec<(String, u32)>,
     pub owners: Vec<(String, u32)>,
-    pub tag_groups: Vec<(String, u32)>,
+    /// Tag groups that some customer's tags belong to.
+    pub tag_groups: Vec<String>,
 }
 
 pub(crate) struct ListCache {
@@ -152,7 +153,15 @@ impl Book {
     }
 
     /// Stages, owners and tag groups present in the book, for the filter menus.
-    pub fn list_facets(&self) -> Result<ListFacets> {
+    pub fn list_facets(&mut self) -> Result<ListFacets> {
+        let mut tag_groups: Vec<String> = self
+            .tags()?
+            .into_iter()
+            .filter(|t| t.customers > 0)
+            .map(|t| t.group)
+            .collect();
+        tag_groups.sort();
+        tag_groups.dedup();
         let counts = |sql: &str| -> Result<Vec<(String, u32)>> {
             let mut stmt = self.conn.prepare(sql)?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -167,12 +176,7 @@ impl Book {
                 "SELECT owner, count(*) FROM customers WHERE owner IS NOT NULL
                  AND merged_into IS NULL AND erased_at IS NULL GROUP BY owner ORDER BY owner",
             )?,
-            tag_groups: counts(
-                "SELECT t.tag_group, count(DISTINCT ct.customer_id) FROM customer_tags ct
-                 JOIN tags t ON t.id = ct.tag_id
-                 WHERE ct.removed_hlc IS NULL OR ct.added_hlc > ct.removed_hlc
-                 GROUP BY t.tag_group ORDER BY t.tag_group",
-            )?,
+            tag_groups,
         })
     }
 

@@ -87,6 +87,17 @@ pub struct SearchIndex {
     dead: usize,
     /// (folded synonym, folded tag name): "pearl" also looks for 珍珠.
     synonyms: Vec<(String, String)>,
+    /// Live customers per folded tag name, kept as docs come and go, so the
+    /// tag picker's "most used first" costs nothing per call.
+    tag_counts: HashMap<Box<str>, u32>,
+}
+
+/// The folded tag names among a doc's other keys.
+fn tag_keys(others: &[u8]) -> impl Iterator<Item = &[u8]> {
+    others
+        .split(|&b| b < 0x20 && b != K_TAG)
+        .flat_map(|run| run.split(|&b| b == K_TAG).skip(1))
+        .filter(|t| !t.is_empty())
 }
 
 const NONE: u8 = u8::MAX;
@@ -177,12 +188,25 @@ impl SearchIndex {
         self.display.push(&keys.display);
         self.pinyin.push(&keys.pinyin);
         self.others.push(&keys.others);
+        for tag in tag_keys(keys.others.as_bytes()) {
+            let tag = String::from_utf8_lossy(tag);
+            *self.tag_counts.entry(tag.as_ref().into()).or_default() += 1;
+        }
         self.notes.push(&keys.notes);
         self.by_customer.insert(customer_id.into(), n);
     }
 
     pub(crate) fn remove(&mut self, customer_id: &str) {
         if let Some(doc) = self.by_customer.remove(customer_id) {
+            let entry = self.others.entry(doc as usize);
+            for tag in tag_keys(entry) {
+                if let Some(n) = self
+                    .tag_counts
+                    .get_mut(String::from_utf8_lossy(tag).as_ref())
+                {
+                    *n = n.saturating_sub(1);
+                }
+            }
             self.docs[doc as usize].alive = false;
             self.dead += 1;
             if self.dead > 1_000 && self.dead * 4 > self.docs.len() {
@@ -222,6 +246,11 @@ impl SearchIndex {
     pub(crate) fn sort_key(&self, customer_id: &str) -> Option<&str> {
         let doc = *self.by_customer.get(customer_id)?;
         Some(&self.docs[doc as usize].sort_key)
+    }
+
+    /// How many live customers carry the tag (by folded name).
+    pub(crate) fn tag_count(&self, folded_name: &str) -> u32 {
+        self.tag_counts.get(folded_name).copied().unwrap_or(0)
     }
 
     pub(crate) fn customer_id(&self, doc: u32) -> &str {

@@ -5,7 +5,10 @@ use crate::error::{BookError, Result};
 use rusqlite::Connection;
 
 /// Every migration ever shipped, in order. Never edit one; append.
-pub const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_import_batches.sql"),
+];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 

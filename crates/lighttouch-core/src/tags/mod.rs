@@ -106,33 +106,48 @@ impl Book {
         Ok(out)
     }
 
-    /// The store's vocabulary with usage counts, most used first.
-    pub fn tags(&self) -> Result<Vec<Tag>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT t.id, t.name, t.tag_group, t.synonyms,
-                    (SELECT count(*) FROM customer_tags ct JOIN customers c ON c.id = ct.customer_id
-                     WHERE ct.tag_id = t.id AND (ct.removed_hlc IS NULL OR ct.added_hlc > ct.removed_hlc)
-                       AND c.erased_at IS NULL AND c.merged_into IS NULL)
-             FROM tags t ORDER BY 5 DESC, t.name",
-        )?;
+    /// The store's vocabulary with usage counts, most used first. Counts come
+    /// from the search index, which tracks them as customers change.
+    pub fn tags(&mut self) -> Result<Vec<Tag>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name, name_key, tag_group, synonyms FROM tags")?;
         let rows = stmt.query_map([], |r| {
-            let syn: String = r.get(3)?;
-            Ok(Tag {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                group: r.get(2)?,
-                synonyms: serde_json::from_str(&syn).unwrap_or_default(),
-                customers: r.get(4)?,
-            })
+            let syn: String = r.get(4)?;
+            Ok((
+                Tag {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    group: r.get(3)?,
+                    synonyms: serde_json::from_str(&syn).unwrap_or_default(),
+                    customers: 0,
+                },
+                r.get::<_, String>(2)?,
+            ))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows: Vec<(Tag, String)> = rows.collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+        let index = self.search_index()?;
+        let mut tags: Vec<Tag> = rows
+            .into_iter()
+            .map(|(mut t, key)| {
+                t.customers = index.tag_count(&key) as i64;
+                t
+            })
+            .collect();
+        tags.sort_by(|a, b| {
+            b.customers
+                .cmp(&a.customers)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(tags)
     }
 }
 
 impl Book {
     /// What the tag picker offers: the store's tags (most used first), then
     /// the built-in vocabulary's tags nobody carries yet.
-    pub fn tag_vocabulary(&self) -> Result<Vec<Tag>> {
+    pub fn tag_vocabulary(&mut self) -> Result<Vec<Tag>> {
         let mut all = self.tags()?;
         for entry in VOCABULARY {
             let id = tag_id(&fold(entry.name));
