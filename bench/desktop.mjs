@@ -42,17 +42,19 @@ function descendants(root) {
 
 function pssMiB(pids) {
   let kib = 0;
-  const names = [];
+  const processes = {};
   for (const pid of pids) {
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-      kib += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
-      names.push(readFileSync(`/proc/${pid}/comm`, "utf8").trim());
+      const pss = Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      kib += pss;
+      const name = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      processes[name] = Math.round(((processes[name] ?? 0) + pss / 1024) * 10) / 10;
     } catch {
       // gone
     }
   }
-  return { mib: kib / 1024, processes: names };
+  return { mib: kib / 1024, processes };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -86,8 +88,9 @@ async function keystrokes(app) {
         input.dispatchEvent(new InputEvent("input", { bubbles: true }));
         const check = () => {
           if (list.dataset.shownQuery === text) {
-            // two frames: the rows are laid out and painted
-            requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now() - t0)));
+            // The next frame renders the new rows; a task queued from its
+            // animation callback runs once that frame is painted.
+            requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0), 0));
           } else setTimeout(check, 0);
         };
         check();`,
@@ -138,7 +141,8 @@ const summary = {
   processes: results.app.processes,
 };
 const fmt = (x) => (typeof x === "number" ? x.toFixed(1) : x);
-console.log(Object.entries(summary).map(([key, v]) => `${key.padEnd(18)} ${Array.isArray(v) ? v.join(", ") : fmt(v)}`).join("\n"));
+console.log(Object.entries(summary).map(([key, v]) => `${key.padEnd(18)} ${typeof v === "object" ? JSON.stringify(v) : fmt(v)}`).join("\n"));
+console.log(`empty window processes: ${JSON.stringify(results.empty.processes)}`);
 console.log(`targets: start delta ≤ 600 ms, keystroke < 50 ms, PSS delta ≤ 120 MiB`);
 if (args.out) {
   mkdirSync(path.dirname(args.out), { recursive: true });

@@ -4,7 +4,8 @@
 import type { CustomerRow, ListQuery, ListSort } from "../lib/bindings";
 import type { BookApi } from "../lib/backend";
 
-export const PAGE = 100;
+/** Rows per request: enough for a 1080p list plus scrolling margin. */
+export const PAGE = 50;
 
 export type ListBackend = Pick<BookApi, "listCustomers">;
 

@@ -92,11 +92,14 @@ pub struct ListFacets {
     pub tag_groups: Vec<String>,
 }
 
+/// The last query's order, as search-index document numbers (valid until
+/// the next write, which bumps the generation).
 pub(crate) struct ListCache {
     query: ListQuery,
     generation: u64,
-    ids: Vec<String>,
-    matched: HashMap<String, MatchField>,
+    docs: Vec<u32>,
+    /// Parallel to `docs`: which field the search text matched.
+    matched: Vec<Option<MatchField>>,
 }
 
 const MAX_PAGE: usize = 500;
@@ -114,23 +117,32 @@ impl Book {
             .as_ref()
             .is_some_and(|c| c.query == *query && c.generation == self.generation);
         if !fresh {
-            let (ids, matched) = self.ordered_ids(query)?;
+            let (docs, matched) = self.ordered_docs(query)?;
             self.list_cache = Some(ListCache {
                 query: query.clone(),
                 generation: self.generation,
-                ids,
+                docs,
                 matched,
             });
         }
         let cache = self.list_cache.as_ref().expect("filled above");
-        let total = cache.ids.len();
+        let total = cache.docs.len();
         let start = (offset as usize).min(total);
         let end = (start + (limit as usize).min(MAX_PAGE)).min(total);
+        let index = self.index.as_ref().expect("loaded with the list");
+        let page: Vec<(String, Option<MatchField>)> = (start..end)
+            .map(|i| {
+                (
+                    index.customer_id(cache.docs[i]).to_string(),
+                    cache.matched[i],
+                )
+            })
+            .collect();
         let today = self.clock.now().date_naive();
-        let mut rows = Vec::with_capacity(end - start);
-        for id in &cache.ids[start..end] {
-            if let Some(mut row) = self.customer_row(id, today)? {
-                row.matched = cache.matched.get(id).copied();
+        let mut rows = Vec::with_capacity(page.len());
+        for (id, matched) in page {
+            if let Some(mut row) = self.customer_row(&id, today)? {
+                row.matched = matched;
                 rows.push(row);
             }
         }
@@ -145,11 +157,11 @@ impl Book {
     pub fn list_position(&mut self, query: &ListQuery, customer_id: &str) -> Result<Option<u32>> {
         self.list_customers(query, 0, 0)?;
         let cache = self.list_cache.as_ref().expect("filled above");
-        Ok(cache
-            .ids
-            .iter()
-            .position(|i| i == customer_id)
-            .map(|p| p as u32))
+        let index = self.index.as_ref().expect("loaded with the list");
+        let Some(doc) = index.doc_of(customer_id) else {
+            return Ok(None);
+        };
+        Ok(cache.docs.iter().position(|d| *d == doc).map(|p| p as u32))
     }
 
     /// Stages, owners and tag groups present in the book, for the filter menus.
@@ -180,49 +192,55 @@ impl Book {
         })
     }
 
-    fn ordered_ids(
-        &mut self,
-        query: &ListQuery,
-    ) -> Result<(Vec<String>, HashMap<String, MatchField>)> {
-        let text = query.text.trim();
-        let mut matched = HashMap::new();
-        let mut ids: Vec<String> = if text.is_empty() {
-            let index = self.search_index()?;
-            let mut docs: Vec<(&str, &str)> = index.live_docs().collect();
-            docs.sort_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)));
-            docs.into_iter().map(|(id, _)| id.to_string()).collect()
+    fn ordered_docs(&mut self, query: &ListQuery) -> Result<(Vec<u32>, Vec<Option<MatchField>>)> {
+        let text = query.text.trim().to_string();
+        let allowed = self.filtered_ids(query)?;
+        let last = match query.sort {
+            ListSort::LastContact => Some(self.last_contacts()?),
+            _ => None,
+        };
+        let birthdays = match query.sort {
+            ListSort::UpcomingBirthday => Some(self.birthday_distances()?),
+            _ => None,
+        };
+        let index = self.search_index()?;
+        let mut found: Vec<(u32, Option<MatchField>)> = if text.is_empty() {
+            let mut docs: Vec<u32> = index.live_docs().collect();
+            docs.sort_by(|a, b| index.doc_sort_key(*a).cmp(index.doc_sort_key(*b)));
+            docs.into_iter().map(|d| (d, None)).collect()
         } else {
-            let found = self.search_ids(text, usize::MAX)?;
-            found
+            index
+                .search(&text, usize::MAX)
                 .into_iter()
-                .map(|(id, field, _)| {
-                    matched.insert(id.clone(), field);
-                    id
-                })
+                .map(|m| (m.doc, Some(m.field)))
                 .collect()
         };
-        if let Some(allowed) = self.filtered_ids(query)? {
-            ids.retain(|id| allowed.contains(id));
+        if let Some(allowed) = &allowed {
+            found.retain(|(d, _)| allowed.contains(index.customer_id(*d)));
         }
         match query.sort {
             ListSort::Relevance => {}
             ListSort::Name => {
                 if !text.is_empty() {
-                    let index = self.search_index()?;
-                    ids.sort_by_cached_key(|id| index.sort_key(id).unwrap_or("").to_string());
+                    found.sort_by(|a, b| index.doc_sort_key(a.0).cmp(index.doc_sort_key(b.0)));
                 }
             }
             ListSort::LastContact => {
-                let last = self.last_contacts()?;
+                let last = last.unwrap_or_default();
                 // Newest first; stable, so ties keep name/relevance order.
-                ids.sort_by(|a, b| last.get(b).cmp(&last.get(a)));
+                found.sort_by(|a, b| {
+                    last.get(index.customer_id(b.0))
+                        .cmp(&last.get(index.customer_id(a.0)))
+                });
             }
             ListSort::UpcomingBirthday => {
-                let days = self.birthday_distances()?;
-                ids.sort_by_key(|id| days.get(id).copied().unwrap_or(i64::MAX));
+                let days = birthdays.unwrap_or_default();
+                found.sort_by_key(|(d, _)| {
+                    days.get(index.customer_id(*d)).copied().unwrap_or(i64::MAX)
+                });
             }
         }
-        Ok((ids, matched))
+        Ok(found.into_iter().unzip())
     }
 
     /// Customers passing the tag/stage/owner filters, or None without filters.

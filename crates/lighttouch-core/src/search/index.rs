@@ -235,17 +235,37 @@ impl SearchIndex {
         }
     }
 
-    /// Every live customer with its name sort key, in index order.
-    pub(crate) fn live_docs(&self) -> impl Iterator<Item = (&str, &str)> {
+    /// Every live document number. Numbers stay valid until the next write
+    /// (only writes compact the index).
+    pub(crate) fn live_docs(&self) -> impl Iterator<Item = u32> + '_ {
         self.docs
             .iter()
-            .filter(|d| d.alive)
-            .map(|d| (&*d.customer_id, &*d.sort_key))
+            .enumerate()
+            .filter(|(_, d)| d.alive)
+            .map(|(i, _)| i as u32)
     }
 
-    pub(crate) fn sort_key(&self, customer_id: &str) -> Option<&str> {
-        let doc = *self.by_customer.get(customer_id)?;
-        Some(&self.docs[doc as usize].sort_key)
+    pub(crate) fn doc_sort_key(&self, doc: u32) -> &str {
+        &self.docs[doc as usize].sort_key
+    }
+
+    pub(crate) fn doc_of(&self, customer_id: &str) -> Option<u32> {
+        self.by_customer.get(customer_id).copied()
+    }
+
+    /// Gives back the growth slack of a freshly loaded index.
+    pub(crate) fn shrink(&mut self) {
+        for s in [
+            &mut self.display,
+            &mut self.pinyin,
+            &mut self.others,
+            &mut self.notes,
+        ] {
+            s.buf.shrink_to_fit();
+            s.starts.shrink_to_fit();
+        }
+        self.docs.shrink_to_fit();
+        self.by_customer.shrink_to_fit();
     }
 
     /// How many live customers carry the tag (by folded name).
@@ -258,6 +278,7 @@ impl SearchIndex {
     }
 
     /// The best `limit` matches for `query`, best first.
+    /// Documents matching `query`, best first (at most `limit`).
     pub(crate) fn search(&self, query: &str, limit: usize) -> Vec<Match> {
         let q = super::fold(query);
         if q.is_empty() || limit == 0 {

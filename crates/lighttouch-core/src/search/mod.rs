@@ -114,6 +114,7 @@ fn load(conn: &Connection) -> Result<SearchIndex> {
         index.upsert(&id, &keys);
     }
     index.set_synonyms(synonyms(conn)?);
+    index.shrink();
     Ok(index)
 }
 
