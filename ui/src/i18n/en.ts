@@ -10,6 +10,7 @@ export const en = {
   "search.placeholder": "Name, pinyin, initials, phone, WeChat, tag or note",
   "search.label": "Search customers",
   "list.count": "{n} customers",
+  "list.countOne": "1 customer",
   "list.countFiltered": "{n} of {total} customers",
   "list.new": "New customer",
   "list.empty.title": "No customers match",

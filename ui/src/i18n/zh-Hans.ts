@@ -10,6 +10,7 @@ export const zhHans: Record<MessageKey, string> = {
   "search.placeholder": "姓名、拼音、首字母、手机、微信、标签或备注",
   "search.label": "搜索顾客",
   "list.count": "{n} 位顾客",
+  "list.countOne": "1 位顾客",
   "list.countFiltered": "{n} / {total} 位顾客",
   "list.new": "新建顾客",
   "list.empty.title": "没有符合的顾客",

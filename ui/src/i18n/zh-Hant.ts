@@ -12,6 +12,7 @@ export const zhHant: Record<MessageKey, string> = {
   "search.placeholder": "姓名、拼音、首字母、手機、微信、標籤或備註",
   "search.label": "搜尋顧客",
   "list.count": "{n} 位顧客",
+  "list.countOne": "1 位顧客",
   "list.countFiltered": "{n} / {total} 位顧客",
   "list.new": "新增顧客",
   "list.empty.title": "沒有符合的顧客",
