@@ -107,29 +107,10 @@ fn try_run() -> anyhow::Result<()> {
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
-            if let Some(window) = app.get_webview_window("main") {
-                tune_webview(&window);
-            }
             Ok(())
         })
         .run(tauri::generate_context!())
         .map_err(|e| anyhow::anyhow!("the window failed: {e}"))
-}
-
-/// The UI is one local page: WebKit's browser-sized memory caches (pages,
-/// resources, back/forward) only cost memory here.
-fn tune_webview(window: &tauri::WebviewWindow) {
-    #[cfg(target_os = "linux")]
-    {
-        let _ = window.with_webview(|webview| {
-            use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
-            if let Some(context) = webview.inner().context() {
-                context.set_cache_model(CacheModel::DocumentViewer);
-            }
-        });
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = window;
 }
 
 #[cfg(test)]

@@ -1,3 +1,7 @@
+//! Times the customer list's core calls on a real book, one query at a time
+//! (the desktop benchmark measures the whole app):
+//! `cargo run --release -p lighttouch-core --example list_timing -- BOOK.sqlite3`
+
 use lighttouch_core::list::ListQuery;
 use lighttouch_core::{Book, OpenMode, SystemClock};
 use std::sync::Arc;
