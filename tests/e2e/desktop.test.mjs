@@ -210,3 +210,38 @@ test("first launch offers import or demo data; large screens lay out cleanly", a
     await app.quit();
   }
 });
+
+test("merge two profiles of one person, then erase her personal data", async () => {
+  const db = book("merge");
+  execFileSync(cli, ["--db", db, "add", "--name", "欧阳娜娜", "--wechat", "nana_wx", "--set", "ring_size=12", "--allow-duplicate"]);
+  const app = await launch(db);
+  try {
+    await app.find('[data-testid="count"]', { text: "2" });
+    await searchAndOpen(app, "13912345678", "欧阳娜娜");
+    await (await app.find("button", { text: "更多" })).click();
+    await (await app.find('[role="menuitem"]', { text: "合并" })).click();
+    await (await app.find('.dialog input')).type("nana_wx");
+    await (await app.find(".results button", { text: "欧阳娜娜" })).click();
+    await app.find(".side", { text: "12" });
+    await app.screenshot("15-merge");
+    await (await app.find(".dialog button.danger")).click();
+    await app.find('[data-testid="count"]', { text: "1 位顾客" });
+    await app.find('[data-field="ring_size"] .value', { text: "12" });
+    await app.find('[data-field="wechat"] .value', { text: "nana_wx" });
+
+    await (await app.find("button", { text: "更多" })).click();
+    await (await app.find('[role="menuitem"]', { text: "删除个人信息" })).click();
+    const confirm = await app.find(".dialog button.danger");
+    assert.equal(await confirm.property("disabled"), true, "erasing needs the name typed");
+    await (await app.find('[data-testid="erase-confirm-name"]')).type("欧阳娜娜");
+    await app.screenshot("16-erase-confirm");
+    await confirm.click();
+    // She was the only customer: the book is empty again and says how to start.
+    await app.find('[data-testid="welcome"]');
+    assert.equal((await app.findAll('[data-testid="customer-page"]')).length, 0);
+  } finally {
+    await app.quit();
+  }
+  const left = execFileSync(cli, ["--db", db, "--json", "search", "ouyang"], { encoding: "utf8" });
+  assert.deepEqual(JSON.parse(left), [], "nothing of her is left to find");
+});

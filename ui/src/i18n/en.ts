@@ -172,7 +172,7 @@ export const en = {
 
   "merge.title": "Merge two customers",
   "merge.search": "Find the other customer",
-  "merge.keep": "Keep",
+  "merge.keep": "Keep: {name}",
   "merge.into": "Merge into {name}",
   "merge.explain": "{other} will be merged into {keep}: empty fields of {keep} are filled from {other}, and all tags, notes, purchases and contacts move over. {other} disappears from the list. This cannot be undone.",
   "merge.confirm": "Merge",

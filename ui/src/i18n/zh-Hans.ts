@@ -172,7 +172,7 @@ export const zhHans: Record<MessageKey, string> = {
 
   "merge.title": "合并两位顾客",
   "merge.search": "查找另一位顾客",
-  "merge.keep": "保留",
+  "merge.keep": "保留：{name}",
   "merge.into": "合并到 {name}",
   "merge.explain": "{other} 将合并到 {keep}：{keep} 的空白信息由 {other} 补上，所有标签、备注、购买和联系记录一并转入。{other} 将从列表中消失。此操作无法撤销。",
   "merge.confirm": "合并",

@@ -174,7 +174,7 @@ export const zhHant: Record<MessageKey, string> = {
 
   "merge.title": "合併兩位顧客",
   "merge.search": "尋找另一位顧客",
-  "merge.keep": "保留",
+  "merge.keep": "保留：{name}",
   "merge.into": "合併到 {name}",
   "merge.explain": "{other} 將合併到 {keep}：{keep} 的空白資料由 {other} 補上，所有標籤、備註、購買和聯絡記錄一併轉入。{other} 將從清單中消失。此操作無法復原。",
   "merge.confirm": "合併",
