@@ -69,16 +69,6 @@ pub async fn list_customers(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn list_position(
-    state: State<'_, BookState>,
-    query: ListQuery,
-    customer_id: String,
-) -> CommandResult<Option<u32>> {
-    with_book(&state, |b| b.list_position(&query, &customer_id))
-}
-
-#[tauri::command]
-#[specta::specta]
 pub async fn list_facets(state: State<'_, BookState>) -> CommandResult<ListFacets> {
     with_book(&state, |b| b.list_facets())
 }

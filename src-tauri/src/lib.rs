@@ -20,7 +20,6 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         book_info,
         field_choices,
         list_customers,
-        list_position,
         list_facets,
         customer_record,
         add_customer,

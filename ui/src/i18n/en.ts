@@ -11,7 +11,6 @@ export const en = {
   "search.label": "Search customers",
   "list.count": "{n} customers",
   "list.countOne": "1 customer",
-  "list.countFiltered": "{n} of {total} customers",
   "list.new": "New customer",
   "list.empty.title": "No customers match",
   "list.empty.body": "Try fewer letters, pinyin initials (zw for 张伟), or the last 4 digits of a phone.",
@@ -20,7 +19,6 @@ export const en = {
   "list.birthdayIn": "Birthday in {n} days",
   "list.birthdayToday": "Birthday today",
   "list.lastContact": "Last contact {date}",
-  "list.neverContacted": "Not contacted yet",
   "list.matched": "matched {field}",
 
   "filter.tag": "Tag",
@@ -49,7 +47,6 @@ export const en = {
   "customer.since": "In the book since {date}",
   "customer.section.contact": "Contact",
   "customer.section.likes": "What they like",
-  "customer.section.history": "What happened",
   "customer.section.consent": "Consent",
   "customer.copy": "Copy",
   "customer.copied": "Copied",
@@ -62,8 +59,6 @@ export const en = {
   "customer.export": "Export this customer",
   "customer.merge": "Merge with another customer",
   "customer.erase": "Erase personal data",
-  "customer.erased": "This customer's personal data was erased on {date}.",
-  "customer.merged": "This profile was merged into another one.",
 
   "field.name": "Name",
   "field.gender": "Gender",
@@ -116,8 +111,6 @@ export const en = {
   "consent.no": "No marketing consent: service messages only",
   "consent.since": "since {date}",
   "consent.dnc": "Asked not to be contacted",
-  "consent.give": "Record consent",
-  "consent.withdraw": "Withdraw consent",
   "yes": "Yes",
   "no": "No",
 
@@ -142,7 +135,6 @@ export const en = {
   "notes.edited": "edited {date}",
   "notes.history": "Earlier versions ({n})",
   "notes.empty": "Nothing written yet. Press n to add the first note.",
-  "notes.by": "{author}",
   "timeline.touchpoint": "{kind} via {channel}",
   "purchases.title": "Purchases",
   "purchases.empty": "No purchases recorded.",
@@ -173,7 +165,6 @@ export const en = {
   "merge.title": "Merge two customers",
   "merge.search": "Find the other customer",
   "merge.keep": "Keep: {name}",
-  "merge.into": "Merge into {name}",
   "merge.explain": "{other} will be merged into {keep}: empty fields of {keep} are filled from {other}, and all tags, notes, purchases and contacts move over. {other} disappears from the list. This cannot be undone.",
   "merge.confirm": "Merge",
   "merge.done": "Merged into {name}",
@@ -185,8 +176,6 @@ export const en = {
   "erase.done": "Personal data erased",
 
   "export.done": "Exported {n} customers to {path}",
-  "export.all": "Export all customers",
-  "export.format": "Format",
 
   "import.title": "Import customers",
   "import.step.pick": "Choose a file",
@@ -240,7 +229,6 @@ export const en = {
 
   "error.generic": "Something went wrong: {message}",
   "error.retry": "Try again",
-  "close": "Close",
 };
 
 export type MessageKey = keyof typeof en;

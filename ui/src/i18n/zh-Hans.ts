@@ -11,7 +11,6 @@ export const zhHans: Record<MessageKey, string> = {
   "search.label": "搜索顾客",
   "list.count": "{n} 位顾客",
   "list.countOne": "1 位顾客",
-  "list.countFiltered": "{n} / {total} 位顾客",
   "list.new": "新建顾客",
   "list.empty.title": "没有符合的顾客",
   "list.empty.body": "试试少打几个字、拼音首字母（zw 找张伟），或手机后四位。",
@@ -20,7 +19,6 @@ export const zhHans: Record<MessageKey, string> = {
   "list.birthdayIn": "{n} 天后生日",
   "list.birthdayToday": "今天生日",
   "list.lastContact": "上次联系 {date}",
-  "list.neverContacted": "尚未联系",
   "list.matched": "匹配{field}",
 
   "filter.tag": "标签",
@@ -49,7 +47,6 @@ export const zhHans: Record<MessageKey, string> = {
   "customer.since": "{date} 建档",
   "customer.section.contact": "联系方式",
   "customer.section.likes": "喜好",
-  "customer.section.history": "往来记录",
   "customer.section.consent": "授权",
   "customer.copy": "复制",
   "customer.copied": "已复制",
@@ -62,8 +59,6 @@ export const zhHans: Record<MessageKey, string> = {
   "customer.export": "导出此顾客",
   "customer.merge": "与另一位顾客合并",
   "customer.erase": "删除个人信息",
-  "customer.erased": "此顾客的个人信息已于 {date} 删除。",
-  "customer.merged": "此档案已合并到另一位顾客。",
 
   "field.name": "姓名",
   "field.gender": "性别",
@@ -116,8 +111,6 @@ export const zhHans: Record<MessageKey, string> = {
   "consent.no": "未授权营销：仅可发送服务信息",
   "consent.since": "自 {date}",
   "consent.dnc": "顾客要求不要联系",
-  "consent.give": "记录授权",
-  "consent.withdraw": "撤回授权",
   "yes": "是",
   "no": "否",
 
@@ -142,7 +135,6 @@ export const zhHans: Record<MessageKey, string> = {
   "notes.edited": "{date} 修改",
   "notes.history": "早先版本（{n}）",
   "notes.empty": "还没有记录。按 n 写第一条备注。",
-  "notes.by": "{author}",
   "timeline.touchpoint": "{channel} · {kind}",
   "purchases.title": "购买记录",
   "purchases.empty": "暂无购买记录。",
@@ -173,7 +165,6 @@ export const zhHans: Record<MessageKey, string> = {
   "merge.title": "合并两位顾客",
   "merge.search": "查找另一位顾客",
   "merge.keep": "保留：{name}",
-  "merge.into": "合并到 {name}",
   "merge.explain": "{other} 将合并到 {keep}：{keep} 的空白信息由 {other} 补上，所有标签、备注、购买和联系记录一并转入。{other} 将从列表中消失。此操作无法撤销。",
   "merge.confirm": "合并",
   "merge.done": "已合并到 {name}",
@@ -185,8 +176,6 @@ export const zhHans: Record<MessageKey, string> = {
   "erase.done": "个人信息已删除",
 
   "export.done": "已导出 {n} 位顾客到 {path}",
-  "export.all": "导出全部顾客",
-  "export.format": "格式",
 
   "import.title": "导入顾客",
   "import.step.pick": "选择文件",
@@ -240,5 +229,4 @@ export const zhHans: Record<MessageKey, string> = {
 
   "error.generic": "出了点问题：{message}",
   "error.retry": "重试",
-  "close": "关闭",
 };

@@ -13,7 +13,6 @@ export const zhHant: Record<MessageKey, string> = {
   "search.label": "搜尋顧客",
   "list.count": "{n} 位顧客",
   "list.countOne": "1 位顧客",
-  "list.countFiltered": "{n} / {total} 位顧客",
   "list.new": "新增顧客",
   "list.empty.title": "沒有符合的顧客",
   "list.empty.body": "試試少打幾個字、拼音首字母（zw 找張偉），或手機後四位。",
@@ -22,7 +21,6 @@ export const zhHant: Record<MessageKey, string> = {
   "list.birthdayIn": "{n} 天後生日",
   "list.birthdayToday": "今天生日",
   "list.lastContact": "上次聯絡 {date}",
-  "list.neverContacted": "尚未聯絡",
   "list.matched": "符合{field}",
 
   "filter.tag": "標籤",
@@ -51,7 +49,6 @@ export const zhHant: Record<MessageKey, string> = {
   "customer.since": "{date} 建檔",
   "customer.section.contact": "聯絡方式",
   "customer.section.likes": "喜好",
-  "customer.section.history": "往來記錄",
   "customer.section.consent": "授權",
   "customer.copy": "複製",
   "customer.copied": "已複製",
@@ -64,8 +61,6 @@ export const zhHant: Record<MessageKey, string> = {
   "customer.export": "匯出此顧客",
   "customer.merge": "與另一位顧客合併",
   "customer.erase": "刪除個人資料",
-  "customer.erased": "此顧客的個人資料已於 {date} 刪除。",
-  "customer.merged": "此檔案已合併到另一位顧客。",
 
   "field.name": "姓名",
   "field.gender": "性別",
@@ -118,8 +113,6 @@ export const zhHant: Record<MessageKey, string> = {
   "consent.no": "未授權行銷：僅可發送服務訊息",
   "consent.since": "自 {date}",
   "consent.dnc": "顧客要求不要聯絡",
-  "consent.give": "記錄授權",
-  "consent.withdraw": "撤回授權",
   "yes": "是",
   "no": "否",
 
@@ -144,7 +137,6 @@ export const zhHant: Record<MessageKey, string> = {
   "notes.edited": "{date} 修改",
   "notes.history": "早先版本（{n}）",
   "notes.empty": "還沒有記錄。按 n 寫第一條備註。",
-  "notes.by": "{author}",
   "timeline.touchpoint": "{channel} · {kind}",
   "purchases.title": "購買記錄",
   "purchases.empty": "暫無購買記錄。",
@@ -175,7 +167,6 @@ export const zhHant: Record<MessageKey, string> = {
   "merge.title": "合併兩位顧客",
   "merge.search": "尋找另一位顧客",
   "merge.keep": "保留：{name}",
-  "merge.into": "合併到 {name}",
   "merge.explain": "{other} 將合併到 {keep}：{keep} 的空白資料由 {other} 補上，所有標籤、備註、購買和聯絡記錄一併轉入。{other} 將從清單中消失。此操作無法復原。",
   "merge.confirm": "合併",
   "merge.done": "已合併到 {name}",
@@ -187,8 +178,6 @@ export const zhHant: Record<MessageKey, string> = {
   "erase.done": "個人資料已刪除",
 
   "export.done": "已匯出 {n} 位顧客到 {path}",
-  "export.all": "匯出全部顧客",
-  "export.format": "格式",
 
   "import.title": "匯入顧客",
   "import.step.pick": "選擇檔案",
@@ -242,5 +231,4 @@ export const zhHant: Record<MessageKey, string> = {
 
   "error.generic": "出了點問題：{message}",
   "error.retry": "重試",
-  "close": "關閉",
 };

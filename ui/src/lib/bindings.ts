@@ -31,14 +31,6 @@ async listCustomers(query: ListQuery, offset: number, limit: number) : Promise<R
     else return { status: "error", error: e  as any };
 }
 },
-async listPosition(query: ListQuery, customerId: string) : Promise<Result<number | null, CommandError>> {
-    try {
-    return { status: "ok", data: await TAURI_INVOKE("list_position", { query, customerId }) };
-} catch (e) {
-    if(e instanceof Error) throw e;
-    else return { status: "error", error: e  as any };
-}
-},
 async listFacets() : Promise<Result<ListFacets, CommandError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("list_facets") };

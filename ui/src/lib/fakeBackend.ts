@@ -105,11 +105,6 @@ export class FakeBackend {
             })),
           };
         }),
-      listPosition: (query, id) =>
-        call("listPosition", () => {
-          const i = this.#live().filter((r) => this.#matches(r, query)).sort((a, b) => a.name.localeCompare(b.name, "zh-CN")).findIndex((r) => r.id === id);
-          return i < 0 ? null : i;
-        }),
       listFacets: () => call("listFacets", () => ({ stages: [], owners: [], tag_groups: [] })),
       customerRecord: (id) => call("customerRecord", () => structuredClone(this.#get(id))),
       addCustomer: (fields) => call("addCustomer", () => this.#add(fields)),

@@ -153,17 +153,6 @@ impl Book {
         })
     }
 
-    /// Position of a customer in the list for `query` (to keep a selection visible).
-    pub fn list_position(&mut self, query: &ListQuery, customer_id: &str) -> Result<Option<u32>> {
-        self.list_customers(query, 0, 0)?;
-        let cache = self.list_cache.as_ref().expect("filled above");
-        let index = self.index.as_ref().expect("loaded with the list");
-        let Some(doc) = index.doc_of(customer_id) else {
-            return Ok(None);
-        };
-        Ok(cache.docs.iter().position(|d| *d == doc).map(|p| p as u32))
-    }
-
     /// Stages, owners and tag groups present in the book, for the filter menus.
     pub fn list_facets(&mut self) -> Result<ListFacets> {
         let mut tag_groups: Vec<String> = self

@@ -249,10 +249,6 @@ impl SearchIndex {
         &self.docs[doc as usize].sort_key
     }
 
-    pub(crate) fn doc_of(&self, customer_id: &str) -> Option<u32> {
-        self.by_customer.get(customer_id).copied()
-    }
-
     /// Gives back the growth slack of a freshly loaded index.
     pub(crate) fn shrink(&mut self) {
         for s in [
