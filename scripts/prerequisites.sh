@@ -49,7 +49,18 @@ ensure_desktop_build() {
 # What running the window headless and driving it through WebDriver needs,
 # plus CJK fonts so Chinese renders in screenshots.
 ensure_desktop_test() {
-  apt_install xvfb xauth imagemagick webkit2gtk-driver fonts-noto-cjk fonts-dejavu-core dbus-x11
+  apt_install xvfb xauth imagemagick webkit2gtk-driver fonts-noto-cjk fonts-dejavu-core dbus
+  # Build the font cache now, not inside the first window's start-up.
+  fc-cache >/dev/null 2>&1 || true
+}
+
+# Runs a command on a virtual screen (WIDTHxHEIGHT) with a private D-Bus
+# session that activates no services (see scripts/lib/headless-session.conf).
+headless() {
+  local size=$1
+  shift
+  dbus-run-session --config-file="$(dirname "${BASH_SOURCE[0]}")/lib/headless-session.conf" -- \
+    xvfb-run -a -s "-screen 0 ${size}x24" "$@"
 }
 
 # A C compiler for the bundled SQLite.

@@ -8,6 +8,9 @@ import path from "node:path";
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 const REQUEST_TIMEOUT_MS = 30_000;
+// The first window on a fresh machine is slow: WebKit builds its font and
+// media caches before it paints (over 30 s on a 2-core CI runner).
+const SESSION_TIMEOUT_MS = 150_000;
 
 async function freePort() {
   return await new Promise((resolve, reject) => {
@@ -23,7 +26,17 @@ async function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class App {
-  static async launch({ binary, env = {}, shotsDir }) {
+  static async launch(options) {
+    try {
+      return await App.#launchOnce(options);
+    } catch (e) {
+      // One retry with a fresh driver: a cold start can outlive the first try.
+      console.log(`# launch failed, retrying once: ${e.message.split("\n")[0]}`);
+      return await App.#launchOnce(options);
+    }
+  }
+
+  static async #launchOnce({ binary, env = {}, shotsDir }) {
     const port = await freePort();
     const driver = spawn("WebKitWebDriver", [`--port=${port}`], {
       env: { ...process.env, TAURI_WEBVIEW_AUTOMATION: "true", ...env },
@@ -45,12 +58,19 @@ export class App {
     const app = new App(base, driver, shotsDir);
     app.sessionRequestedAt = performance.now();
     try {
-      const created = await app.#raw("POST", "/session", {
-        capabilities: { alwaysMatch: { "webkitgtk:browserOptions": { binary, args: [] } } },
-      });
+      const created = await app.#raw(
+        "POST",
+        "/session",
+        { capabilities: { alwaysMatch: { "webkitgtk:browserOptions": { binary, args: [] } } } },
+        SESSION_TIMEOUT_MS,
+      );
       app.session = created.sessionId;
     } catch (e) {
-      driver.kill();
+      try {
+        process.kill(-driver.pid, "SIGKILL");
+      } catch {
+        driver.kill("SIGKILL");
+      }
       throw new Error(`could not start the app: ${e.message}\n${stderr}`);
     }
     return app;
@@ -62,9 +82,9 @@ export class App {
     this.shotsDir = shotsDir;
   }
 
-  async #raw(method, url, body) {
+  async #raw(method, url, body, timeoutMs = REQUEST_TIMEOUT_MS) {
     const ctrl = new AbortController();
-    const timer = setTimeout(() => ctrl.abort(), REQUEST_TIMEOUT_MS);
+    const timer = setTimeout(() => ctrl.abort(), timeoutMs);
     try {
       const r = await fetch(this.base + url, {
         method,
@@ -144,7 +164,9 @@ export class App {
 
   async quit() {
     try {
-      await this.cmd("DELETE", "");
+      // WebKitWebDriver waits for the app to exit, which a Tauri app does not
+      // do on this request; the process group is killed below anyway.
+      await this.#raw("DELETE", `/session/${this.session}`, undefined, 3_000);
     } catch {
       // already gone
     }
