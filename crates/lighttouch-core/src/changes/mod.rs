@@ -28,6 +28,8 @@ pub struct Change {
     pub op: String,
     pub field: Option<String>,
     pub value: Option<Value>,
+    /// For `set`: the stamp of the value it replaced.
+    pub base: Option<String>,
 }
 
 pub struct Writer<'b> {
@@ -42,7 +44,7 @@ impl Book {
     /// Runs `f` in one transaction. Everything `f` wrote commits together or
     /// not at all; the in-memory search index follows after the commit.
     pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
-        let now = self.clock.now();
+        let now = self.now();
         let saved_clock = self.hlc.clone();
         let result = (|| {
             let tx = self.conn.transaction()?;
@@ -77,7 +79,7 @@ impl Book {
     /// Changes recorded after `after_seq`, oldest first.
     pub fn changes_since(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>> {
         let mut stmt = self.conn.prepare(
-            "SELECT seq, hlc, entity, row_id, op, field, value FROM changes
+            "SELECT seq, hlc, entity, row_id, op, field, value, base FROM changes
              WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
@@ -90,6 +92,7 @@ impl Book {
                 op: r.get(4)?,
                 field: r.get(5)?,
                 value: value.and_then(|v| serde_json::from_str(&v).ok()),
+                base: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -159,21 +162,25 @@ impl<'b> Writer<'b> {
     /// Sets one field. Returns false (and records nothing) when it already holds `value`.
     pub fn update(&mut self, entity: Entity, id: &str, field: &str, value: &Value) -> Result<bool> {
         entity.check_column(field)?;
-        let current: Option<SqlValue> = self
+        let current: Option<(SqlValue, String)> = self
             .tx
             .prepare_cached(&format!(
-                "SELECT {field} FROM {} WHERE id = ?1",
+                "SELECT {field}, hlc FROM {} WHERE id = ?1",
                 entity.table()
             ))?
-            .query_row([id], |r| r.get(0))
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let Some(current) = current else {
+        let Some((current, row_hlc)) = current else {
             return Err(entity.not_found(id));
         };
         let new = to_sql(value);
         if current == new {
             return Ok(false);
         }
+        // The stamp of the value being replaced: this edit knowingly overwrites it.
+        let base = field_stamp(&self.tx, entity, id, field)?
+            .map(|(hlc, _)| hlc)
+            .unwrap_or(row_hlc);
         let hlc = self.stamp();
         self.tx
             .prepare_cached(&format!(
@@ -181,13 +188,16 @@ impl<'b> Writer<'b> {
                 entity.table()
             ))?
             .execute(params![new, id])?;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO field_clocks(entity, row_id, field, hlc) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(entity, row_id, field) DO UPDATE SET hlc = excluded.hlc",
-            )?
-            .execute(params![entity.as_str(), id, field, hlc.to_string()])?;
-        self.record(&hlc, entity, id, "set", Some(field), Some(value))?;
+        set_field_stamp(&self.tx, entity, id, field, &hlc.to_string(), Some(&base))?;
+        self.record_with_base(
+            &hlc,
+            entity,
+            id,
+            "set",
+            Some(field),
+            Some(value),
+            Some(&base),
+        )?;
         self.touch_for(entity, id)?;
         Ok(true)
     }
@@ -270,61 +280,7 @@ impl<'b> Writer<'b> {
         }
         let hlc = self.stamp();
         let now = self.now_text();
-        let tx = &self.tx;
-        // Outbox entries of the customer's own rows carry personal values.
-        tx.execute(
-            "UPDATE changes SET value = NULL WHERE entity = 'customer' AND row_id = ?1",
-            [id],
-        )?;
-        for (entity, table) in [
-            ("note", "notes"),
-            ("purchase", "purchases"),
-            ("touchpoint", "touchpoints"),
-            ("draft", "drafts"),
-        ] {
-            tx.execute(
-                &format!(
-                    "UPDATE changes SET value = NULL WHERE entity = '{entity}'
-                     AND row_id IN (SELECT id FROM {table} WHERE customer_id = ?1)"
-                ),
-                [id],
-            )?;
-        }
-        tx.execute(
-            "UPDATE changes SET value = NULL WHERE entity = 'note_revision'
-             AND row_id IN (SELECT r.id FROM note_revisions r JOIN notes n ON n.id = r.note_id
-                            WHERE n.customer_id = ?1)",
-            [id],
-        )?;
-        tx.execute(
-            "DELETE FROM note_revisions WHERE note_id IN (SELECT id FROM notes WHERE customer_id = ?1)",
-            [id],
-        )?;
-        for table in [
-            "notes",
-            "purchases",
-            "touchpoints",
-            "drafts",
-            "customer_tags",
-        ] {
-            tx.execute(&format!("DELETE FROM {table} WHERE customer_id = ?1"), [id])?;
-        }
-        tx.execute(
-            "DELETE FROM field_clocks WHERE entity = 'customer' AND row_id = ?1",
-            [id],
-        )?;
-        tx.execute(
-            "UPDATE customers SET name = '', gender = NULL, phone = NULL, phone2 = NULL,
-                wechat = NULL, email = NULL, birthday = NULL, birthday_calendar = 'solar',
-                anniversary = NULL, anniversary_calendar = 'solar', language = NULL,
-                ring_size = NULL, wrist_size = NULL, clothing_size = NULL, shoe_size = NULL,
-                preferred_metals = NULL, preferred_stones = NULL, preferred_styles = NULL,
-                preferred_colors = NULL, budget = NULL, stage = NULL, consent_marketing = 0,
-                consent_at = NULL, consent_source = NULL, do_not_contact = 1,
-                erased_at = ?2, hlc = ?3
-             WHERE id = ?1",
-            params![id, now, hlc.to_string()],
-        )?;
+        wipe_customer(&self.tx, id, &now, &hlc.to_string())?;
         self.record(&hlc, Entity::Customer, id, "erase", None, None)?;
         self.touched.insert(id.to_string());
         Ok(())
@@ -339,11 +295,25 @@ impl<'b> Writer<'b> {
         field: Option<&str>,
         value: Option<&Value>,
     ) -> Result<()> {
+        self.record_with_base(hlc, entity, row_id, op, field, value, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_with_base(
+        &mut self,
+        hlc: &Hlc,
+        entity: Entity,
+        row_id: &str,
+        op: &str,
+        field: Option<&str>,
+        value: Option<&Value>,
+        base: Option<&str>,
+    ) -> Result<()> {
         let value = value.map(|v| v.to_string());
         self.tx
             .prepare_cached(
-                "INSERT INTO changes(hlc, entity, row_id, op, field, value)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO changes(hlc, entity, row_id, op, field, value, base)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 hlc.to_string(),
@@ -351,7 +321,8 @@ impl<'b> Writer<'b> {
                 row_id,
                 op,
                 field,
-                value
+                value,
+                base
             ])?;
         Ok(())
     }
@@ -387,6 +358,114 @@ impl<'b> Writer<'b> {
         self.tx.commit()?;
         Ok(self.touched)
     }
+}
+
+/// Wipes a customer's personal data and everything attached, leaving the
+/// tombstone (ID, erasure time). Earlier outbox entries lose their values too.
+pub(crate) fn wipe_customer(
+    tx: &rusqlite::Connection,
+    id: &str,
+    now: &str,
+    hlc: &str,
+) -> Result<()> {
+    // Outbox entries of the customer's own rows carry personal values.
+    tx.execute(
+        "UPDATE changes SET value = NULL WHERE entity = 'customer' AND row_id = ?1",
+        [id],
+    )?;
+    for (entity, table) in [
+        ("note", "notes"),
+        ("purchase", "purchases"),
+        ("touchpoint", "touchpoints"),
+        ("draft", "drafts"),
+    ] {
+        tx.execute(
+            &format!(
+                "UPDATE changes SET value = NULL WHERE entity = '{entity}'
+                     AND row_id IN (SELECT id FROM {table} WHERE customer_id = ?1)"
+            ),
+            [id],
+        )?;
+    }
+    tx.execute(
+        "UPDATE changes SET value = NULL WHERE entity = 'note_revision'
+             AND row_id IN (SELECT r.id FROM note_revisions r JOIN notes n ON n.id = r.note_id
+                            WHERE n.customer_id = ?1)",
+        [id],
+    )?;
+    // Lost values kept for restoring are personal data too.
+    tx.execute(
+            "DELETE FROM conflicts WHERE (entity = 'customer' AND row_id = ?1)
+                OR (entity = 'note' AND row_id IN (SELECT id FROM notes WHERE customer_id = ?1))
+                OR (entity = 'purchase' AND row_id IN (SELECT id FROM purchases WHERE customer_id = ?1))
+                OR (entity = 'touchpoint' AND row_id IN (SELECT id FROM touchpoints WHERE customer_id = ?1))
+                OR (entity = 'draft' AND row_id IN (SELECT id FROM drafts WHERE customer_id = ?1))",
+            [id],
+        )?;
+    tx.execute(
+        "DELETE FROM note_revisions WHERE note_id IN (SELECT id FROM notes WHERE customer_id = ?1)",
+        [id],
+    )?;
+    for table in [
+        "notes",
+        "purchases",
+        "touchpoints",
+        "drafts",
+        "customer_tags",
+    ] {
+        tx.execute(&format!("DELETE FROM {table} WHERE customer_id = ?1"), [id])?;
+    }
+    tx.execute(
+        "DELETE FROM field_clocks WHERE entity = 'customer' AND row_id = ?1",
+        [id],
+    )?;
+    tx.execute(
+        "UPDATE customers SET name = '', gender = NULL, phone = NULL, phone2 = NULL,
+                wechat = NULL, email = NULL, birthday = NULL, birthday_calendar = 'solar',
+                anniversary = NULL, anniversary_calendar = 'solar', language = NULL,
+                ring_size = NULL, wrist_size = NULL, clothing_size = NULL, shoe_size = NULL,
+                preferred_metals = NULL, preferred_stones = NULL, preferred_styles = NULL,
+                preferred_colors = NULL, budget = NULL, stage = NULL, consent_marketing = 0,
+                consent_at = NULL, consent_source = NULL, do_not_contact = 1,
+                erased_at = ?2, hlc = ?3
+             WHERE id = ?1",
+        params![id, now, hlc],
+    )?;
+    Ok(())
+}
+
+/// The stamp (and its base) of one field's current value, when the field was
+/// edited after the row was created; otherwise the row's own `hlc` applies.
+pub(crate) fn field_stamp(
+    conn: &rusqlite::Connection,
+    entity: Entity,
+    id: &str,
+    field: &str,
+) -> Result<Option<(String, Option<String>)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT hlc, base FROM field_clocks WHERE entity = ?1 AND row_id = ?2 AND field = ?3",
+        )?
+        .query_row(params![entity.as_str(), id, field], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
+
+pub(crate) fn set_field_stamp(
+    conn: &rusqlite::Connection,
+    entity: Entity,
+    id: &str,
+    field: &str,
+    hlc: &str,
+    base: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO field_clocks(entity, row_id, field, hlc, base) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(entity, row_id, field) DO UPDATE SET hlc = excluded.hlc, base = excluded.base",
+    )?
+    .execute(params![entity.as_str(), id, field, hlc, base])?;
+    Ok(())
 }
 
 /// A tag link is present while its newest add is newer than the add its last remove saw.

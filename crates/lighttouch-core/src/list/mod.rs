@@ -138,7 +138,7 @@ impl Book {
                 )
             })
             .collect();
-        let today = self.clock.now().date_naive();
+        let today = self.now().date_naive();
         let mut rows = Vec::with_capacity(page.len());
         for (id, matched) in page {
             if let Some(mut row) = self.customer_row(&id, today)? {
@@ -280,7 +280,7 @@ impl Book {
     }
 
     fn birthday_distances(&self) -> Result<HashMap<String, i64>> {
-        let today = self.clock.now().date_naive();
+        let today = self.now().date_naive();
         let mut stmt = self.conn.prepare(
             "SELECT id, birthday, birthday_calendar FROM customers
              WHERE birthday IS NOT NULL AND merged_into IS NULL AND erased_at IS NULL",

@@ -26,6 +26,8 @@ pub struct Book {
     /// Bumped by every committed write; cached views compare it to stay fresh.
     pub(crate) generation: u64,
     pub(crate) list_cache: Option<crate::list::ListCache>,
+    /// Correction to the device clock learnt from the sync server, in ms.
+    pub(crate) clock_offset_ms: i64,
     path: Option<PathBuf>,
 }
 
@@ -89,6 +91,9 @@ impl Book {
             }
         };
         let last = meta_get(&conn, "hlc_last")?.and_then(|s| s.parse::<Hlc>().ok());
+        let clock_offset_ms = meta_get(&conn, "clock_offset_ms")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         Ok(Book {
             hlc: HlcGenerator::new(device, last),
             conn,
@@ -97,12 +102,18 @@ impl Book {
             index: None,
             generation: 0,
             list_cache: None,
+            clock_offset_ms,
             path: None,
         })
     }
 
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// The time, corrected by the offset the sync server reported.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now() + chrono::Duration::milliseconds(self.clock_offset_ms)
     }
 
     pub fn device_id(&self) -> Uuid {

@@ -1,0 +1,268 @@
+//! The Lighttouch sync protocol: JSON over HTTP, shared by the client (in
+//! `lighttouch-core`) and `lighttouch-server`. `docs/sync-protocol.md`
+//! describes the exchanges and their guarantees; this crate is the one
+//! definition of what travels.
+//!
+//! Every request carries the [`PROTOCOL_HEADER`] with the client's
+//! [`PROTOCOL_VERSION`]. A server refuses versions older than
+//! [`OLDEST_SUPPORTED_PROTOCOL`] with `please_update` before touching data.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The oldest client version a server of this build still serves.
+pub const OLDEST_SUPPORTED_PROTOCOL: u32 = 1;
+/// Request header naming the client's protocol version (also sent back by the server).
+pub const PROTOCOL_HEADER: &str = "lighttouch-protocol";
+
+/// Most changes one push may carry.
+pub const MAX_PUSH_CHANGES: usize = 5_000;
+/// Most changes one pull returns, whatever the client asks for.
+pub const MAX_PULL_CHANGES: u32 = 10_000;
+/// Largest request body a server accepts.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// How far ahead of the server's clock a change's stamp may be before the
+/// server bounds it to its own time.
+pub const MAX_CLOCK_LEAD_MS: u64 = 5 * 60 * 1000;
+
+pub mod paths {
+    pub const HEALTH: &str = "/v1/health";
+    pub const LOGIN: &str = "/v1/login";
+    pub const LOGOUT: &str = "/v1/logout";
+    pub const ME: &str = "/v1/me";
+    pub const PUSH: &str = "/v1/sync/push";
+    pub const PULL: &str = "/v1/sync/pull";
+    pub const ADMIN_DEVICES: &str = "/v1/admin/devices";
+    pub const ADMIN_REASSIGN: &str = "/v1/admin/reassign";
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Associate,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Associate => "associate",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "associate" => Some(Role::Associate),
+            "manager" => Some(Role::Manager),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    /// The book's own ID; it is also the node of its clock stamps.
+    pub device_id: Uuid,
+    /// Shown to managers in the device list (e.g. the laptop's host name).
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub store: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Bearer token for every later request; the server keeps only its hash.
+    pub token: String,
+    pub user: UserInfo,
+    pub server_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeResponse {
+    pub user: UserInfo,
+    pub device_id: Uuid,
+    pub server_time: DateTime<Utc>,
+}
+
+/// One change from a device's outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushedChange {
+    /// The device's gap-free sequence number.
+    pub seq: i64,
+    /// Hybrid logical clock stamp, `MILLIS-COUNTER-NODE`.
+    pub hlc: String,
+    pub entity: String,
+    pub row_id: String,
+    /// `insert`, `set`, `add`, `remove` or `erase`.
+    pub op: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// For `set`: the stamp of the value this edit replaced, so replicas can
+    /// tell a knowing overwrite from a concurrent one (a conflict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// Consecutive sequence numbers, oldest first.
+    pub changes: Vec<PushedChange>,
+}
+
+/// A change whose stamp the server bounded to its own clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restamp {
+    pub seq: i64,
+    pub hlc: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// Every change up to this sequence number is stored (also on a retry).
+    pub applied_through: i64,
+    /// Changes of the pushed range whose stamp was too far ahead; the device
+    /// rewrites its own copies to these stamps.
+    pub restamped: Vec<Restamp>,
+    pub server_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PullRequest {
+    /// Opaque; `None` on a device's first pull.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A change as other devices of the store see it: no device or sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PulledChange {
+    pub hlc: String,
+    pub entity: String,
+    pub row_id: String,
+    pub op: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<PulledChange>,
+    /// Save it with these changes, in the same transaction.
+    pub cursor: String,
+    /// More changes wait after this page.
+    pub more: bool,
+    pub server_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub device_id: Uuid,
+    pub name: String,
+    pub username: String,
+    pub store: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub pushed_seq: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReassignRequest {
+    pub from: String,
+    pub to: String,
+    /// Empty: every customer `from` owns.
+    #[serde(default)]
+    pub customers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReassignResponse {
+    pub reassigned: usize,
+}
+
+/// Machine-readable error codes; callers branch on these, never on messages.
+pub mod codes {
+    pub const INVALID: &str = "invalid";
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const PLEASE_UPDATE: &str = "please_update";
+    pub const SEQ_GAP: &str = "seq_gap";
+    pub const RATE_LIMITED: &str = "rate_limited";
+    pub const TOO_LARGE: &str = "too_large";
+    pub const INTERNAL: &str = "internal";
+}
+
+/// Every error response body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    /// With `seq_gap`: the sequence number the server expects next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_seq: Option<i64>,
+}
+
+impl ApiError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            code: code.to_string(),
+            message: message.into(),
+            expected_seq: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_optional_fields_stay_off_the_wire_and_read_back() {
+        let c = PushedChange {
+            seq: 3,
+            hlc: "0000000001000-000000-00000000000000000000000000000001".into(),
+            entity: "customer".into(),
+            row_id: "r".into(),
+            op: "erase".into(),
+            field: None,
+            value: None,
+            base: None,
+        };
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(!json.contains("field") && !json.contains("base"), "{json}");
+        assert_eq!(serde_json::from_str::<PushedChange>(&json).unwrap(), c);
+    }
+
+    #[test]
+    fn roles_round_trip_and_unknown_roles_are_refused() {
+        for r in [Role::Associate, Role::Manager, Role::Admin] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("owner"), None);
+    }
+}
