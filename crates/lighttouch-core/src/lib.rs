@@ -15,6 +15,7 @@ pub mod notes;
 pub mod occasions;
 pub mod search;
 pub mod store;
+pub mod sync;
 pub mod tags;
 
 pub use clock::{Clock, ManualClock, SystemClock};

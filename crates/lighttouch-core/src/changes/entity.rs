@@ -30,6 +30,21 @@ impl Entity {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Entity> {
+        Some(match s {
+            "customer" => Entity::Customer,
+            "tag" => Entity::Tag,
+            "customer_tag" => Entity::CustomerTag,
+            "note" => Entity::Note,
+            "note_revision" => Entity::NoteRevision,
+            "purchase" => Entity::Purchase,
+            "touchpoint" => Entity::Touchpoint,
+            "content_item" => Entity::ContentItem,
+            "draft" => Entity::Draft,
+            _ => return None,
+        })
+    }
+
     pub fn table(self) -> &'static str {
         match self {
             Entity::Customer => "customers",

@@ -1,0 +1,376 @@
+//! Merging changes from other devices into this book. Deterministic on every
+//! replica, whatever the order changes arrive in:
+//! - scalar fields: last writer wins per field, by hybrid logical clock;
+//! - tag links: an add-wins set (a concurrent add and remove keeps the tag);
+//! - notes, purchases, touchpoints: append-only rows, merged field by field;
+//! - erasure: final; it wipes the customer and everything attached.
+//!
+//! A value that loses to a concurrent edit is kept in `conflicts`. An edit is
+//! concurrent when its `base` (the stamp it replaced) is not the stamp of the
+//! value it meets.
+
+use crate::changes::{field_stamp, set_field_stamp, to_sql, wipe_customer, Entity};
+use crate::error::Result;
+use lighttouch_protocol::PulledChange;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// What a batch of applied changes touched, for the search index and clock.
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    pub touched: BTreeSet<String>,
+    pub tags_changed: bool,
+    pub max_hlc: Option<String>,
+    pub conflicts: usize,
+}
+
+pub(crate) fn apply_change(
+    tx: &Connection,
+    change: &PulledChange,
+    now: &str,
+    out: &mut Applied,
+) -> Result<()> {
+    if out.max_hlc.as_deref() < Some(change.hlc.as_str()) {
+        out.max_hlc = Some(change.hlc.clone());
+    }
+    // Kinds this version does not know are skipped, never guessed at.
+    let Some(entity) = Entity::parse(&change.entity) else {
+        return Ok(());
+    };
+    match (change.op.as_str(), entity) {
+        ("insert", _) => apply_insert(tx, entity, change, now, out),
+        ("set", _) => {
+            let (Some(field), Some(value)) = (&change.field, &change.value) else {
+                return Ok(()); // erased since; nothing left to apply
+            };
+            let Some(customer) = owning_customer(tx, entity, &change.row_id)? else {
+                return Ok(());
+            };
+            if is_erased(tx, &customer)? {
+                return Ok(());
+            }
+            merge_field(
+                tx,
+                entity,
+                &change.row_id,
+                field,
+                value,
+                &change.hlc,
+                change.base.as_deref(),
+                now,
+                out,
+            )?;
+            if entity == Entity::Tag {
+                touch_tag_customers(tx, &change.row_id, out)?;
+            }
+            touch(entity, &customer, out);
+            Ok(())
+        }
+        ("add" | "remove", Entity::CustomerTag) => apply_tag_link(tx, change, out),
+        ("erase", Entity::Customer) => {
+            let id = &change.row_id;
+            let state: Option<Option<String>> = tx
+                .prepare_cached("SELECT erased_at FROM customers WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            match state {
+                Some(Some(_)) => {}
+                Some(None) => wipe_customer(tx, id, now, &change.hlc)?,
+                // Never seen (its data was already wiped on the server): keep
+                // the tombstone so the customer is known as erased here too.
+                None => {
+                    tx.execute(
+                        "INSERT INTO customers(id, hlc, name, created_at, erased_at, do_not_contact)
+                         VALUES (?1, ?2, '', ?3, ?3, 1)",
+                        params![id, change.hlc, now],
+                    )?;
+                }
+            }
+            out.touched.insert(id.clone());
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn apply_insert(
+    tx: &Connection,
+    entity: Entity,
+    change: &PulledChange,
+    now: &str,
+    out: &mut Applied,
+) -> Result<()> {
+    let Some(Value::Object(fields)) = &change.value else {
+        return Ok(()); // wiped by an erasure
+    };
+    let id = &change.row_id;
+    let customer = match entity {
+        Entity::Customer => Some(id.clone()),
+        Entity::Note | Entity::Purchase | Entity::Touchpoint | Entity::Draft => fields
+            .get("customer_id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        Entity::NoteRevision => match fields.get("note_id").and_then(Value::as_str) {
+            Some(note) => note_customer(tx, note)?,
+            None => None,
+        },
+        Entity::Tag | Entity::ContentItem | Entity::CustomerTag => None,
+    };
+    if let Some(c) = &customer {
+        if entity != Entity::Customer && !customer_exists(tx, c)? {
+            return Ok(());
+        }
+        if is_erased(tx, c)? {
+            return Ok(());
+        }
+    }
+    let known: Vec<(&str, &Value)> = entity
+        .columns()
+        .iter()
+        .filter_map(|col| fields.get(*col).map(|v| (*col, v)))
+        .collect();
+    let exists = tx
+        .prepare_cached(&format!("SELECT 1 FROM {} WHERE id = ?1", entity.table()))?
+        .exists([id])?;
+    if exists {
+        for (col, value) in known {
+            merge_field(tx, entity, id, col, value, &change.hlc, None, now, out)?;
+        }
+    } else {
+        let mut cols = vec!["id", "hlc"];
+        cols.extend(known.iter().map(|(c, _)| *c));
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            entity.table(),
+            cols.join(", "),
+            marks.join(", ")
+        );
+        let mut values = vec![
+            SqlValue::Text(id.clone()),
+            SqlValue::Text(change.hlc.clone()),
+        ];
+        values.extend(known.iter().map(|(_, v)| to_sql(v)));
+        tx.prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(values))?;
+    }
+    if entity == Entity::Tag {
+        touch_tag_customers(tx, id, out)?;
+    }
+    if let Some(c) = customer {
+        touch(entity, &c, out);
+    }
+    Ok(())
+}
+
+/// Last writer wins on one field; the loser, if concurrent, becomes a conflict.
+#[allow(clippy::too_many_arguments)]
+fn merge_field(
+    tx: &Connection,
+    entity: Entity,
+    id: &str,
+    field: &str,
+    value: &Value,
+    hlc: &str,
+    base: Option<&str>,
+    now: &str,
+    out: &mut Applied,
+) -> Result<()> {
+    if !entity.columns().contains(&field) {
+        return Ok(());
+    }
+    let current: Option<(SqlValue, String)> = tx
+        .prepare_cached(&format!(
+            "SELECT {field}, hlc FROM {} WHERE id = ?1",
+            entity.table()
+        ))?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((current, row_hlc)) = current else {
+        return Ok(()); // the row is gone (erased) or never arrived
+    };
+    let (cur_hlc, cur_base) = field_stamp(tx, entity, id, field)?.unwrap_or((row_hlc, None));
+    if cur_hlc == hlc {
+        return Ok(());
+    }
+    let incoming = to_sql(value);
+    let differs = incoming != current;
+    if hlc > cur_hlc.as_str() {
+        tx.prepare_cached(&format!(
+            "UPDATE {} SET {field} = ?1 WHERE id = ?2",
+            entity.table()
+        ))?
+        .execute(params![incoming, id])?;
+        set_field_stamp(tx, entity, id, field, hlc, base)?;
+        if differs && base != Some(cur_hlc.as_str()) {
+            record_conflict(
+                tx,
+                entity,
+                id,
+                field,
+                (&sql_to_json(&current), &cur_hlc),
+                (value, hlc),
+                now,
+                out,
+            )?;
+        }
+    } else if differs && cur_base.as_deref() != Some(hlc) {
+        record_conflict(
+            tx,
+            entity,
+            id,
+            field,
+            (value, hlc),
+            (&sql_to_json(&current), &cur_hlc),
+            now,
+            out,
+        )?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_conflict(
+    tx: &Connection,
+    entity: Entity,
+    id: &str,
+    field: &str,
+    lost: (&Value, &str),
+    won: (&Value, &str),
+    now: &str,
+    out: &mut Applied,
+) -> Result<()> {
+    // Bookkeeping fields follow their content; only what a person typed counts.
+    if matches!(field, "edited_at" | "name_key" | "created_at") {
+        return Ok(());
+    }
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO conflicts(entity, row_id, field, lost_value, lost_hlc, won_value, won_hlc, detected_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(entity, row_id, field, lost_hlc) DO NOTHING",
+        )?
+        .execute(params![
+            entity.as_str(),
+            id,
+            field,
+            lost.0.to_string(),
+            lost.1,
+            won.0.to_string(),
+            won.1,
+            now
+        ])?;
+    out.conflicts += inserted;
+    Ok(())
+}
+
+fn apply_tag_link(tx: &Connection, change: &PulledChange, out: &mut Applied) -> Result<()> {
+    let Some((customer, tag)) = change.row_id.split_once('/') else {
+        return Ok(());
+    };
+    if !customer_exists(tx, customer)? || is_erased(tx, customer)? {
+        return Ok(());
+    }
+    let tag_known = tx
+        .prepare_cached("SELECT 1 FROM tags WHERE id = ?1")?
+        .exists([tag])?;
+    if !tag_known {
+        return Ok(());
+    }
+    if change.op == "add" {
+        tx.prepare_cached(
+            "INSERT INTO customer_tags(customer_id, tag_id, added_hlc) VALUES (?1, ?2, ?3)
+             ON CONFLICT(customer_id, tag_id) DO UPDATE SET added_hlc = MAX(added_hlc, excluded.added_hlc)",
+        )?
+        .execute(params![customer, tag, change.hlc])?;
+    } else {
+        // A remove names the newest add it saw; only adds up to that one go.
+        let Some(seen) = change.value.as_ref().and_then(Value::as_str) else {
+            return Ok(());
+        };
+        tx.prepare_cached(
+            "INSERT INTO customer_tags(customer_id, tag_id, added_hlc, removed_hlc) VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT(customer_id, tag_id)
+             DO UPDATE SET removed_hlc = MAX(COALESCE(removed_hlc, ''), excluded.removed_hlc)",
+        )?
+        .execute(params![customer, tag, seen])?;
+    }
+    out.touched.insert(customer.to_string());
+    Ok(())
+}
+
+/// The customer a row belongs to (itself for a customer), if the row exists.
+fn owning_customer(tx: &Connection, entity: Entity, id: &str) -> Result<Option<String>> {
+    let sql = match entity {
+        Entity::Customer => return Ok(Some(id.to_string())),
+        Entity::NoteRevision => {
+            "SELECT n.customer_id FROM note_revisions r JOIN notes n ON n.id = r.note_id WHERE r.id = ?1"
+        }
+        Entity::Note => "SELECT customer_id FROM notes WHERE id = ?1",
+        Entity::Purchase => "SELECT customer_id FROM purchases WHERE id = ?1",
+        Entity::Touchpoint => "SELECT customer_id FROM touchpoints WHERE id = ?1",
+        Entity::Draft => "SELECT customer_id FROM drafts WHERE id = ?1",
+        // Rows of no customer: the empty ID never matches an erased customer.
+        Entity::Tag | Entity::ContentItem | Entity::CustomerTag => return Ok(Some(String::new())),
+    };
+    Ok(tx
+        .prepare_cached(sql)?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
+fn note_customer(tx: &Connection, note: &str) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached("SELECT customer_id FROM notes WHERE id = ?1")?
+        .query_row([note], |r| r.get(0))
+        .optional()?)
+}
+
+fn customer_exists(tx: &Connection, id: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM customers WHERE id = ?1")?
+        .exists([id])?)
+}
+
+fn is_erased(tx: &Connection, id: &str) -> Result<bool> {
+    if id.is_empty() {
+        return Ok(false);
+    }
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM customers WHERE id = ?1 AND erased_at IS NOT NULL")?
+        .exists([id])?)
+}
+
+fn touch_tag_customers(tx: &Connection, tag: &str, out: &mut Applied) -> Result<()> {
+    out.tags_changed = true;
+    let mut stmt = tx.prepare_cached("SELECT customer_id FROM customer_tags WHERE tag_id = ?1")?;
+    for c in stmt.query_map([tag], |r| r.get::<_, String>(0))? {
+        out.touched.insert(c?);
+    }
+    Ok(())
+}
+
+fn touch(entity: Entity, customer: &str, out: &mut Applied) {
+    if matches!(
+        entity,
+        Entity::Customer | Entity::Note | Entity::NoteRevision
+    ) && !customer.is_empty()
+    {
+        out.touched.insert(customer.to_string());
+    }
+    if entity == Entity::Tag {
+        out.tags_changed = true;
+    }
+}
+
+pub(crate) fn sql_to_json(v: &SqlValue) -> Value {
+    match v {
+        SqlValue::Null => Value::Null,
+        SqlValue::Integer(i) => Value::from(*i),
+        SqlValue::Real(f) => Value::from(*f),
+        SqlValue::Text(s) => Value::String(s.clone()),
+        SqlValue::Blob(_) => Value::Null,
+    }
+}

@@ -1,0 +1,183 @@
+//! One sync run: push every unacknowledged change, then pull every page the
+//! server has, holding the book only between network calls. The transport is
+//! a trait so tests and the simulation can run without HTTP.
+
+use super::{PULL_PAGE, PUSH_BATCH};
+use crate::error::BookError;
+use crate::store::Book;
+use lighttouch_protocol::{
+    codes, ApiError, LoginRequest, LoginResponse, PullRequest, PullResponse, PushRequest,
+    PushResponse, UserInfo,
+};
+use std::future::Future;
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("the server cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("{}", .error.message)]
+    Api { status: u16, error: ApiError },
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+}
+
+/// How a book talks to a server.
+pub trait Transport: Send + Sync {
+    fn login(
+        &self,
+        server: &str,
+        request: &LoginRequest,
+    ) -> impl Future<Output = Result<LoginResponse, TransportError>> + Send;
+    fn push(
+        &self,
+        server: &str,
+        token: &str,
+        request: &PushRequest,
+    ) -> impl Future<Output = Result<PushResponse, TransportError>> + Send;
+    fn pull(
+        &self,
+        server: &str,
+        token: &str,
+        request: &PullRequest,
+    ) -> impl Future<Output = Result<PullResponse, TransportError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("not signed in to a sync server; sign in first")]
+    NotSignedIn,
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error(transparent)]
+    Book(#[from] BookError),
+}
+
+impl SyncError {
+    /// Stable code for the `{code, message}` edges: `offline` when the server
+    /// cannot be reached, the server's own code when it answered with an error.
+    pub fn code(&self) -> String {
+        match self {
+            SyncError::NotSignedIn => "not_signed_in".into(),
+            SyncError::Transport(TransportError::Unreachable(_)) => "offline".into(),
+            SyncError::Transport(TransportError::Api { error, .. }) => error.code.clone(),
+            SyncError::Transport(TransportError::Protocol(_)) => "protocol".into(),
+            SyncError::Book(e) => e.code().into(),
+        }
+    }
+
+    /// Worth retrying later by itself (as opposed to needing the person).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Transport(TransportError::Unreachable(_)) => true,
+            SyncError::Transport(TransportError::Api { status, .. }) => {
+                *status >= 500 || *status == 429
+            }
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncReport {
+    pub pushed: u32,
+    pub pulled: u32,
+}
+
+fn lock(book: &Mutex<Book>) -> MutexGuard<'_, Book> {
+    // A panic elsewhere while holding the book cannot leave it half-written
+    // (every write is one transaction), so the data is still good to use.
+    book.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Signs in and saves the account in the book.
+pub async fn login<T: Transport>(
+    book: &Mutex<Book>,
+    transport: &T,
+    server: &str,
+    username: &str,
+    password: &str,
+    device_name: &str,
+) -> Result<UserInfo, SyncError> {
+    let server = server.trim().trim_end_matches('/').to_string();
+    let request = LoginRequest {
+        username: username.trim().to_string(),
+        password: password.to_string(),
+        device_id: lock(book).device_id(),
+        device_name: device_name.to_string(),
+    };
+    let response = transport.login(&server, &request).await?;
+    lock(book).save_sync_account(&server, &response)?;
+    Ok(response.user)
+}
+
+/// Pushes, then pulls, until both sides are up to date. The outcome is
+/// recorded in the book for the status line.
+pub async fn sync_once<T: Transport>(
+    book: &Mutex<Book>,
+    transport: &T,
+) -> Result<SyncReport, SyncError> {
+    let result = run(book, transport).await;
+    let mut b = lock(book);
+    match &result {
+        Ok(_) => b.record_sync_success()?,
+        Err(SyncError::NotSignedIn) => {}
+        Err(e) => b.record_sync_error(&e.code(), &e.to_string())?,
+    }
+    result
+}
+
+async fn run<T: Transport>(book: &Mutex<Book>, transport: &T) -> Result<SyncReport, SyncError> {
+    let account = lock(book).sync_account()?.ok_or(SyncError::NotSignedIn)?;
+    let mut report = SyncReport::default();
+    let mut gap_resets = 0;
+    loop {
+        let Some(batch) = lock(book).push_batch(PUSH_BATCH)? else {
+            break;
+        };
+        match transport
+            .push(&account.server, &account.token, &batch)
+            .await
+        {
+            Ok(response) => {
+                let first = batch.changes.first().map_or(0, |c| c.seq);
+                report.pushed += (response.applied_through - first + 1).max(0) as u32;
+                lock(book).acknowledge_push(&response)?;
+            }
+            Err(TransportError::Api { error, .. })
+                if error.code == codes::SEQ_GAP && gap_resets < 3 =>
+            {
+                // The server's record of this device differs from ours (an
+                // acknowledgement was lost, or the server was restored from a
+                // backup): continue from where the server is.
+                gap_resets += 1;
+                let expected = error.expected_seq.unwrap_or(1);
+                lock(book).reset_pushed_seq(expected - 1)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    loop {
+        let cursor = lock(book).sync_cursor()?;
+        let request = PullRequest {
+            cursor,
+            limit: Some(PULL_PAGE),
+        };
+        let page = transport
+            .pull(&account.server, &account.token, &request)
+            .await?;
+        let more = page.more;
+        report.pulled += lock(book).apply_pull(&page)? as u32;
+        if !more {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+impl Book {
+    pub(crate) fn reset_pushed_seq(&mut self, seq: i64) -> crate::Result<()> {
+        crate::store::meta_set(&self.conn, "sync_pushed_seq", &seq.max(0).to_string())
+    }
+}

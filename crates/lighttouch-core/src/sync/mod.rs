@@ -1,0 +1,361 @@
+//! Sync with the central server: the book's side of the protocol in
+//! `lighttouch-protocol`. The steps here are synchronous and transactional
+//! (read a push batch, acknowledge a push, apply a pulled page with its
+//! cursor); [`engine`] runs them over a [`engine::Transport`], and
+//! [`http`] is the transport that speaks HTTP.
+
+mod apply;
+mod conflicts;
+pub mod engine;
+#[cfg(feature = "http")]
+pub mod http;
+
+pub use conflicts::Conflict;
+pub use engine::{sync_once, SyncError, SyncReport, Transport, TransportError};
+
+use crate::changes::Entity;
+use crate::clock::HlcGenerator;
+use crate::error::{BookError, Result};
+use crate::search;
+use crate::store::{meta_get, meta_set, Book};
+use chrono::{DateTime, Utc};
+use lighttouch_protocol::{
+    LoginResponse, PullResponse, PushRequest, PushResponse, PushedChange, Restamp, UserInfo,
+};
+use rusqlite::{params, OptionalExtension};
+
+/// Changes per push request.
+pub const PUSH_BATCH: usize = 2_000;
+/// Changes asked for per pull request.
+pub const PULL_PAGE: u32 = 5_000;
+/// A clock difference below this is noise (network delay), not skew.
+const CLOCK_SKEW_TOLERANCE_MS: i64 = 30_000;
+
+/// Who this book syncs as, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncAccount {
+    pub server: String,
+    pub token: String,
+    pub user: UserInfo,
+}
+
+/// What the UI and `lighttouch status` show.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncStatus {
+    pub server: Option<String>,
+    pub username: Option<String>,
+    pub store: Option<String>,
+    pub signed_in: bool,
+    /// Local changes the server has not acknowledged yet.
+    pub pending: u32,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<SyncErrorInfo>,
+    /// Lost values not yet restored or dismissed.
+    pub open_conflicts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncErrorInfo {
+    pub code: String,
+    pub message: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Book {
+    /// Saves a successful login: the account, and the associate's name and
+    /// store as the server knows them.
+    pub fn save_sync_account(&mut self, server: &str, login: &LoginResponse) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        meta_set(&tx, "sync_server", server)?;
+        meta_set(&tx, "server_url", server)?;
+        meta_set(&tx, "sync_token", &login.token)?;
+        let user = serde_json::to_string(&login.user)
+            .map_err(|e| BookError::InvalidInput(e.to_string()))?;
+        meta_set(&tx, "sync_user", &user)?;
+        meta_set(&tx, "associate", &login.user.display_name)?;
+        meta_set(&tx, "store", &login.user.store)?;
+        tx.commit()?;
+        self.adopt_server_time(login.server_time)?;
+        Ok(())
+    }
+
+    /// Forgets the token (sign out). Unsent changes stay in the outbox.
+    pub fn forget_sync_account(&mut self) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM meta WHERE key IN ('sync_token', 'sync_user')",
+            [],
+        )?;
+        Ok(())
+    }
+
+    pub fn sync_account(&self) -> Result<Option<SyncAccount>> {
+        let (Some(server), Some(token), Some(user)) = (
+            meta_get(&self.conn, "sync_server")?,
+            meta_get(&self.conn, "sync_token")?,
+            meta_get(&self.conn, "sync_user")?,
+        ) else {
+            return Ok(None);
+        };
+        let user = serde_json::from_str(&user)
+            .map_err(|_| BookError::InvalidInput("corrupt sync account; sign in again".into()))?;
+        Ok(Some(SyncAccount {
+            server,
+            token,
+            user,
+        }))
+    }
+
+    fn pushed_seq(&self) -> Result<i64> {
+        Ok(meta_get(&self.conn, "sync_pushed_seq")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Outbox entries the server has not acknowledged.
+    pub fn pending_changes(&self) -> Result<u32> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM changes WHERE seq > ?1",
+            [self.pushed_seq()?],
+            |r| r.get(0),
+        )?;
+        Ok(n as u32)
+    }
+
+    /// The next contiguous range of unacknowledged changes, oldest first.
+    pub fn push_batch(&self, limit: usize) -> Result<Option<PushRequest>> {
+        let changes = self.changes_since(self.pushed_seq()?, limit)?;
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(PushRequest {
+            changes: changes
+                .into_iter()
+                .map(|c| PushedChange {
+                    seq: c.seq,
+                    hlc: c.hlc,
+                    entity: c.entity,
+                    row_id: c.row_id,
+                    op: c.op,
+                    field: c.field,
+                    value: c.value,
+                    base: c.base,
+                })
+                .collect(),
+        }))
+    }
+
+    /// Records what the server stored: rewrites restamped changes to the
+    /// server's stamps and moves the acknowledged sequence, in one transaction.
+    pub fn acknowledge_push(&mut self, response: &PushResponse) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for r in &response.restamped {
+            restamp(&tx, r)?;
+        }
+        let current: i64 = meta_get(&tx, "sync_pushed_seq")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        meta_set(
+            &tx,
+            "sync_pushed_seq",
+            &response.applied_through.max(current).to_string(),
+        )?;
+        let all_sent: bool = !tx
+            .prepare("SELECT 1 FROM changes WHERE seq > ?1")?
+            .exists([response.applied_through])?;
+        if !response.restamped.is_empty() && all_sent {
+            // Every stamp from the too-fast clock now lives only in its
+            // bounded form, so the clock may restart from the latest of those.
+            let newest: Option<String> =
+                tx.query_row("SELECT MAX(hlc) FROM changes", [], |r| r.get(0))?;
+            let seen = meta_get(&tx, "hlc_seen_max")?;
+            let last = newest.max(seen).and_then(|s| s.parse().ok());
+            self.hlc = HlcGenerator::new(self.device, last);
+            meta_set(&tx, "hlc_last", &self.hlc.last().to_string())?;
+        }
+        tx.commit()?;
+        self.generation += 1;
+        self.adopt_server_time(response.server_time)?;
+        Ok(())
+    }
+
+    /// Applies one pulled page and saves its cursor in the same transaction,
+    /// so an interrupted pull resumes exactly where it stopped.
+    pub fn apply_pull(&mut self, page: &PullResponse) -> Result<usize> {
+        let now = self
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let tx = self.conn.transaction()?;
+        let mut applied = apply::Applied::default();
+        for change in &page.changes {
+            apply::apply_change(&tx, change, &now, &mut applied)?;
+        }
+        for customer in &applied.touched {
+            search::write_doc(&tx, customer)?;
+        }
+        meta_set(&tx, "sync_cursor", &page.cursor)?;
+        if let Some(max) = &applied.max_hlc {
+            if let Ok(h) = max.parse() {
+                self.hlc.observe(&h);
+            }
+            let seen = meta_get(&tx, "hlc_seen_max")?;
+            if seen.as_deref() < Some(max.as_str()) {
+                meta_set(&tx, "hlc_seen_max", max)?;
+            }
+            meta_set(&tx, "hlc_last", &self.hlc.last().to_string())?;
+        }
+        tx.commit()?;
+        self.generation += 1;
+        if let Some(index) = self.index.as_mut() {
+            search::refresh(&self.conn, index, &applied.touched, applied.tags_changed)?;
+        }
+        self.adopt_server_time(page.server_time)?;
+        Ok(page.changes.len())
+    }
+
+    pub fn sync_cursor(&self) -> Result<Option<String>> {
+        meta_get(&self.conn, "sync_cursor")
+    }
+
+    /// Corrects this device's clock by the server's, when they differ by more
+    /// than network delay could explain.
+    fn adopt_server_time(&mut self, server_time: DateTime<Utc>) -> Result<()> {
+        let diff = (server_time - self.clock.now()).num_milliseconds();
+        let offset = if diff.abs() > CLOCK_SKEW_TOLERANCE_MS {
+            diff
+        } else {
+            0
+        };
+        if offset != self.clock_offset_ms {
+            meta_set(&self.conn, "clock_offset_ms", &offset.to_string())?;
+            self.clock_offset_ms = offset;
+        }
+        Ok(())
+    }
+
+    pub fn record_sync_success(&mut self) -> Result<()> {
+        let now = self.now().to_rfc3339();
+        meta_set(&self.conn, "sync_last_success", &now)?;
+        self.conn
+            .execute("DELETE FROM meta WHERE key = 'sync_last_error'", [])?;
+        Ok(())
+    }
+
+    pub fn record_sync_error(&mut self, code: &str, message: &str) -> Result<()> {
+        let info = SyncErrorInfo {
+            code: code.to_string(),
+            message: message.to_string(),
+            at: self.now(),
+        };
+        let json =
+            serde_json::to_string(&info).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+        meta_set(&self.conn, "sync_last_error", &json)
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let account = self.sync_account()?;
+        let open_conflicts: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM conflicts WHERE resolved_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(SyncStatus {
+            server: meta_get(&self.conn, "sync_server")?,
+            username: account.as_ref().map(|a| a.user.username.clone()),
+            store: account.as_ref().map(|a| a.user.store.clone()),
+            signed_in: account.is_some(),
+            pending: self.pending_changes()?,
+            last_success_at: meta_get(&self.conn, "sync_last_success")?
+                .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                .map(|d| d.with_timezone(&Utc)),
+            last_error: meta_get(&self.conn, "sync_last_error")?
+                .and_then(|s| serde_json::from_str(&s).ok()),
+            open_conflicts: open_conflicts as u32,
+        })
+    }
+}
+
+/// Rewrites one change's stamp everywhere this book holds it.
+fn restamp(tx: &rusqlite::Transaction<'_>, r: &Restamp) -> Result<()> {
+    let row: Option<(String, String, String, String, Option<String>)> = tx
+        .prepare_cached("SELECT hlc, entity, row_id, op, field FROM changes WHERE seq = ?1")?
+        .query_row([r.seq], |x| {
+            Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?))
+        })
+        .optional()?;
+    let Some((old, entity, row_id, op, field)) = row else {
+        return Ok(());
+    };
+    if old == r.hlc {
+        return Ok(());
+    }
+    let new = &r.hlc;
+    tx.execute(
+        "UPDATE changes SET hlc = ?1 WHERE seq = ?2",
+        params![new, r.seq],
+    )?;
+    tx.execute(
+        "UPDATE changes SET base = ?1 WHERE entity = ?2 AND row_id = ?3 AND base = ?4",
+        params![new, entity, row_id, old],
+    )?;
+    tx.execute(
+        "UPDATE field_clocks SET base = ?1 WHERE entity = ?2 AND row_id = ?3 AND base = ?4",
+        params![new, entity, row_id, old],
+    )?;
+    tx.execute(
+        "UPDATE conflicts SET lost_hlc = ?1 WHERE entity = ?2 AND row_id = ?3 AND lost_hlc = ?4",
+        params![new, entity, row_id, old],
+    )?;
+    tx.execute(
+        "UPDATE conflicts SET won_hlc = ?1 WHERE entity = ?2 AND row_id = ?3 AND won_hlc = ?4",
+        params![new, entity, row_id, old],
+    )?;
+    let Some(kind) = Entity::parse(&entity) else {
+        return Ok(());
+    };
+    match (op.as_str(), kind) {
+        ("insert", _) | ("erase", _) => {
+            tx.execute(
+                &format!(
+                    "UPDATE {} SET hlc = ?1 WHERE id = ?2 AND hlc = ?3",
+                    kind.table()
+                ),
+                params![new, row_id, old],
+            )?;
+        }
+        ("set", _) => {
+            tx.execute(
+                "UPDATE field_clocks SET hlc = ?1
+                 WHERE entity = ?2 AND row_id = ?3 AND field = ?4 AND hlc = ?5",
+                params![new, entity, row_id, field, old],
+            )?;
+        }
+        ("add", Entity::CustomerTag) => {
+            if let Some((customer, tag)) = row_id.split_once('/') {
+                tx.execute(
+                    "UPDATE customer_tags SET added_hlc = ?1
+                     WHERE customer_id = ?2 AND tag_id = ?3 AND added_hlc = ?4",
+                    params![new, customer, tag, old],
+                )?;
+                tx.execute(
+                    "UPDATE customer_tags SET removed_hlc = ?1
+                     WHERE customer_id = ?2 AND tag_id = ?3 AND removed_hlc = ?4",
+                    params![new, customer, tag, old],
+                )?;
+                // A later remove names the add it saw.
+                tx.execute(
+                    "UPDATE changes SET value = ?1
+                     WHERE entity = 'customer_tag' AND row_id = ?2 AND op = 'remove' AND value = ?3",
+                    params![
+                        serde_json::Value::String(new.clone()).to_string(),
+                        row_id,
+                        serde_json::Value::String(old).to_string()
+                    ],
+                )?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
