@@ -54,7 +54,9 @@ impl Book {
             };
             let current = self.current_value(entity, &c.row_id, &c.field)?;
             let Some(current) = current else { continue };
-            if current.to_string() == c.lost_value {
+            let lost: Option<Value> = serde_json::from_str(&c.lost_value).ok();
+            if lost.is_some_and(|l| crate::changes::to_sql(&l) == crate::changes::to_sql(&current))
+            {
                 continue;
             }
             c.customer_id = self.customer_of(entity, &c.row_id)?;
