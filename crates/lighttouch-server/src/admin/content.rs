@@ -1,0 +1,206 @@
+//! HQ content files: CSV with the headers id, kind, title, body, tags (split
+//! on semicolons), category, price, valid_from, valid_until — or the same
+//! records as a JSON array. Every problem names its record and field.
+
+use super::AdminError;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentItem {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub tags: Vec<String>,
+    pub category: Option<String>,
+    pub price_cents: Option<i64>,
+    pub language: Option<String>,
+    pub valid_from: Option<String>,
+    pub valid_until: Option<String>,
+}
+
+impl ContentItem {
+    /// The row as the books store it (`content_items`).
+    pub fn fields(&self, created_at: &str) -> Value {
+        json!({
+            "kind": self.kind,
+            "title": self.title,
+            "body": self.body,
+            "tags": Value::from(self.tags.clone()).to_string(),
+            "category": self.category,
+            "price_cents": self.price_cents,
+            "currency": "CNY",
+            "language": self.language,
+            "valid_from": self.valid_from,
+            "valid_until": self.valid_until,
+            "created_at": created_at,
+        })
+    }
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_price(s: &str) -> Option<i64> {
+    let s = s.trim().trim_start_matches(['¥', '￥']).replace(',', "");
+    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let cents = format!("{frac:0<2}");
+    Some(whole.parse::<i64>().ok()? * 100 + cents.parse::<i64>().ok()?)
+}
+
+fn parse_date(s: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+fn item(n: usize, rec: &serde_json::Map<String, Value>) -> Result<ContentItem, AdminError> {
+    let bad = |field: &str, why: &str| AdminError::Invalid(format!("record {n}, {field}: {why}"));
+    let id = text(rec.get("id")).ok_or_else(|| bad("id", "missing"))?;
+    let kind = text(rec.get("kind"))
+        .ok_or_else(|| bad("kind", "missing"))?
+        .to_lowercase();
+    if kind != "product" && kind != "story" {
+        return Err(bad("kind", "must be product or story"));
+    }
+    let title = text(rec.get("title")).ok_or_else(|| bad("title", "missing"))?;
+    let tags = match rec.get("tags") {
+        Some(Value::Array(a)) => a.iter().filter_map(|t| text(Some(t))).collect(),
+        other => text(other)
+            .map(|s| {
+                s.split([';', '；'])
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let price_cents = match text(rec.get("price")) {
+        None => None,
+        Some(p) => Some(
+            parse_price(&p).ok_or_else(|| bad("price", "not an amount like 1299 or 1299.50"))?,
+        ),
+    };
+    let mut dates = [None, None];
+    for (i, f) in ["valid_from", "valid_until"].into_iter().enumerate() {
+        if let Some(d) = text(rec.get(f)) {
+            if !parse_date(&d) {
+                return Err(bad(f, "not a date like 2026-12-01"));
+            }
+            dates[i] = Some(d);
+        }
+    }
+    let [valid_from, valid_until] = dates;
+    if let (Some(a), Some(b)) = (&valid_from, &valid_until) {
+        if a > b {
+            return Err(bad("valid_until", "before valid_from"));
+        }
+    }
+    Ok(ContentItem {
+        id,
+        kind,
+        title,
+        body: text(rec.get("body")),
+        tags,
+        category: text(rec.get("category")),
+        price_cents,
+        language: text(rec.get("language")),
+        valid_from,
+        valid_until,
+    })
+}
+
+/// Reads a content file (JSON when it starts with `[`, CSV otherwise).
+pub fn parse_content(bytes: &[u8]) -> Result<Vec<ContentItem>, AdminError> {
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+        .map_err(|_| AdminError::Invalid("the file is not UTF-8 text".into()))?;
+    let records: Vec<serde_json::Map<String, Value>> = if text.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<serde_json::Map<String, Value>>>(text)
+            .map_err(|e| AdminError::Invalid(format!("not a JSON array of records: {e}")))?
+    } else {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(text.as_bytes());
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| AdminError::Invalid(format!("CSV header: {e}")))?
+            .iter()
+            .map(|h| h.trim().to_lowercase())
+            .collect();
+        let mut out = Vec::new();
+        for (i, row) in reader.records().enumerate() {
+            let row = row.map_err(|e| AdminError::Invalid(format!("CSV record {}: {e}", i + 1)))?;
+            out.push(
+                headers
+                    .iter()
+                    .zip(row.iter())
+                    .map(|(h, v)| (h.clone(), Value::String(v.to_string())))
+                    .collect(),
+            );
+        }
+        out
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut items = Vec::with_capacity(records.len());
+    for (i, rec) in records.iter().enumerate() {
+        let it = item(i + 1, rec)?;
+        if !seen.insert(it.id.clone()) {
+            return Err(AdminError::Invalid(format!(
+                "record {}, id: {} appears twice",
+                i + 1,
+                it.id
+            )));
+        }
+        items.push(it);
+    }
+    if items.is_empty() {
+        return Err(AdminError::Invalid("the file has no records".into()));
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_and_json_give_the_same_items() {
+        let csv = "id,kind,title,body,tags,category,price,valid_from,valid_until\n\
+                   p1,product,玫瑰金手链,新品,玫瑰金;手链,bracelet,1299.5,2026-12-01,2027-01-31\n";
+        let json = r#"[{"id":"p1","kind":"product","title":"玫瑰金手链","body":"新品","tags":["玫瑰金","手链"],
+                       "category":"bracelet","price":"1299.5","valid_from":"2026-12-01","valid_until":"2027-01-31"}]"#;
+        let a = parse_content(csv.as_bytes()).unwrap();
+        let b = parse_content(json.as_bytes()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a[0].price_cents, Some(129_950));
+        assert_eq!(a[0].tags, vec!["玫瑰金", "手链"]);
+    }
+
+    #[test]
+    fn problems_name_the_record_and_field() {
+        let csv = "id,kind,title,price\np1,product,A,12\np2,poster,B,1\n";
+        let e = parse_content(csv.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("record 2, kind"), "{e}");
+        let csv = "id,kind,title,price\np1,product,A,twelve\n";
+        assert!(parse_content(csv.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("record 1, price"));
+        let csv = "id,kind,title,valid_from\np1,story,A,12/01/2026\n";
+        assert!(parse_content(csv.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("valid_from"));
+    }
+}

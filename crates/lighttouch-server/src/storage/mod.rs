@@ -1,0 +1,334 @@
+//! Where the server keeps stores, people, devices and the change log. One
+//! trait, two implementations: SQLite (the embedded default) and PostgreSQL
+//! (several stateless server processes over one database). Each unit of work
+//! is one transaction inside the implementation; the rules that do not need
+//! the database (validation, clock bounds) live in `crate::sync`.
+
+mod sqlite;
+
+pub use sqlite::SqliteStorage;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use lighttouch_protocol::{DeviceInfo, PulledChange, Role};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Stream 0 carries HQ content to every store; stream N is store N's book.
+pub const HQ_STREAM: i64 = 0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("sequence gap: the server expects change {expected} next")]
+    Gap { expected: i64 },
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Database(e.to_string())
+    }
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreRow {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub store_id: i64,
+    pub store: String,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub store: String,
+    pub password_hash: String,
+}
+
+/// Who a valid token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuth {
+    pub device_id: Uuid,
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub store_id: i64,
+    pub store: String,
+}
+
+/// A change ready to store: validated, its stamp already bounded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingChange {
+    pub seq: i64,
+    pub hlc: String,
+    pub entity: String,
+    pub row_id: String,
+    pub op: String,
+    pub field: Option<String>,
+    /// JSON text.
+    pub value: Option<String>,
+    pub base: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushOutcome {
+    pub applied_through: i64,
+    /// (device seq, stored stamp) for every change of the pushed range.
+    pub stored_stamps: Vec<(i64, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cursor {
+    pub store_seq: i64,
+    pub hq_seq: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("v1.{}.{}", self.store_seq, self.hq_seq)
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let mut parts = s.split('.');
+        if parts.next()? != "v1" {
+            return None;
+        }
+        let store_seq = parts.next()?.parse().ok()?;
+        let hq_seq = parts.next()?.parse().ok()?;
+        if parts.next().is_some() || store_seq < 0 || hq_seq < 0 {
+            return None;
+        }
+        Some(Cursor { store_seq, hq_seq })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PullPage {
+    pub changes: Vec<PulledChange>,
+    pub cursor: Cursor,
+    pub more: bool,
+}
+
+/// A change the server itself writes (a reassignment, HQ content).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerChange {
+    pub hlc: String,
+    pub entity: String,
+    pub row_id: String,
+    pub op: String,
+    pub field: Option<String>,
+    pub value: Option<String>,
+    /// The stamp of the value this change knowingly replaces.
+    pub base: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub details: serde_json::Value,
+}
+
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// A short name for logs and benchmark tables.
+    fn kind(&self) -> &'static str;
+
+    async fn create_store(&self, name: &str, now: DateTime<Utc>) -> StorageResult<StoreRow>;
+    async fn stores(&self) -> StorageResult<Vec<StoreRow>>;
+    async fn create_user(&self, user: &NewUser, now: DateTime<Utc>) -> StorageResult<UserRow>;
+    async fn user(&self, username: &str) -> StorageResult<Option<UserRow>>;
+    async fn users(&self) -> StorageResult<Vec<UserRow>>;
+    async fn set_password(&self, username: &str, password_hash: &str) -> StorageResult<()>;
+
+    /// Registers a device for a user (or gives a known device of the same
+    /// store a new token). A device already bound to another store is refused.
+    async fn register_device(
+        &self,
+        device_id: Uuid,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+    async fn device_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<DeviceAuth>>;
+    async fn devices(&self, store_id: Option<i64>) -> StorageResult<Vec<DeviceInfo>>;
+    /// Returns false when no such device exists.
+    async fn revoke_device(&self, device_id: Uuid, now: DateTime<Utc>) -> StorageResult<bool>;
+    async fn revoke_token(&self, token_hash: &str, now: DateTime<Utc>) -> StorageResult<()>;
+
+    /// Stores a device's consecutive changes exactly once, in one transaction.
+    async fn push(
+        &self,
+        device_id: Uuid,
+        store_id: i64,
+        changes: Vec<IncomingChange>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<PushOutcome>;
+
+    /// Changes of the store and of HQ after `cursor`, below the committed
+    /// high-water mark, leaving out the asking device's own.
+    async fn pull(
+        &self,
+        store_id: i64,
+        device_id: Uuid,
+        cursor: Cursor,
+        limit: u32,
+    ) -> StorageResult<PullPage>;
+
+    /// Appends server-written changes to a stream, in one transaction.
+    async fn append_server_changes(
+        &self,
+        stream_id: i64,
+        changes: Vec<ServerChange>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<usize>;
+
+    /// Customers of a store whose current owner is `owner` (all of them, or
+    /// those among `only`), with the stamp of that ownership.
+    async fn customers_owned_by(
+        &self,
+        store_id: i64,
+        owner: &str,
+        only: &[String],
+    ) -> StorageResult<Vec<(String, String)>>;
+
+    async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        details: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+    async fn audit_log(&self, limit: u32) -> StorageResult<Vec<AuditEntry>>;
+}
+
+/// Opens the storage a URL names: `sqlite:PATH` (or a bare path) or
+/// `postgres://…`. Any other scheme is an error, never a new empty database.
+pub async fn open(url: &str) -> Result<Arc<dyn Storage>, StorageError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StorageError::Invalid(
+            "PostgreSQL storage is not available in this build yet; use sqlite:PATH".into(),
+        ));
+    }
+    let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        rest
+    } else if url.contains("://")
+        || url
+            .split_once(':')
+            .is_some_and(|(s, _)| s.len() > 1 && !s.contains('/'))
+    {
+        return Err(StorageError::Invalid(format!(
+            "unsupported database URL {url:?}: use sqlite:PATH or postgres://USER@HOST/DB"
+        )));
+    } else {
+        url
+    };
+    Ok(Arc::new(SqliteStorage::open(std::path::Path::new(path))?))
+}
+
+/// How to find the customer a change belongs to (erasure and ownership are per customer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CustomerOf {
+    /// Known from the change itself; `register` when a new child row names it.
+    Known { customer: String, register: bool },
+    /// A row registered earlier: look it up.
+    Row { entity: String, row_id: String },
+    /// A note revision: the customer of its note.
+    Note(String),
+    /// Not a customer's row (tags, content).
+    Nobody,
+}
+
+pub(crate) fn customer_of(c: &IncomingChange) -> CustomerOf {
+    let value: Option<serde_json::Value> = c
+        .value
+        .as_deref()
+        .and_then(|v| serde_json::from_str(v).ok());
+    let named = |key: &str| {
+        value
+            .as_ref()
+            .and_then(|v| v.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    match c.entity.as_str() {
+        "customer" => CustomerOf::Known {
+            customer: c.row_id.clone(),
+            register: false,
+        },
+        "customer_tag" => match c.row_id.split_once('/') {
+            Some((customer, _)) => CustomerOf::Known {
+                customer: customer.to_string(),
+                register: false,
+            },
+            None => CustomerOf::Nobody,
+        },
+        "note" | "purchase" | "touchpoint" | "draft" => match (c.op.as_str(), named("customer_id"))
+        {
+            ("insert", Some(customer)) => CustomerOf::Known {
+                customer,
+                register: true,
+            },
+            _ => CustomerOf::Row {
+                entity: c.entity.clone(),
+                row_id: c.row_id.clone(),
+            },
+        },
+        "note_revision" => match (c.op.as_str(), named("note_id")) {
+            ("insert", Some(note)) => CustomerOf::Note(note),
+            _ => CustomerOf::Row {
+                entity: c.entity.clone(),
+                row_id: c.row_id.clone(),
+            },
+        },
+        _ => CustomerOf::Nobody,
+    }
+}
+
+/// The owner a change sets, if it sets one: `Some(Some(name))`, or `Some(None)` when cleared.
+pub(crate) fn owner_set_by(c: &IncomingChange) -> Option<Option<String>> {
+    if c.entity != "customer" {
+        return None;
+    }
+    let value: Option<serde_json::Value> = c
+        .value
+        .as_deref()
+        .and_then(|v| serde_json::from_str(v).ok());
+    match c.op.as_str() {
+        "insert" => value.map(|v| v.get("owner").and_then(|o| o.as_str()).map(str::to_string)),
+        "set" if c.field.as_deref() == Some("owner") => {
+            Some(value.and_then(|v| v.as_str().map(str::to_string)))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,625 @@
+//! SQLite storage: one file, nothing to install. One connection behind a
+//! mutex (SQLite has one writer anyway); work runs on the blocking pool.
+
+use super::*;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::sync::Mutex;
+
+const MIGRATIONS: &[&str] = &[include_str!("migrations/sqlite_0001.sql")];
+
+pub struct SqliteStorage {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+fn role(s: &str) -> Role {
+    Role::parse(s).unwrap_or(Role::Associate)
+}
+
+impl SqliteStorage {
+    pub fn open(path: &Path) -> StorageResult<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StorageError::Database(format!("{}: {e}", dir.display())))?;
+        }
+        let mut conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+        )?;
+        let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if current > MIGRATIONS.len() as i64 {
+            return Err(StorageError::Invalid(format!(
+                "this database was written by a newer server (schema {current}); please update"
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(SqliteStorage {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StorageResult<T> + Send + 'static,
+    ) -> StorageResult<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StorageError::Database(e.to_string()))?
+    }
+}
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        role: role(&r.get::<_, String>(3)?),
+        store_id: r.get(4)?,
+        store: r.get(5)?,
+        password_hash: r.get(6)?,
+    })
+}
+
+const USER_COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.role, u.store_id, s.name, u.password_hash
+     FROM users u JOIN stores s ON s.id = u.store_id";
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn create_store(&self, name: &str, now: DateTime<Utc>) -> StorageResult<StoreRow> {
+        let name = name.to_string();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            if tx
+                .prepare("SELECT 1 FROM stores WHERE name = ?1")?
+                .exists([&name])?
+            {
+                return Err(StorageError::Conflict(format!(
+                    "a store named {name:?} exists"
+                )));
+            }
+            tx.execute(
+                "INSERT INTO stores(name, created_at) VALUES (?1, ?2)",
+                params![name, ts(now)],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute("INSERT INTO streams(id, last_seq) VALUES (?1, 0)", [id])?;
+            tx.commit()?;
+            Ok(StoreRow { id, name })
+        })
+        .await
+    }
+
+    async fn stores(&self) -> StorageResult<Vec<StoreRow>> {
+        self.run(|c| {
+            let mut stmt = c.prepare("SELECT id, name FROM stores ORDER BY name")?;
+            let rows = stmt.query_map([], |r| {
+                Ok(StoreRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: &NewUser, now: DateTime<Utc>) -> StorageResult<UserRow> {
+        let user = user.clone();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let store: Option<i64> = tx
+                .query_row("SELECT id FROM stores WHERE name = ?1", [&user.store], |r| r.get(0))
+                .optional()?;
+            let store = store.ok_or_else(|| StorageError::NotFound(format!("no store named {:?}", user.store)))?;
+            if tx
+                .prepare("SELECT 1 FROM users WHERE username = ?1")?
+                .exists([&user.username])?
+            {
+                return Err(StorageError::Conflict(format!("user {:?} exists", user.username)));
+            }
+            tx.execute(
+                "INSERT INTO users(username, display_name, store_id, role, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![user.username, user.display_name, store, user.role.as_str(), user.password_hash, ts(now)],
+            )?;
+            let row = tx.query_row(
+                &format!("SELECT {USER_COLUMNS} WHERE u.username = ?1"),
+                [&user.username],
+                user_row,
+            )?;
+            tx.commit()?;
+            Ok(row)
+        })
+        .await
+    }
+
+    async fn user(&self, username: &str) -> StorageResult<Option<UserRow>> {
+        let username = username.to_string();
+        self.run(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {USER_COLUMNS} WHERE u.username = ?1"),
+                [&username],
+                user_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn users(&self) -> StorageResult<Vec<UserRow>> {
+        self.run(|c| {
+            let mut stmt = c.prepare(&format!("SELECT {USER_COLUMNS} ORDER BY u.username"))?;
+            let rows = stmt.query_map([], user_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn set_password(&self, username: &str, password_hash: &str) -> StorageResult<()> {
+        let (username, hash) = (username.to_string(), password_hash.to_string());
+        self.run(move |c| {
+            let n = c.execute(
+                "UPDATE users SET password_hash = ?1 WHERE username = ?2",
+                params![hash, username],
+            )?;
+            if n == 0 {
+                return Err(StorageError::NotFound(format!("no user {username:?}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn register_device(
+        &self,
+        device_id: Uuid,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        let (name, hash) = (name.to_string(), token_hash.to_string());
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let store: i64 = tx.query_row("SELECT store_id FROM users WHERE id = ?1", [user_id], |r| r.get(0))?;
+            let existing: Option<i64> = tx
+                .query_row(
+                    "SELECT store_id FROM devices WHERE id = ?1",
+                    [device_id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match existing {
+                Some(s) if s != store => {
+                    return Err(StorageError::Conflict(
+                        "this book already syncs with another store; use a new book for this account".into(),
+                    ))
+                }
+                Some(_) => {
+                    tx.execute(
+                        "UPDATE devices SET user_id = ?1, name = ?2, token_hash = ?3, revoked_at = NULL,
+                                last_seen_at = ?4 WHERE id = ?5",
+                        params![user_id, name, hash, ts(now), device_id.to_string()],
+                    )?;
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                        params![device_id.to_string(), user_id, store, name, hash, ts(now)],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn device_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<DeviceAuth>> {
+        let hash = token_hash.to_string();
+        self.run(move |c| {
+            let found = c
+                .query_row(
+                    "SELECT d.id, u.id, u.username, u.display_name, u.role, d.store_id, s.name, d.last_seen_at
+                     FROM devices d JOIN users u ON u.id = d.user_id JOIN stores s ON s.id = d.store_id
+                     WHERE d.token_hash = ?1 AND d.revoked_at IS NULL",
+                    [&hash],
+                    |r| {
+                        Ok((
+                            DeviceAuth {
+                                device_id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+                                user_id: r.get(1)?,
+                                username: r.get(2)?,
+                                display_name: r.get(3)?,
+                                role: role(&r.get::<_, String>(4)?),
+                                store_id: r.get(5)?,
+                                store: r.get(6)?,
+                            },
+                            r.get::<_, Option<String>>(7)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((auth, last_seen)) = found else {
+                return Ok(None);
+            };
+            // Writing "last seen" on every request would serialise reads; once a minute is plenty.
+            if last_seen.is_none_or(|s| (now - parse_ts(&s)).num_seconds() >= 60) {
+                c.execute(
+                    "UPDATE devices SET last_seen_at = ?1 WHERE id = ?2",
+                    params![ts(now), auth.device_id.to_string()],
+                )?;
+            }
+            Ok(Some(auth))
+        })
+        .await
+    }
+
+    async fn devices(&self, store_id: Option<i64>) -> StorageResult<Vec<DeviceInfo>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT d.id, d.name, u.username, s.name, d.created_at, d.last_seen_at, d.revoked_at, d.pushed_seq
+                 FROM devices d JOIN users u ON u.id = d.user_id JOIN stores s ON s.id = d.store_id
+                 WHERE ?1 IS NULL OR d.store_id = ?1 ORDER BY s.name, u.username, d.created_at",
+            )?;
+            let rows = stmt.query_map([store_id], |r| {
+                Ok(DeviceInfo {
+                    device_id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+                    name: r.get(1)?,
+                    username: r.get(2)?,
+                    store: r.get(3)?,
+                    created_at: parse_ts(&r.get::<_, String>(4)?),
+                    last_seen_at: r.get::<_, Option<String>>(5)?.map(|s| parse_ts(&s)),
+                    revoked_at: r.get::<_, Option<String>>(6)?.map(|s| parse_ts(&s)),
+                    pushed_seq: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, device_id: Uuid, now: DateTime<Utc>) -> StorageResult<bool> {
+        self.run(move |c| {
+            let n = c.execute(
+                "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
+                params![ts(now), device_id.to_string()],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, token_hash: &str, now: DateTime<Utc>) -> StorageResult<()> {
+        let hash = token_hash.to_string();
+        self.run(move |c| {
+            c.execute(
+                "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE token_hash = ?2",
+                params![ts(now), hash],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn push(
+        &self,
+        device_id: Uuid,
+        store_id: i64,
+        changes: Vec<IncomingChange>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<PushOutcome> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let device = device_id.to_string();
+            let pushed: i64 =
+                tx.query_row("SELECT pushed_seq FROM devices WHERE id = ?1", [&device], |r| r.get(0))?;
+            let first = changes.first().map_or(pushed + 1, |c| c.seq);
+            let last = changes.last().map_or(pushed, |c| c.seq);
+            if first > pushed + 1 {
+                return Err(StorageError::Gap { expected: pushed + 1 });
+            }
+            let mut seq: i64 =
+                tx.query_row("SELECT last_seq FROM streams WHERE id = ?1", [store_id], |r| r.get(0))?;
+            let received = ts(now);
+            for mut ch in changes.into_iter().filter(|c| c.seq > pushed) {
+                let customer = match customer_of(&ch) {
+                    CustomerOf::Known { customer, register } => {
+                        if register {
+                            tx.prepare_cached(
+                                "INSERT OR IGNORE INTO row_customers(stream_id, entity, row_id, customer_id)
+                                 VALUES (?1, ?2, ?3, ?4)",
+                            )?
+                            .execute(params![store_id, ch.entity, ch.row_id, customer])?;
+                        }
+                        Some(customer)
+                    }
+                    CustomerOf::Note(note) => {
+                        let customer: Option<String> = tx
+                            .prepare_cached(
+                                "SELECT customer_id FROM row_customers
+                                 WHERE stream_id = ?1 AND entity = 'note' AND row_id = ?2",
+                            )?
+                            .query_row(params![store_id, note], |r| r.get(0))
+                            .optional()?;
+                        if let Some(cu) = &customer {
+                            tx.prepare_cached(
+                                "INSERT OR IGNORE INTO row_customers(stream_id, entity, row_id, customer_id)
+                                 VALUES (?1, ?2, ?3, ?4)",
+                            )?
+                            .execute(params![store_id, ch.entity, ch.row_id, cu])?;
+                        }
+                        customer
+                    }
+                    CustomerOf::Row { entity, row_id } => tx
+                        .prepare_cached(
+                            "SELECT customer_id FROM row_customers
+                             WHERE stream_id = ?1 AND entity = ?2 AND row_id = ?3",
+                        )?
+                        .query_row(params![store_id, entity, row_id], |r| r.get(0))
+                        .optional()?,
+                    CustomerOf::Nobody => None,
+                };
+                if let Some(cu) = &customer {
+                    let erased = tx
+                        .prepare_cached("SELECT 1 FROM erased WHERE stream_id = ?1 AND customer_id = ?2")?
+                        .exists(params![store_id, cu])?;
+                    if erased {
+                        // Written offline after the erasure: its personal data goes too.
+                        ch.value = None;
+                    } else if ch.op == "erase" && ch.entity == "customer" {
+                        tx.execute(
+                            "INSERT OR IGNORE INTO erased(stream_id, customer_id) VALUES (?1, ?2)",
+                            params![store_id, cu],
+                        )?;
+                        tx.execute(
+                            "UPDATE changes SET value = NULL WHERE stream_id = ?1 AND customer_id = ?2",
+                            params![store_id, cu],
+                        )?;
+                        tx.execute(
+                            "DELETE FROM customer_owners WHERE stream_id = ?1 AND customer_id = ?2",
+                            params![store_id, cu],
+                        )?;
+                    } else if let Some(owner) = owner_set_by(&ch) {
+                        tx.prepare_cached(
+                            "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
+                             ON CONFLICT(stream_id, customer_id) DO UPDATE
+                             SET owner = excluded.owner, hlc = excluded.hlc WHERE excluded.hlc > customer_owners.hlc",
+                        )?
+                        .execute(params![store_id, cu, owner, ch.hlc])?;
+                    }
+                }
+                seq += 1;
+                tx.prepare_cached(
+                    "INSERT INTO changes(stream_id, seq, device_id, device_seq, hlc, entity, row_id,
+                        customer_id, op, field, value, base, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )?
+                .execute(params![
+                    store_id, seq, device, ch.seq, ch.hlc, ch.entity, ch.row_id, customer, ch.op,
+                    ch.field, ch.value, ch.base, received
+                ])?;
+            }
+            tx.execute("UPDATE streams SET last_seq = ?1 WHERE id = ?2", params![seq, store_id])?;
+            let applied = last.max(pushed);
+            tx.execute("UPDATE devices SET pushed_seq = ?1 WHERE id = ?2", params![applied, device])?;
+            let stored_stamps = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT device_seq, hlc FROM changes WHERE device_id = ?1 AND device_seq BETWEEN ?2 AND ?3",
+                )?;
+                let rows = stmt.query_map(params![device, first, last], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            tx.commit()?;
+            Ok(PushOutcome { applied_through: applied, stored_stamps })
+        })
+        .await
+    }
+
+    async fn pull(
+        &self,
+        store_id: i64,
+        device_id: Uuid,
+        cursor: Cursor,
+        limit: u32,
+    ) -> StorageResult<PullPage> {
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let device = device_id.to_string();
+            let mut changes = Vec::new();
+            let mut next = cursor;
+            let mut more = false;
+            let mut budget = limit as i64;
+            for (stream, from) in [(store_id, cursor.store_seq), (HQ_STREAM, cursor.hq_seq)] {
+                if budget == 0 {
+                    more = true;
+                    break;
+                }
+                let high: i64 = tx
+                    .query_row(
+                        "SELECT last_seq FROM streams WHERE id = ?1",
+                        [stream],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .unwrap_or(0);
+                let mut stmt = tx.prepare_cached(
+                    "SELECT seq, device_id, hlc, entity, row_id, op, field, value, base FROM changes
+                     WHERE stream_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+                )?;
+                let mut rows = stmt.query(params![stream, from, high, budget])?;
+                let mut last = from;
+                let mut n = 0;
+                while let Some(r) = rows.next()? {
+                    n += 1;
+                    last = r.get(0)?;
+                    if r.get::<_, Option<String>>(1)?.as_deref() == Some(device.as_str()) {
+                        continue;
+                    }
+                    changes.push(PulledChange {
+                        hlc: r.get(2)?,
+                        entity: r.get(3)?,
+                        row_id: r.get(4)?,
+                        op: r.get(5)?,
+                        field: r.get(6)?,
+                        value: r
+                            .get::<_, Option<String>>(7)?
+                            .and_then(|v| serde_json::from_str(&v).ok()),
+                        base: r.get(8)?,
+                    });
+                }
+                budget -= n;
+                if stream == HQ_STREAM {
+                    next.hq_seq = last;
+                } else {
+                    next.store_seq = last;
+                }
+                if last < high {
+                    more = true;
+                }
+            }
+            Ok(PullPage {
+                changes,
+                cursor: next,
+                more,
+            })
+        })
+        .await
+    }
+
+    async fn append_server_changes(
+        &self,
+        stream_id: i64,
+        changes: Vec<ServerChange>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<usize> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut seq: i64 = tx
+                .query_row("SELECT last_seq FROM streams WHERE id = ?1", [stream_id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| StorageError::NotFound(format!("no stream {stream_id}")))?;
+            let n = changes.len();
+            for ch in changes {
+                seq += 1;
+                let hlc = ch.hlc.clone();
+                let incoming = IncomingChange {
+                    seq,
+                    hlc: hlc.clone(),
+                    entity: ch.entity.clone(),
+                    row_id: ch.row_id.clone(),
+                    op: ch.op.clone(),
+                    field: ch.field.clone(),
+                    value: ch.value.clone(),
+                    base: None,
+                };
+                let customer = match customer_of(&incoming) {
+                    CustomerOf::Known { customer, .. } => Some(customer),
+                    _ => None,
+                };
+                if let (Some(cu), Some(owner)) = (&customer, owner_set_by(&incoming)) {
+                    tx.execute(
+                        "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT(stream_id, customer_id) DO UPDATE
+                         SET owner = excluded.owner, hlc = excluded.hlc WHERE excluded.hlc > customer_owners.hlc",
+                        params![stream_id, cu, owner, hlc],
+                    )?;
+                }
+                tx.execute(
+                    "INSERT INTO changes(stream_id, seq, hlc, entity, row_id, customer_id, op, field, value, base, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![stream_id, seq, hlc, ch.entity, ch.row_id, customer, ch.op, ch.field, ch.value, ch.base, ts(now)],
+                )?;
+            }
+            tx.execute("UPDATE streams SET last_seq = ?1 WHERE id = ?2", params![seq, stream_id])?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn customers_owned_by(
+        &self,
+        store_id: i64,
+        owner: &str,
+        only: &[String],
+    ) -> StorageResult<Vec<(String, String)>> {
+        let (owner, only) = (owner.to_string(), only.to_vec());
+        self.run(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT customer_id, hlc FROM customer_owners WHERE stream_id = ?1 AND owner = ?2 ORDER BY customer_id",
+            )?;
+            let rows = stmt.query_map(params![store_id, owner], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+            let all = rows.collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+            Ok(if only.is_empty() { all } else { all.into_iter().filter(|(id, _)| only.contains(id)).collect() })
+        })
+        .await
+    }
+
+    async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        details: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        let (actor, action, details) = (actor.to_string(), action.to_string(), details.to_string());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO audit(at, actor, action, details) VALUES (?1, ?2, ?3, ?4)",
+                params![ts(now), actor, action, details],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_log(&self, limit: u32) -> StorageResult<Vec<AuditEntry>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT id, at, actor, action, details FROM audit ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok(AuditEntry {
+                    id: r.get(0)?,
+                    at: parse_ts(&r.get::<_, String>(1)?),
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    details: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+}
