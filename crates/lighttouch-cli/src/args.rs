@@ -108,6 +108,31 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Sign in to a sync server (password from LIGHTTOUCH_PASSWORD or a prompt).
+    Login {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        user: String,
+        /// How this book appears in the server's device list (default: the host name).
+        #[arg(long)]
+        device_name: Option<String>,
+    },
+    /// Forget the sync token; unsent changes stay and go with the next sign-in.
+    Logout,
+    /// Push local changes and pull everyone else's, now.
+    Sync,
+    /// Sync state: server, account, changes waiting, last success or error.
+    Status,
+    /// Values that lost to a concurrent edit elsewhere; restore or dismiss one.
+    Conflicts {
+        /// Put this lost value back (a new edit, which syncs).
+        #[arg(long, conflicts_with = "dismiss")]
+        restore: Option<i64>,
+        /// Keep the current value and stop showing this one.
+        #[arg(long)]
+        dismiss: Option<i64>,
+    },
     /// Export one customer or the whole book.
     Export {
         #[arg(long)]

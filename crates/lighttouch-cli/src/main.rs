@@ -4,6 +4,7 @@
 
 mod args;
 mod print;
+mod sync_commands;
 
 use anyhow::{Context, Result};
 use args::{Cli, Command, ImportKind, NoteCommand, TagCommand};
@@ -253,6 +254,14 @@ fn run(cli: Cli) -> Result<()> {
             print::emit(out, json, &json!({ "erased": id }), || {
                 format!("erased {id}")
             })?;
+        }
+        Command::Login { .. }
+        | Command::Logout
+        | Command::Sync
+        | Command::Status
+        | Command::Conflicts { .. } => {
+            let book = open(&cli, OpenMode::MustExist)?;
+            sync_commands::run(book, &cli.command, json, out)?;
         }
         Command::Export {
             customer,
