@@ -1,0 +1,450 @@
+//! Deterministic simulation of sync. For each seed: a server and five
+//! devices of one store (plus one of another store), random edits (the same
+//! fields, different fields, tags, notes, erasures, handovers), random
+//! offline periods, clocks hours apart, and requests that are dropped,
+//! duplicated or lose their answer (a crash between the server storing a
+//! push and the device hearing of it), pulls cut between pages. Then every
+//! device syncs, and:
+//! - every replica is identical;
+//! - every note written anywhere exists everywhere (unless its customer was erased);
+//! - every field holds the value with the highest clock stamp in the server's log;
+//! - every value that lost to a concurrent edit is in every replica's conflicts;
+//! - the other store's device holds none of it.
+//!
+//! `LIGHTTOUCH_SIM_SEEDS` (default 12) and `LIGHTTOUCH_SIM_STEPS` (default
+//! 250) size the run; `LIGHTTOUCH_SIM_SEED=N` replays one seed.
+
+use chrono::{Duration, TimeZone, Utc};
+use lighttouch_core::sync::{engine, sync_once, Transport, TransportError};
+use lighttouch_core::{Book, ManualClock};
+use lighttouch_protocol::*;
+use lighttouch_server::admin::Admin;
+use lighttouch_server::storage::{SqliteStorage, Storage};
+use lighttouch_sync_tests::{snapshot, InProcess, ServerClock};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+const FIELDS: &[&str] = &["ring_size", "shoe_size", "email", "clothing_size", "name"];
+const TAGS: &[&str] = &["珍珠", "玫瑰金", "情侣", "VIP", "婚戒"];
+const USERS: &[&str] = &["u0", "u1", "u2", "u3", "u4"];
+
+/// Faults injected by the transport, decided by the seed.
+struct Faulty {
+    inner: InProcess,
+    rng: Mutex<fastrand::Rng>,
+    faults: Mutex<bool>,
+}
+
+impl Faulty {
+    fn roll(&self, p: f64) -> bool {
+        *self.faults.lock().unwrap() && self.rng.lock().unwrap().f64() < p
+    }
+}
+
+fn lost() -> TransportError {
+    TransportError::Unreachable("simulated network failure".into())
+}
+
+impl Transport for Faulty {
+    async fn login(
+        &self,
+        server: &str,
+        request: &LoginRequest,
+    ) -> Result<LoginResponse, TransportError> {
+        self.inner.login(server, request).await
+    }
+
+    async fn push(
+        &self,
+        server: &str,
+        token: &str,
+        request: &PushRequest,
+    ) -> Result<PushResponse, TransportError> {
+        if self.roll(0.05) {
+            return Err(lost()); // dropped on the way
+        }
+        let response = self.inner.push(server, token, request).await;
+        if self.roll(0.05) {
+            let _ = self.inner.push(server, token, request).await; // duplicated
+        }
+        if self.roll(0.1) {
+            return Err(lost()); // stored, but the answer never arrives
+        }
+        response
+    }
+
+    async fn pull(
+        &self,
+        server: &str,
+        token: &str,
+        request: &PullRequest,
+    ) -> Result<PullResponse, TransportError> {
+        if self.roll(0.08) {
+            return Err(lost()); // cut between pages
+        }
+        // Small pages, so pulls span several requests.
+        let small = PullRequest {
+            cursor: request.cursor.clone(),
+            limit: Some(7),
+        };
+        self.inner.pull(server, token, &small).await
+    }
+}
+
+struct Device {
+    book: Mutex<Book>,
+    clock: Arc<ManualClock>,
+    skew: Duration,
+    online: bool,
+}
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_converge_and_nothing_is_lost() {
+    let steps = env("LIGHTTOUCH_SIM_STEPS", 250) as usize;
+    let seeds: Vec<u64> = match std::env::var("LIGHTTOUCH_SIM_SEED") {
+        Ok(s) => vec![s.parse().expect("LIGHTTOUCH_SIM_SEED is a number")],
+        Err(_) => (1..=env("LIGHTTOUCH_SIM_SEEDS", 12)).collect(),
+    };
+    for seed in seeds {
+        simulate(seed, steps).await;
+    }
+}
+
+async fn simulate(seed: u64, steps: usize) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&db).unwrap());
+    let start = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
+    let server_clock = Arc::new(ServerClock(Mutex::new(start)));
+    let admin = Admin::new(storage.clone(), server_clock.clone());
+    admin.add_store("sim", "静安嘉里").await.unwrap();
+    admin.add_store("sim", "国金").await.unwrap();
+    for u in USERS {
+        admin
+            .add_user("sim", u, None, "静安嘉里", Role::Associate, "password1")
+            .await
+            .unwrap();
+    }
+    admin
+        .add_user(
+            "sim",
+            "outsider",
+            None,
+            "国金",
+            Role::Associate,
+            "password1",
+        )
+        .await
+        .unwrap();
+    let transport = Faulty {
+        inner: InProcess {
+            storage: storage.clone(),
+            clock: server_clock.clone(),
+        },
+        rng: Mutex::new(fastrand::Rng::with_seed(seed ^ 0x5eed)),
+        faults: Mutex::new(false),
+    };
+
+    let skews = [0i64, 3 * 60, -2 * 60, 10, -60]; // minutes: hours apart
+    let mut devices: Vec<Device> = Vec::new();
+    for (i, skew) in skews.iter().enumerate() {
+        let skew = Duration::minutes(*skew);
+        let clock = Arc::new(ManualClock::new(start + skew));
+        let book = Mutex::new(Book::open_in_memory(clock.clone()).unwrap());
+        engine::login(&book, &transport, "sim://", USERS[i], "password1", "laptop")
+            .await
+            .unwrap();
+        devices.push(Device {
+            book,
+            clock,
+            skew,
+            online: true,
+        });
+    }
+    let outsider = Mutex::new(Book::open_in_memory(Arc::new(ManualClock::new(start))).unwrap());
+    engine::login(
+        &outsider,
+        &transport,
+        "sim://",
+        "outsider",
+        "password1",
+        "laptop",
+    )
+    .await
+    .unwrap();
+    outsider
+        .lock()
+        .unwrap()
+        .add_customer(&[("name", "别店客人")], false)
+        .unwrap();
+    *transport.faults.lock().unwrap() = true;
+
+    let mut counter = 0u64;
+    for _ in 0..steps {
+        // Time moves on for everyone; each laptop keeps its own clock error.
+        let now = *server_clock.0.lock().unwrap() + Duration::seconds(rng.i64(1..120));
+        *server_clock.0.lock().unwrap() = now;
+        for d in &devices {
+            d.clock.set(now + d.skew);
+        }
+        let i = rng.usize(..devices.len());
+        let d = &mut devices[i];
+        counter += 1;
+        match rng.u32(0..100) {
+            0..=4 => d.online = !d.online,
+            5..=24 if d.online => {
+                let _ = sync_once(&d.book, &transport).await;
+            }
+            25..=29 => {
+                let mut b = d.book.lock().unwrap();
+                b.add_customer(&[("name", &format!("客人{seed}-{counter}"))], true)
+                    .unwrap();
+            }
+            30 => {
+                if let Some(id) = pick_customer(&d.book, &mut rng) {
+                    d.book.lock().unwrap().erase_customer(&id).unwrap();
+                }
+            }
+            31 => {
+                let (from, to) = (
+                    USERS[rng.usize(..USERS.len())],
+                    USERS[rng.usize(..USERS.len())],
+                );
+                if from != to {
+                    admin.reassign("manager", from, to, &[]).await.unwrap();
+                }
+            }
+            32..=44 => {
+                if let Some(id) = pick_customer(&d.book, &mut rng) {
+                    let tag = TAGS[rng.usize(..TAGS.len())];
+                    let mut b = d.book.lock().unwrap();
+                    if rng.bool() {
+                        b.tag_customer(&id, tag).unwrap();
+                    } else {
+                        let _ = b.untag_customer(&id, tag); // unknown here yet: nothing to remove
+                    }
+                }
+            }
+            45..=54 => {
+                if let Some(id) = pick_customer(&d.book, &mut rng) {
+                    let mut b = d.book.lock().unwrap();
+                    let notes = b.notes(&id).unwrap();
+                    if !notes.is_empty() && rng.bool() {
+                        let n = &notes[rng.usize(..notes.len())];
+                        b.edit_note(&n.id, &format!("改写{counter}")).unwrap();
+                    } else {
+                        b.add_note(&id, &format!("备注{counter}")).unwrap();
+                    }
+                }
+            }
+            _ => {
+                if let Some(id) = pick_customer(&d.book, &mut rng) {
+                    let field = FIELDS[rng.usize(..FIELDS.len())];
+                    // Values never repeat, so a lost value is recognisable.
+                    let value = match field {
+                        "email" => format!("c{counter}@example.com"),
+                        "name" => format!("改名{counter}"),
+                        _ => format!("{counter}"),
+                    };
+                    d.book
+                        .lock()
+                        .unwrap()
+                        .edit_customer(&id, &[(field, &value)])
+                        .unwrap();
+                }
+            }
+        }
+    }
+
+    // Everyone comes back online on a quiet network and syncs until nothing moves.
+    *transport.faults.lock().unwrap() = false;
+    for _ in 0..3 {
+        for d in &devices {
+            sync_once(&d.book, &transport).await.unwrap();
+        }
+    }
+    sync_once(&outsider, &transport).await.unwrap();
+    check(seed, &devices, &outsider, &db);
+}
+
+fn pick_customer(book: &Mutex<Book>, rng: &mut fastrand::Rng) -> Option<String> {
+    let b = book.lock().unwrap();
+    let snap = snapshot(&b);
+    let live: Vec<String> = snap["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["erased_at"] == Value::Bool(false))
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    (!live.is_empty()).then(|| live[rng.usize(..live.len())].clone())
+}
+
+fn check(seed: u64, devices: &[Device], outsider: &Mutex<Book>, db: &std::path::Path) {
+    let snaps: Vec<Value> = devices
+        .iter()
+        .map(|d| snapshot(&d.book.lock().unwrap()))
+        .collect();
+    for (i, s) in snaps.iter().enumerate().skip(1) {
+        assert!(
+            s == &snaps[0],
+            "seed {seed}: device {i} differs from device 0"
+        );
+    }
+    for d in devices {
+        assert_eq!(
+            d.book.lock().unwrap().pending_changes().unwrap(),
+            0,
+            "seed {seed}: all sent"
+        );
+    }
+
+    // The server's log of the store, with the stamps it kept.
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT hlc, entity, row_id, op, field, value, base FROM changes
+             WHERE stream_id = (SELECT id FROM stores WHERE name = '静安嘉里') ORDER BY seq",
+        )
+        .unwrap();
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let log: Vec<Row> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let erased: BTreeSet<&str> = log
+        .iter()
+        .filter(|r| r.3 == "erase")
+        .map(|r| r.2.as_str())
+        .collect();
+
+    // Every value written to a customer field: (customer, field) -> [(stamp, value, base)].
+    let mut writes: BTreeMap<(String, String), Vec<(String, Value, Option<String>)>> =
+        BTreeMap::new();
+    let mut notes = BTreeSet::new();
+    for (hlc, entity, row, op, field, value, base) in &log {
+        if erased.contains(row.as_str()) {
+            continue;
+        }
+        let value: Option<Value> = value.as_deref().map(|v| serde_json::from_str(v).unwrap());
+        match (entity.as_str(), op.as_str()) {
+            ("customer", "insert") => {
+                for f in FIELDS.iter().chain(&["owner"]) {
+                    if let Some(v) = value.as_ref().and_then(|v| v.get(*f)) {
+                        writes
+                            .entry((row.clone(), f.to_string()))
+                            .or_default()
+                            .push((hlc.clone(), v.clone(), None));
+                    }
+                }
+            }
+            ("customer", "set") => {
+                let f = field.clone().unwrap();
+                writes.entry((row.clone(), f)).or_default().push((
+                    hlc.clone(),
+                    value.unwrap(),
+                    base.clone(),
+                ));
+            }
+            ("note", "insert") => {
+                // No value: wiped with its erased customer.
+                let Some(customer) = value.as_ref().and_then(|v| v["customer_id"].as_str()) else {
+                    continue;
+                };
+                let customer = customer.to_string();
+                if !erased.contains(customer.as_str()) {
+                    notes.insert((customer, row.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let book0 = devices[0].book.lock().unwrap();
+    let mut checked_losses = 0;
+    let by_id: BTreeMap<String, &Value> = snaps[0]["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap().to_string(), c))
+        .collect();
+    for ((customer, field), ws) in &writes {
+        let winner = ws.iter().max_by(|a, b| a.0.cmp(&b.0)).unwrap();
+        let held = &by_id[customer][field.as_str()];
+        assert_eq!(
+            held, &winner.1,
+            "seed {seed}: {customer}.{field} holds the newest value"
+        );
+        // A value that is not the winner and that no later edit knowingly
+        // replaced lost to a concurrent edit: every replica keeps it.
+        for (stamp, value, _) in ws {
+            let replaced_knowingly = ws.iter().any(|w| w.2.as_deref() == Some(stamp.as_str()));
+            if stamp == &winner.0 || replaced_knowingly || value == &winner.1 {
+                continue;
+            }
+            checked_losses += 1;
+            for (i, d) in devices.iter().enumerate() {
+                let conflicts = if i == 0 {
+                    book0.conflicts().unwrap()
+                } else {
+                    d.book.lock().unwrap().conflicts().unwrap()
+                };
+                let kept = conflicts.iter().any(|c| {
+                    &c.row_id == customer && &c.field == field && c.lost_value == value.to_string()
+                });
+                assert!(
+                    kept,
+                    "seed {seed}: device {i} lost {customer}.{field} = {value}"
+                );
+            }
+        }
+    }
+    drop(book0);
+    eprintln!(
+        "seed {seed}: {} log entries, {} fields, {checked_losses} lost values kept, {} notes, {} erased",
+        log.len(),
+        writes.len(),
+        notes.len(),
+        erased.len()
+    );
+    for (i, d) in devices.iter().enumerate() {
+        let b = d.book.lock().unwrap();
+        for (customer, note) in &notes {
+            let found = b.notes(customer).unwrap().iter().any(|n| &n.id == note);
+            assert!(found, "seed {seed}: device {i} is missing note {note}");
+        }
+    }
+    let o = snapshot(&outsider.lock().unwrap());
+    assert_eq!(
+        o["customers"].as_array().unwrap().len(),
+        1,
+        "seed {seed}: the other store sees only its own customer"
+    );
+}
