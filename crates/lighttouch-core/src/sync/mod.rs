@@ -49,7 +49,8 @@ pub struct SyncStatus {
     pub signed_in: bool,
     /// Local changes the server has not acknowledged yet.
     pub pending: u32,
-    pub last_success_at: Option<DateTime<Utc>>,
+    /// RFC 3339.
+    pub last_success_at: Option<String>,
     pub last_error: Option<SyncErrorInfo>,
     /// Lost values not yet restored or dismissed.
     pub open_conflicts: u32,
@@ -60,7 +61,8 @@ pub struct SyncStatus {
 pub struct SyncErrorInfo {
     pub code: String,
     pub message: String,
-    pub at: DateTime<Utc>,
+    /// RFC 3339.
+    pub at: String,
 }
 
 impl Book {
@@ -246,7 +248,7 @@ impl Book {
         let info = SyncErrorInfo {
             code: code.to_string(),
             message: message.to_string(),
-            at: self.now(),
+            at: self.now().to_rfc3339(),
         };
         let json =
             serde_json::to_string(&info).map_err(|e| BookError::InvalidInput(e.to_string()))?;
@@ -266,9 +268,7 @@ impl Book {
             store: account.as_ref().map(|a| a.user.store.clone()),
             signed_in: account.is_some(),
             pending: self.pending_changes()?,
-            last_success_at: meta_get(&self.conn, "sync_last_success")?
-                .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-                .map(|d| d.with_timezone(&Utc)),
+            last_success_at: meta_get(&self.conn, "sync_last_success")?,
             last_error: meta_get(&self.conn, "sync_last_error")?
                 .and_then(|s| serde_json::from_str(&s).ok()),
             open_conflicts: open_conflicts as u32,
