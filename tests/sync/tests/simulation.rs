@@ -289,6 +289,9 @@ fn pick_customer(book: &Mutex<Book>, rng: &mut fastrand::Rng) -> Option<String> 
     (!live.is_empty()).then(|| live[rng.usize(..live.len())].clone())
 }
 
+/// One value written to a field: its stamp, the value, the stamp it replaced.
+type Write = (String, Value, Option<String>);
+
 fn check(seed: u64, devices: &[Device], outsider: &Mutex<Book>, db: &std::path::Path) {
     let snaps: Vec<Value> = devices
         .iter()
@@ -347,8 +350,7 @@ fn check(seed: u64, devices: &[Device], outsider: &Mutex<Book>, db: &std::path::
         .collect();
 
     // Every value written to a customer field: (customer, field) -> [(stamp, value, base)].
-    let mut writes: BTreeMap<(String, String), Vec<(String, Value, Option<String>)>> =
-        BTreeMap::new();
+    let mut writes: BTreeMap<(String, String), Vec<Write>> = BTreeMap::new();
     let mut notes = BTreeSet::new();
     for (hlc, entity, row, op, field, value, base) in &log {
         if erased.contains(row.as_str()) {
@@ -417,7 +419,9 @@ fn check(seed: u64, devices: &[Device], outsider: &Mutex<Book>, db: &std::path::
                     d.book.lock().unwrap().conflicts().unwrap()
                 };
                 let kept = conflicts.iter().any(|c| {
-                    &c.row_id == customer && &c.field == field && c.lost_value == value.to_string()
+                    &c.row_id == customer
+                        && &c.field == field
+                        && serde_json::from_str::<Value>(&c.lost_value).ok().as_ref() == Some(value)
                 });
                 assert!(
                     kept,
