@@ -96,14 +96,16 @@ pub fn run(book: Book, command: &Command, json: bool, out: &mut impl Write) -> R
                     _ => writeln!(out, "not signed in")?,
                 }
                 writeln!(out, "changes waiting: {}", status.pending)?;
-                match status.last_success_at {
-                    Some(t) => writeln!(
-                        out,
-                        "last sync: {}",
-                        t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
-                    )?,
-                    None => writeln!(out, "last sync: never")?,
-                }
+                let last = status
+                    .last_success_at
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| {
+                        t.with_timezone(&chrono::Local)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    });
+                writeln!(out, "last sync: {}", last.as_deref().unwrap_or("never"))?;
                 if let Some(e) = &status.last_error {
                     writeln!(out, "last error: {} ({})", e.message, e.code)?;
                 }
