@@ -15,7 +15,7 @@ use lighttouch_protocol::PulledChange;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// What a batch of applied changes touched, for the search index and clock.
 #[derive(Debug, Default)]
@@ -24,6 +24,34 @@ pub(crate) struct Applied {
     pub tags_changed: bool,
     pub max_hlc: Option<String>,
     pub conflicts: usize,
+    /// Customers looked up during this page (most changes are of a few).
+    known: HashMap<String, CustomerState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CustomerState {
+    Live,
+    Erased,
+    Missing,
+}
+
+impl Applied {
+    fn customer_state(&mut self, tx: &Connection, id: &str) -> Result<CustomerState> {
+        if let Some(s) = self.known.get(id) {
+            return Ok(*s);
+        }
+        let erased: Option<bool> = tx
+            .prepare_cached("SELECT erased_at IS NOT NULL FROM customers WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        let state = match erased {
+            None => CustomerState::Missing,
+            Some(true) => CustomerState::Erased,
+            Some(false) => CustomerState::Live,
+        };
+        self.known.insert(id.to_string(), state);
+        Ok(state)
+    }
 }
 
 pub(crate) fn apply_change(
@@ -48,7 +76,7 @@ pub(crate) fn apply_change(
             let Some(customer) = owning_customer(tx, entity, &change.row_id)? else {
                 return Ok(());
             };
-            if is_erased(tx, &customer)? {
+            if !customer.is_empty() && out.customer_state(tx, &customer)? == CustomerState::Erased {
                 return Ok(());
             }
             merge_field(
@@ -88,6 +116,7 @@ pub(crate) fn apply_change(
                     )?;
                 }
             }
+            out.known.insert(id.clone(), CustomerState::Erased);
             out.touched.insert(id.clone());
             Ok(())
         }
@@ -119,11 +148,14 @@ fn apply_insert(
         Entity::Tag | Entity::ContentItem | Entity::CustomerTag => None,
     };
     if let Some(c) = &customer {
-        if entity != Entity::Customer && !customer_exists(tx, c)? {
+        let state = out.customer_state(tx, c)?;
+        if state == CustomerState::Erased
+            || (entity != Entity::Customer && state == CustomerState::Missing)
+        {
             return Ok(());
         }
-        if is_erased(tx, c)? {
-            return Ok(());
+        if entity == Entity::Customer {
+            out.known.remove(c);
         }
     }
     let known: Vec<(&str, &Value)> = entity
@@ -131,30 +163,28 @@ fn apply_insert(
         .iter()
         .filter_map(|col| fields.get(*col).map(|v| (*col, v)))
         .collect();
-    let exists = tx
-        .prepare_cached(&format!("SELECT 1 FROM {} WHERE id = ?1", entity.table()))?
-        .exists([id])?;
-    if exists {
+    // Most inserts are of rows this book has never seen: try that first.
+    let mut cols = vec!["id", "hlc"];
+    cols.extend(known.iter().map(|(c, _)| *c));
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT(id) DO NOTHING",
+        entity.table(),
+        cols.join(", "),
+        marks.join(", ")
+    );
+    let mut values = vec![
+        SqlValue::Text(id.clone()),
+        SqlValue::Text(change.hlc.clone()),
+    ];
+    values.extend(known.iter().map(|(_, v)| to_sql(v)));
+    let inserted = tx
+        .prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values))?;
+    if inserted == 0 {
         for (col, value) in known {
             merge_field(tx, entity, id, col, value, &change.hlc, None, now, out)?;
         }
-    } else {
-        let mut cols = vec!["id", "hlc"];
-        cols.extend(known.iter().map(|(c, _)| *c));
-        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            entity.table(),
-            cols.join(", "),
-            marks.join(", ")
-        );
-        let mut values = vec![
-            SqlValue::Text(id.clone()),
-            SqlValue::Text(change.hlc.clone()),
-        ];
-        values.extend(known.iter().map(|(_, v)| to_sql(v)));
-        tx.prepare_cached(&sql)?
-            .execute(rusqlite::params_from_iter(values))?;
     }
     if entity == Entity::Tag {
         touch_tag_customers(tx, id, out)?;
@@ -270,7 +300,7 @@ fn apply_tag_link(tx: &Connection, change: &PulledChange, out: &mut Applied) -> 
     let Some((customer, tag)) = change.row_id.split_once('/') else {
         return Ok(());
     };
-    if !customer_exists(tx, customer)? || is_erased(tx, customer)? {
+    if out.customer_state(tx, customer)? != CustomerState::Live {
         return Ok(());
     }
     let tag_known = tx
@@ -326,21 +356,6 @@ fn note_customer(tx: &Connection, note: &str) -> Result<Option<String>> {
         .prepare_cached("SELECT customer_id FROM notes WHERE id = ?1")?
         .query_row([note], |r| r.get(0))
         .optional()?)
-}
-
-fn customer_exists(tx: &Connection, id: &str) -> Result<bool> {
-    Ok(tx
-        .prepare_cached("SELECT 1 FROM customers WHERE id = ?1")?
-        .exists([id])?)
-}
-
-fn is_erased(tx: &Connection, id: &str) -> Result<bool> {
-    if id.is_empty() {
-        return Ok(false);
-    }
-    Ok(tx
-        .prepare_cached("SELECT 1 FROM customers WHERE id = ?1 AND erased_at IS NOT NULL")?
-        .exists([id])?)
 }
 
 fn touch_tag_customers(tx: &Connection, tag: &str, out: &mut Applied) -> Result<()> {

@@ -158,22 +158,62 @@ async fn run<T: Transport>(book: &Mutex<Book>, transport: &T) -> Result<SyncRepo
             Err(e) => return Err(e.into()),
         }
     }
+    // Pipelined: the next page is requested before this one is applied, so
+    // the server and the network work while the book writes.
+    let cursor = lock(book).sync_cursor()?;
+    let mut page = transport
+        .pull(&account.server, &account.token, &pull_request(cursor))
+        .await?;
     loop {
-        let cursor = lock(book).sync_cursor()?;
-        let request = PullRequest {
-            cursor,
-            limit: Some(PULL_PAGE),
-        };
-        let page = transport
-            .pull(&account.server, &account.token, &request)
-            .await?;
-        let more = page.more;
-        report.pulled += lock(book).apply_pull(&page)? as u32;
-        if !more {
+        if !page.more {
+            report.pulled += lock(book).apply_pull(&page)? as u32;
             break;
         }
+        let request = pull_request(Some(page.cursor.clone()));
+        let next = transport.pull(&account.server, &account.token, &request);
+        let apply = async { lock(book).apply_pull(&page) };
+        let (next, applied) = futures_join(next, apply).await;
+        report.pulled += applied? as u32;
+        page = next?;
     }
     Ok(report)
+}
+
+fn pull_request(cursor: Option<String>) -> PullRequest {
+    PullRequest {
+        cursor,
+        limit: Some(PULL_PAGE),
+    }
+}
+
+/// Polls both futures to completion, the first one first (so its request is
+/// on its way before the second, which may block, runs).
+async fn futures_join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none() {
+            if let std::task::Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let std::task::Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        if ra.is_some() && rb.is_some() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    (
+        ra.expect("polled to completion"),
+        rb.expect("polled to completion"),
+    )
 }
 
 impl Book {
