@@ -500,6 +500,13 @@ fn every_migration_runs_on_a_book_made_by_the_previous_version() {
                 [],
             )
             .unwrap();
+            conn.execute_batch(
+                "INSERT INTO changes(hlc, entity, row_id, op, field, value)
+                 VALUES ('0000000000002-000000-0', 'customer', 'old-1', 'set', 'ring_size', '\"12\"');
+                 INSERT INTO field_clocks(entity, row_id, field, hlc)
+                 VALUES ('customer', 'old-1', 'ring_size', '0000000000002-000000-0');",
+            )
+            .unwrap();
         }
         let book = Book::open(&path, OpenMode::MustExist, clock()).unwrap();
         assert_eq!(book.schema_version().unwrap(), SCHEMA_VERSION);
@@ -509,6 +516,10 @@ fn every_migration_runs_on_a_book_made_by_the_previous_version() {
                 "老客",
                 "data survives"
             );
+            // Unsent changes from before sync existed still go out.
+            let pending = book.push_batch(10).unwrap().unwrap();
+            assert_eq!(pending.changes[0].field.as_deref(), Some("ring_size"));
+            assert_eq!(pending.changes[0].base, None);
         }
     }
 }
