@@ -1,0 +1,60 @@
+//! How fast a fresh book applies a store's history, without network or
+//! server: the client's share of a first sync.
+//!
+//!     cargo run --release -p lighttouch-core --example apply_timing -- [CUSTOMERS]
+
+use lighttouch_core::sync::PULL_PAGE;
+use lighttouch_core::{Book, SystemClock};
+use lighttouch_protocol::{PullResponse, PulledChange};
+use std::sync::Arc;
+use std::time::Instant;
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20_000);
+    let dir = tempfile::tempdir().unwrap();
+    let open = |name: &str| {
+        Book::open(
+            &dir.path().join(name),
+            lighttouch_core::OpenMode::CreateIfMissing,
+            Arc::new(SystemClock),
+        )
+        .unwrap()
+    };
+    let mut source = open("source.sqlite3");
+    source.generate_demo(n, 1).unwrap();
+    let changes: Vec<PulledChange> = source
+        .changes_since(0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|c| PulledChange {
+            hlc: c.hlc,
+            entity: c.entity,
+            row_id: c.row_id,
+            op: c.op,
+            field: c.field,
+            value: c.value,
+            base: c.base,
+        })
+        .collect();
+    let mut fresh = open("fresh.sqlite3");
+    let t = Instant::now();
+    for (i, page) in changes.chunks(PULL_PAGE as usize).enumerate() {
+        fresh
+            .apply_pull(&PullResponse {
+                changes: page.to_vec(),
+                cursor: format!("v1.{i}.0"),
+                more: true,
+                server_time: chrono::Utc::now(),
+            })
+            .unwrap();
+    }
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "applied {} changes ({n} customers) in {s:.2} s: {:.0} changes/s",
+        changes.len(),
+        changes.len() as f64 / s
+    );
+}
