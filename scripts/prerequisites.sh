@@ -54,6 +54,36 @@ ensure_desktop_test() {
   fc-cache >/dev/null 2>&1 || true
 }
 
+# Starts a throwaway PostgreSQL (Debian's) on 127.0.0.1 for the storage
+# tests and exports LIGHTTOUCH_TEST_POSTGRES; it stops when the shell exits.
+start_test_postgres() {
+  apt_install postgresql
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  PG_DIR=$(mktemp -d /tmp/lighttouch-pg.XXXXXX)
+  local port
+  port=$(shuf -i 20000-60000 -n 1)
+  local run=()
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$PG_DIR"
+    run=(runuser -u postgres --)
+  fi
+  "${run[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 >/dev/null
+  "${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
+  export LIGHTTOUCH_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
+  PG_STOP=("${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -m immediate stop)
+  trap 'stop_test_postgres' EXIT
+  echo "PostgreSQL for tests at $LIGHTTOUCH_TEST_POSTGRES" >&2
+}
+
+stop_test_postgres() {
+  if [ -n "${PG_DIR:-}" ]; then
+    "${PG_STOP[@]}" >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+    PG_DIR=
+  fi
+}
+
 # Runs a command on a virtual screen (WIDTHxHEIGHT) with a private D-Bus
 # session that activates no services (see scripts/lib/headless-session.conf).
 headless() {

@@ -4,8 +4,10 @@
 //! is one transaction inside the implementation; the rules that do not need
 //! the database (validation, clock bounds) live in `crate::sync`.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
 use async_trait::async_trait;
@@ -29,6 +31,12 @@ pub enum StorageError {
     Gap { expected: i64 },
     #[error("database error: {0}")]
     Database(String),
+}
+
+impl From<tokio_postgres::Error> for StorageError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StorageError::Database(e.to_string())
+    }
 }
 
 impl From<rusqlite::Error> for StorageError {
@@ -234,9 +242,7 @@ pub trait Storage: Send + Sync + 'static {
 /// `postgres://…`. Any other scheme is an error, never a new empty database.
 pub async fn open(url: &str) -> Result<Arc<dyn Storage>, StorageError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StorageError::Invalid(
-            "PostgreSQL storage is not available in this build yet; use sqlite:PATH".into(),
-        ));
+        return Ok(Arc::new(PostgresStorage::connect(url).await?));
     }
     let path = if let Some(rest) = url.strip_prefix("sqlite://") {
         rest

@@ -1,0 +1,567 @@
+//! One storage suite, run against SQLite and against PostgreSQL.
+//!
+//! PostgreSQL runs when `LIGHTTOUCH_TEST_POSTGRES` names a server
+//! (`scripts/test` starts one); each test gets its own database. Under CI
+//! (`CI=true`) a missing server is a failure, never a silent skip.
+
+use chrono::{DateTime, TimeZone, Utc};
+use lighttouch_protocol::Role;
+use lighttouch_server::storage::*;
+use std::sync::Arc;
+use uuid::Uuid;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap()
+}
+
+async fn sqlite() -> (Arc<dyn Storage>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStorage::open(&dir.path().join("s.sqlite3")).unwrap();
+    (Arc::new(s), dir)
+}
+
+async fn postgres() -> Option<Arc<dyn Storage>> {
+    let Ok(url) = std::env::var("LIGHTTOUCH_TEST_POSTGRES") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the PostgreSQL storage suite: set LIGHTTOUCH_TEST_POSTGRES"
+        );
+        eprintln!("LIGHTTOUCH_TEST_POSTGRES is not set: PostgreSQL half skipped");
+        return None;
+    };
+    let (admin, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let name = format!("lt_{}", Uuid::now_v7().simple());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    Some(Arc::new(
+        PostgresStorage::connect(&format!("{base}/{name}"))
+            .await
+            .unwrap(),
+    ))
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let (s, _dir) = super::sqlite().await;
+                    super::$name(s).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    if let Some(s) = super::postgres().await {
+                        super::$name(s).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    accounts_are_unique_and_named_errors_come_back,
+    devices_belong_to_one_store_and_revoked_tokens_stop_working,
+    a_push_is_stored_once_in_order_and_gaps_are_refused,
+    pulls_page_through_the_store_and_hq_logs_without_own_changes,
+    an_erasure_wipes_earlier_and_later_values,
+    ownership_follows_the_newest_stamp_and_server_changes,
+    the_audit_log_keeps_every_action,
+    concurrent_pushes_never_make_a_pull_skip_a_change,
+);
+
+fn stamp(millis: i64, counter: u32, node: u128) -> String {
+    format!("{millis:013}-{counter:06}-{:032x}", node)
+}
+
+fn change(
+    seq: i64,
+    hlc: String,
+    entity: &str,
+    row: &str,
+    op: &str,
+    field: Option<&str>,
+    value: Option<serde_json::Value>,
+) -> IncomingChange {
+    IncomingChange {
+        seq,
+        hlc,
+        entity: entity.into(),
+        row_id: row.into(),
+        op: op.into(),
+        field: field.map(str::to_string),
+        value: value.map(|v| v.to_string()),
+        base: None,
+    }
+}
+
+struct Setup {
+    store: StoreRow,
+    other: StoreRow,
+    device: Uuid,
+    colleague: Uuid,
+    outsider: Uuid,
+}
+
+async fn setup(s: &dyn Storage) -> Setup {
+    let store = s.create_store("静安嘉里", now()).await.unwrap();
+    let other = s.create_store("国金", now()).await.unwrap();
+    let mut devices = Vec::new();
+    for (user, st) in [("a", "静安嘉里"), ("b", "静安嘉里"), ("o", "国金")] {
+        let u = s
+            .create_user(
+                &NewUser {
+                    username: user.into(),
+                    display_name: user.to_uppercase(),
+                    role: Role::Associate,
+                    store: st.into(),
+                    password_hash: "h".into(),
+                },
+                now(),
+            )
+            .await
+            .unwrap();
+        let d = Uuid::now_v7();
+        s.register_device(d, u.id, "laptop", &format!("token-{user}"), now())
+            .await
+            .unwrap();
+        devices.push(d);
+    }
+    Setup {
+        store,
+        other,
+        device: devices[0],
+        colleague: devices[1],
+        outsider: devices[2],
+    }
+}
+
+async fn accounts_are_unique_and_named_errors_come_back(s: Arc<dyn Storage>) {
+    s.create_store("静安嘉里", now()).await.unwrap();
+    assert!(matches!(
+        s.create_store("静安嘉里", now()).await,
+        Err(StorageError::Conflict(_))
+    ));
+    let new = |store: &str| NewUser {
+        username: "xiaolin".into(),
+        display_name: "小林".into(),
+        role: Role::Manager,
+        store: store.into(),
+        password_hash: "h1".into(),
+    };
+    assert!(matches!(
+        s.create_user(&new("没有"), now()).await,
+        Err(StorageError::NotFound(_))
+    ));
+    let u = s.create_user(&new("静安嘉里"), now()).await.unwrap();
+    assert_eq!(
+        (u.display_name.as_str(), u.role, u.store.as_str()),
+        ("小林", Role::Manager, "静安嘉里")
+    );
+    assert!(matches!(
+        s.create_user(&new("静安嘉里"), now()).await,
+        Err(StorageError::Conflict(_))
+    ));
+    s.set_password("xiaolin", "h2").await.unwrap();
+    assert_eq!(
+        s.user("xiaolin").await.unwrap().unwrap().password_hash,
+        "h2"
+    );
+    assert!(s.user("nobody").await.unwrap().is_none());
+    assert!(matches!(
+        s.set_password("nobody", "h").await,
+        Err(StorageError::NotFound(_))
+    ));
+    assert_eq!(s.users().await.unwrap().len(), 1);
+}
+
+async fn devices_belong_to_one_store_and_revoked_tokens_stop_working(s: Arc<dyn Storage>) {
+    let x = setup(s.as_ref()).await;
+    let auth = s.device_by_token("token-a", now()).await.unwrap().unwrap();
+    assert_eq!(
+        (auth.device_id, auth.store_id, auth.username.as_str()),
+        (x.device, x.store.id, "a")
+    );
+    assert!(s
+        .device_by_token("token-zzz", now())
+        .await
+        .unwrap()
+        .is_none());
+    // The same book signing in again gets a new token; the old one stops working.
+    let a = s.user("a").await.unwrap().unwrap();
+    s.register_device(x.device, a.id, "laptop", "token-a2", now())
+        .await
+        .unwrap();
+    assert!(s.device_by_token("token-a", now()).await.unwrap().is_none());
+    assert!(s
+        .device_by_token("token-a2", now())
+        .await
+        .unwrap()
+        .is_some());
+    // A book of one store cannot sign in to another.
+    let o = s.user("o").await.unwrap().unwrap();
+    assert!(matches!(
+        s.register_device(x.device, o.id, "laptop", "token-x", now())
+            .await,
+        Err(StorageError::Conflict(_))
+    ));
+    let listed = s.devices(Some(x.store.id)).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|d| d.store == "静安嘉里"));
+    assert_eq!(s.devices(None).await.unwrap().len(), 3);
+    assert!(s.revoke_device(x.colleague, now()).await.unwrap());
+    assert!(!s.revoke_device(Uuid::now_v7(), now()).await.unwrap());
+    assert!(s.device_by_token("token-b", now()).await.unwrap().is_none());
+    s.revoke_token("token-a2", now()).await.unwrap();
+    assert!(s
+        .device_by_token("token-a2", now())
+        .await
+        .unwrap()
+        .is_none());
+    let _ = x.other;
+}
+
+fn customer_insert(seq: i64, t: i64, id: &str, owner: &str) -> IncomingChange {
+    change(
+        seq,
+        stamp(t, 0, 1),
+        "customer",
+        id,
+        "insert",
+        None,
+        Some(serde_json::json!({"name": id, "owner": owner})),
+    )
+}
+
+async fn a_push_is_stored_once_in_order_and_gaps_are_refused(s: Arc<dyn Storage>) {
+    let x = setup(s.as_ref()).await;
+    let batch: Vec<_> = (1..=3)
+        .map(|i| customer_insert(i, 1000 + i, &format!("c{i}"), "A"))
+        .collect();
+    let out = s
+        .push(x.device, x.store.id, batch.clone(), now())
+        .await
+        .unwrap();
+    assert_eq!(out.applied_through, 3);
+    assert_eq!(out.stored_stamps.len(), 3);
+    let again = s.push(x.device, x.store.id, batch, now()).await.unwrap();
+    assert_eq!(again.applied_through, 3, "a retry is acknowledged");
+    let page = s
+        .pull(x.store.id, x.colleague, Cursor::default(), 100)
+        .await
+        .unwrap();
+    assert_eq!(page.changes.len(), 3, "and stored once");
+    let gap = s
+        .push(
+            x.device,
+            x.store.id,
+            vec![customer_insert(6, 1006, "c6", "A")],
+            now(),
+        )
+        .await;
+    assert!(
+        matches!(gap, Err(StorageError::Gap { expected: 4 })),
+        "{gap:?}"
+    );
+    // A batch overlapping what is stored applies only the new part.
+    let overlap = vec![
+        customer_insert(3, 1003, "c3", "A"),
+        customer_insert(4, 1004, "c4", "A"),
+    ];
+    assert_eq!(
+        s.push(x.device, x.store.id, overlap, now())
+            .await
+            .unwrap()
+            .applied_through,
+        4
+    );
+    let page = s
+        .pull(x.store.id, x.colleague, Cursor::default(), 100)
+        .await
+        .unwrap();
+    let rows: Vec<&str> = page.changes.iter().map(|c| c.row_id.as_str()).collect();
+    assert_eq!(rows, vec!["c1", "c2", "c3", "c4"]);
+}
+
+async fn pulls_page_through_the_store_and_hq_logs_without_own_changes(s: Arc<dyn Storage>) {
+    let x = setup(s.as_ref()).await;
+    let batch: Vec<_> = (1..=10)
+        .map(|i| customer_insert(i, 1000 + i, &format!("c{i}"), "A"))
+        .collect();
+    s.push(x.device, x.store.id, batch, now()).await.unwrap();
+    let content = |i: u32| ServerChange {
+        hlc: stamp(2000, i, 9),
+        entity: "content_item".into(),
+        row_id: format!("p{i}"),
+        op: "insert".into(),
+        field: None,
+        value: Some(serde_json::json!({"title": "新品"}).to_string()),
+        base: None,
+    };
+    s.append_server_changes(HQ_STREAM, (1..=3).map(content).collect(), now())
+        .await
+        .unwrap();
+    let mut cursor = Cursor::default();
+    let mut seen = Vec::new();
+    loop {
+        let page = s.pull(x.store.id, x.colleague, cursor, 4).await.unwrap();
+        assert!(page.changes.len() <= 4);
+        seen.extend(page.changes.iter().map(|c| c.row_id.clone()));
+        cursor = page.cursor;
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 13, "{seen:?}");
+    assert_eq!(&seen[10..], &["p1", "p2", "p3"]);
+    // Nothing new: an empty page at the same cursor.
+    let page = s.pull(x.store.id, x.colleague, cursor, 4).await.unwrap();
+    assert!(page.changes.is_empty() && !page.more);
+    assert_eq!(page.cursor, cursor);
+    // The pushing device gets only the HQ content; the other store gets only HQ content too.
+    let own = s
+        .pull(x.store.id, x.device, Cursor::default(), 100)
+        .await
+        .unwrap();
+    assert_eq!(own.changes.len(), 3);
+    let other = s
+        .pull(x.other.id, x.outsider, Cursor::default(), 100)
+        .await
+        .unwrap();
+    assert!(other.changes.iter().all(|c| c.entity == "content_item"));
+}
+
+async fn an_erasure_wipes_earlier_and_later_values(s: Arc<dyn Storage>) {
+    let x = setup(s.as_ref()).await;
+    let note = change(
+        2,
+        stamp(1002, 0, 1),
+        "note",
+        "n1",
+        "insert",
+        None,
+        Some(serde_json::json!({"customer_id": "c1", "body": "隐私"})),
+    );
+    let edit = change(
+        3,
+        stamp(1003, 0, 1),
+        "note",
+        "n1",
+        "set",
+        Some("body"),
+        Some(serde_json::json!("更隐私")),
+    );
+    let erase = change(4, stamp(1004, 0, 1), "customer", "c1", "erase", None, None);
+    s.push(
+        x.device,
+        x.store.id,
+        vec![customer_insert(1, 1001, "c1", "A"), note, edit, erase],
+        now(),
+    )
+    .await
+    .unwrap();
+    // The colleague, offline, wrote a note about the customer before hearing of the erasure.
+    let late = change(
+        1,
+        stamp(1005, 0, 2),
+        "note",
+        "n2",
+        "insert",
+        None,
+        Some(serde_json::json!({"customer_id": "c1", "body": "后来的"})),
+    );
+    s.push(x.colleague, x.store.id, vec![late], now())
+        .await
+        .unwrap();
+    let page = s
+        .pull(x.store.id, x.outsider, Cursor::default(), 100)
+        .await
+        .unwrap();
+    let _ = page; // the outsider's store has nothing of this
+    let fresh = Uuid::now_v7();
+    let all = s
+        .pull(x.store.id, fresh, Cursor::default(), 100)
+        .await
+        .unwrap();
+    assert_eq!(all.changes.len(), 5);
+    for c in &all.changes {
+        assert!(c.value.is_none(), "{c:?} still carries personal data");
+    }
+    assert!(s
+        .customers_owned_by(x.store.id, "A", &[])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn ownership_follows_the_newest_stamp_and_server_changes(s: Arc<dyn Storage>) {
+    let x = setup(s.as_ref()).await;
+    s.push(
+        x.device,
+        x.store.id,
+        vec![
+            customer_insert(1, 1001, "c1", "A"),
+            customer_insert(2, 1002, "c2", "A"),
+        ],
+        now(),
+    )
+    .await
+    .unwrap();
+    // An older owner edit arriving late does not win.
+    let stale = change(
+        1,
+        stamp(900, 0, 2),
+        "customer",
+        "c2",
+        "set",
+        Some("owner"),
+        Some(serde_json::json!("B")),
+    );
+    s.push(x.colleague, x.store.id, vec![stale], now())
+        .await
+        .unwrap();
+    let owned = s.customers_owned_by(x.store.id, "A", &[]).await.unwrap();
+    assert_eq!(
+        owned.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(),
+        vec!["c1", "c2"]
+    );
+    assert_eq!(
+        s.customers_owned_by(x.store.id, "A", &["c2".into()])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let handover = ServerChange {
+        hlc: stamp(3000, 0, 9),
+        entity: "customer".into(),
+        row_id: "c1".into(),
+        op: "set".into(),
+        field: Some("owner".into()),
+        value: Some(serde_json::json!("B").to_string()),
+        base: Some(owned[0].1.clone()),
+    };
+    s.append_server_changes(x.store.id, vec![handover], now())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.customers_owned_by(x.store.id, "B", &[])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let page = s
+        .pull(x.store.id, x.device, Cursor::default(), 100)
+        .await
+        .unwrap();
+    let last = page.changes.last().unwrap();
+    assert_eq!(
+        (last.field.as_deref(), last.base.as_deref()),
+        (Some("owner"), Some(owned[0].1.as_str()))
+    );
+}
+
+async fn the_audit_log_keeps_every_action(s: Arc<dyn Storage>) {
+    for i in 0..3 {
+        s.audit(
+            "admin-cli",
+            "store.add",
+            &serde_json::json!({"n": i}),
+            now(),
+        )
+        .await
+        .unwrap();
+    }
+    let log = s.audit_log(2).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].details["n"], 2, "newest first");
+    assert_eq!(log[0].actor, "admin-cli");
+}
+
+async fn concurrent_pushes_never_make_a_pull_skip_a_change(s: Arc<dyn Storage>) {
+    let x = setup(s.as_ref()).await;
+    let store = s.create_store("并发", now()).await.unwrap();
+    let writers = 8;
+    let batches = 15;
+    let per_batch = 20;
+    let mut devices = Vec::new();
+    for w in 0..writers {
+        let u = s
+            .create_user(
+                &NewUser {
+                    username: format!("w{w}"),
+                    display_name: format!("W{w}"),
+                    role: Role::Associate,
+                    store: store.name.clone(),
+                    password_hash: "h".into(),
+                },
+                now(),
+            )
+            .await
+            .unwrap();
+        let d = Uuid::now_v7();
+        s.register_device(d, u.id, "laptop", &format!("token-w{w}"), now())
+            .await
+            .unwrap();
+        devices.push(d);
+    }
+    let mut tasks = Vec::new();
+    for (w, device) in devices.iter().copied().enumerate() {
+        let s = s.clone();
+        let store_id = store.id;
+        tasks.push(tokio::spawn(async move {
+            for b in 0..batches {
+                let changes = (0..per_batch)
+                    .map(|i| {
+                        let seq = (b * per_batch + i + 1) as i64;
+                        customer_insert(seq, 1000 + seq, &format!("w{w}-{seq}"), "W")
+                    })
+                    .collect();
+                s.push(device, store_id, changes, now()).await.unwrap();
+            }
+        }));
+    }
+    // A reader pulls with small pages while the writers commit.
+    let reader = Uuid::now_v7();
+    let mut cursor = Cursor::default();
+    let mut seen = std::collections::BTreeSet::new();
+    let total = writers * batches * per_batch;
+    let started = std::time::Instant::now();
+    while seen.len() < total {
+        // Every writer had committed before this pull began: it must see everything.
+        let done = tasks.iter().all(|t| t.is_finished());
+        let page = s.pull(store.id, reader, cursor, 37).await.unwrap();
+        for c in &page.changes {
+            assert!(
+                seen.insert(c.row_id.clone()),
+                "{} handed out twice",
+                c.row_id
+            );
+        }
+        cursor = page.cursor;
+        if done && !page.more && seen.len() < total {
+            panic!(
+                "pull ended with {} of {total} changes: one was skipped",
+                seen.len()
+            );
+        }
+        assert!(started.elapsed().as_secs() < 120, "no progress");
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let _ = x;
+}
