@@ -11,9 +11,12 @@ use lighttouch_core::import::{ImportBatch, ImportOptions, ImportReport, UndoRepo
 use lighttouch_core::list::{ListFacets, ListPage, ListQuery};
 use lighttouch_core::notes::Note;
 use lighttouch_core::store::{BookInfo, Settings};
+use lighttouch_core::sync::http::HttpTransport;
+use lighttouch_core::sync::runner::{SyncActivity, SyncRunner};
+use lighttouch_core::sync::{engine, Conflict, SyncReport, SyncStatus};
 use lighttouch_core::tags::{Tag, TagRef};
 use lighttouch_core::{Book, Customer, CustomerRecord};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tauri::State;
 
@@ -228,4 +231,104 @@ pub async fn update_settings(
 #[specta::specta]
 pub async fn generate_demo(state: State<'_, BookState>, count: u32) -> CommandResult<DemoSummary> {
     with_book(&state, |b| b.generate_demo(count as usize, 20_261_124))
+}
+
+/// The sync engine's parts the commands reach: the background runner and its transport.
+pub struct SyncState {
+    pub runner: std::sync::Arc<SyncRunner>,
+    pub transport: std::sync::Arc<HttpTransport>,
+}
+
+/// The status line: the book's sync state and what the runner is doing.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct SyncView {
+    pub status: SyncStatus,
+    pub activity: SyncActivity,
+}
+
+fn sync_view(state: &State<'_, BookState>, sync: &State<'_, SyncState>) -> CommandResult<SyncView> {
+    Ok(SyncView {
+        status: with_book(state, |b| b.sync_status())?,
+        activity: sync.runner.activity(),
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_status(
+    state: State<'_, BookState>,
+    sync: State<'_, SyncState>,
+) -> CommandResult<SyncView> {
+    sync_view(&state, &sync)
+}
+
+/// This laptop's name in the server's device list.
+fn device_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "Lighttouch desktop".into())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in(
+    state: State<'_, BookState>,
+    sync: State<'_, SyncState>,
+    server: String,
+    username: String,
+    password: String,
+) -> CommandResult<SyncView> {
+    engine::login(
+        &state.0,
+        sync.transport.as_ref(),
+        &server,
+        &username,
+        &password,
+        &device_name(),
+    )
+    .await?;
+    sync.runner.wake.notify_one();
+    sync_view(&state, &sync)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_out(
+    state: State<'_, BookState>,
+    sync: State<'_, SyncState>,
+) -> CommandResult<SyncView> {
+    with_book(&state, |b| b.forget_sync_account())?;
+    sync_view(&state, &sync)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_now(
+    state: State<'_, BookState>,
+    sync: State<'_, SyncState>,
+) -> CommandResult<SyncReport> {
+    Ok(sync
+        .runner
+        .sync_now(&state.0, sync.transport.as_ref())
+        .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn conflicts(state: State<'_, BookState>) -> CommandResult<Vec<Conflict>> {
+    with_book(&state, |b| b.conflicts())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn restore_conflict(state: State<'_, BookState>, id: i64) -> CommandResult<()> {
+    with_book(&state, |b| b.restore_conflict(id))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn dismiss_conflict(state: State<'_, BookState>, id: i64) -> CommandResult<()> {
+    with_book(&state, |b| b.dismiss_conflict(id))
 }

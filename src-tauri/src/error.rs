@@ -28,6 +28,15 @@ impl From<BookError> for CommandError {
     }
 }
 
+impl From<lighttouch_core::sync::SyncError> for CommandError {
+    fn from(e: lighttouch_core::sync::SyncError) -> Self {
+        match e {
+            lighttouch_core::sync::SyncError::Book(b) => b.into(),
+            other => CommandError::new(&other.code(), other.to_string()),
+        }
+    }
+}
+
 impl CommandError {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
         CommandError {

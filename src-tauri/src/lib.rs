@@ -5,6 +5,8 @@
 mod commands;
 mod error;
 
+use lighttouch_core::sync::http::HttpTransport;
+use lighttouch_core::sync::runner::SyncRunner;
 use lighttouch_core::{Book, OpenMode, SystemClock};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -38,6 +40,13 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         undo_import,
         update_settings,
         generate_demo,
+        sync_status,
+        sign_in,
+        sign_out,
+        sync_now,
+        conflicts,
+        restore_conflict,
+        dismiss_conflict,
     ])
 }
 
@@ -103,9 +112,24 @@ fn try_run() -> anyhow::Result<()> {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(BookState(Mutex::new(book)))
+        .manage(commands::SyncState {
+            runner: Arc::new(SyncRunner::default()),
+            transport: Arc::new(
+                HttpTransport::new().map_err(|e| anyhow::anyhow!("cannot set up sync: {e}"))?,
+            ),
+        })
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
+            // Sync in the background for the life of the app (idle until signed in).
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let book = handle.state::<BookState>();
+                let sync = handle.state::<commands::SyncState>();
+                sync.runner
+                    .run_forever(&book.0, sync.transport.as_ref())
+                    .await;
+            });
             Ok(())
         })
         .run(tauri::generate_context!())

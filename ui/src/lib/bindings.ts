@@ -174,6 +174,62 @@ async generateDemo(count: number) : Promise<Result<DemoSummary, CommandError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+async syncStatus() : Promise<Result<SyncView, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async signIn(server: string, username: string, password: string) : Promise<Result<SyncView, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sign_in", { server, username, password }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async signOut() : Promise<Result<SyncView, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sign_out") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async syncNow() : Promise<Result<SyncReport, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_now") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async conflicts() : Promise<Result<Conflict[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("conflicts") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async restoreConflict(id: number) : Promise<Result<null, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("restore_conflict", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async dismissConflict(id: number) : Promise<Result<null, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("dismiss_conflict", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -206,6 +262,19 @@ message: string;
  * For `duplicate`: the customers the new one would duplicate.
  */
 duplicates: DuplicateMatch[] }
+export type Conflict = { id: number; entity: string; row_id: string; 
+/**
+ * The customer the value belongs to, for showing and opening.
+ */
+customer_id: string | null; customer_name: string | null; field: string; 
+/**
+ * JSON text of the value that lost.
+ */
+lost_value: string; 
+/**
+ * JSON text of the value that won (what the field holds now, unless edited since).
+ */
+won_value: string; detected_at: string }
 /**
  * A customer profile. Field names match `edit --set` and the JSON export.
  */
@@ -393,6 +462,48 @@ export type SimilarCustomer = { customer_id: string; name: string; phone_masked:
  * `phone`, `wechat` or `name` (same name in either script, or its pinyin)
  */
 matched_on: string }
+/**
+ * What the app shows besides the book's own sync status.
+ */
+export type SyncActivity = { 
+/**
+ * A run is under way.
+ */
+syncing: boolean; 
+/**
+ * Whether the last run reached the server (`None` before the first).
+ */
+online: boolean | null; 
+/**
+ * Seconds until the next automatic attempt after a failure.
+ */
+retry_in_secs: number | null }
+export type SyncErrorInfo = { code: string; message: string; 
+/**
+ * RFC 3339.
+ */
+at: string }
+export type SyncReport = { pushed: number; pulled: number }
+/**
+ * What the UI and `lighttouch status` show.
+ */
+export type SyncStatus = { server: string | null; username: string | null; store: string | null; signed_in: boolean; 
+/**
+ * Local changes the server has not acknowledged yet.
+ */
+pending: number; 
+/**
+ * RFC 3339.
+ */
+last_success_at: string | null; last_error: SyncErrorInfo | null; 
+/**
+ * Lost values not yet restored or dismissed.
+ */
+open_conflicts: number }
+/**
+ * The status line: the book's sync state and what the runner is doing.
+ */
+export type SyncView = { status: SyncStatus; activity: SyncActivity }
 /**
  * A tag of the store's vocabulary, with how many customers carry it.
  */

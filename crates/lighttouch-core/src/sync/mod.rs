@@ -9,6 +9,8 @@ mod conflicts;
 pub mod engine;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "http")]
+pub mod runner;
 
 pub use conflicts::Conflict;
 pub use engine::{sync_once, SyncError, SyncReport, Transport, TransportError};
