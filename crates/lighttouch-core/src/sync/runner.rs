@@ -107,7 +107,7 @@ impl SyncRunner {
             } else {
                 SYNC_INTERVAL
             };
-            self.set(|a| a.retry_in_secs = (failures > 0).then(|| delay.as_secs() as u32));
+            self.set(|a| a.retry_in_secs = (failures > 0).then_some(delay.as_secs() as u32));
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = self.wake.notified() => {}
