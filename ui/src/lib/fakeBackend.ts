@@ -3,7 +3,7 @@
 // search quality (which the core's own tests cover).
 import type { Backend } from "./backend";
 import { CommandFailure } from "./backend";
-import type { Customer, CustomerRecord, ListQuery, Note, Settings, Tag, TagRef } from "./bindings";
+import type { Conflict, Customer, CustomerRecord, ListQuery, Note, Settings, SyncView, Tag, TagRef } from "./bindings";
 
 const now = () => new Date().toISOString();
 let seq = 0;
@@ -34,6 +34,12 @@ export class FakeBackend {
   settings: Settings = { associate: null, store: null, language: null, server_url: null };
   calls: string[] = [];
   batches = new Map<string, string[]>();
+  /** Sync as a fake server would see it: sign in with password "password1". */
+  sync: SyncView = {
+    status: { server: null, username: null, store: null, signed_in: false, pending: 0, last_success_at: null, last_error: null, open_conflicts: 0 },
+    activity: { syncing: false, online: null, retry_in_secs: null },
+  };
+  conflictList: Conflict[] = [];
   /** Milliseconds each call waits, to let tests see loading states. */
   delay = 0;
 
@@ -216,6 +222,38 @@ export class FakeBackend {
         call("generateDemo", () => {
           for (let i = 0; i < count; i++) this.#add([{ field: "name", value: `示例${i + 1}` }]);
           return { customers: count, tags: 0, notes: 0, purchases: 0, touchpoints: 0 };
+        }),
+      syncStatus: () => call("syncStatus", () => structuredClone(this.sync)),
+      signIn: (server, username, password) =>
+        call("signIn", () => {
+          if (password !== "password1") return fail("unauthorized", "wrong username or password");
+          this.sync.status = { ...this.sync.status, server, username, store: "静安嘉里", signed_in: true };
+          return structuredClone(this.sync);
+        }),
+      signOut: () =>
+        call("signOut", () => {
+          this.sync.status = { ...this.sync.status, username: null, store: null, signed_in: false };
+          return structuredClone(this.sync);
+        }),
+      syncNow: () =>
+        call("syncNow", () => {
+          if (!this.sync.status.signed_in) return fail("not_signed_in", "not signed in");
+          const pushed = this.sync.status.pending;
+          this.sync.status = { ...this.sync.status, pending: 0, last_success_at: now(), last_error: null, open_conflicts: this.conflictList.length };
+          return { pushed, pulled: 0 };
+        }),
+      conflicts: () => call("conflicts", () => structuredClone(this.conflictList)),
+      restoreConflict: (id) =>
+        call("restoreConflict", () => {
+          this.conflictList = this.conflictList.filter((c) => c.id !== id);
+          this.sync.status.open_conflicts = this.conflictList.length;
+          return null;
+        }),
+      dismissConflict: (id) =>
+        call("dismissConflict", () => {
+          this.conflictList = this.conflictList.filter((c) => c.id !== id);
+          this.sync.status.open_conflicts = this.conflictList.length;
+          return null;
         }),
       pickCsv: async () => "/tmp/customers.csv",
       pickSavePath: async (name) => `/tmp/${name}`,
