@@ -151,6 +151,8 @@ export class App {
   }
 
   async screenshot(name) {
+    // Let the last change paint: WebKit snapshots the last composited frame.
+    await sleep(250);
     const b64 = await this.cmd("GET", "/screenshot");
     mkdirSync(this.shotsDir, { recursive: true });
     const file = path.join(this.shotsDir, `${name}.png`);
@@ -200,6 +202,9 @@ export class Element {
   }
   property(name) {
     return this.app.cmd("GET", `/element/${this.id}/property/${name}`);
+  }
+  attribute(name) {
+    return this.app.cmd("GET", `/element/${this.id}/attribute/${name}`);
   }
 }
 

@@ -5,7 +5,6 @@ export const en = {
   "nav.customers": "Customers",
   "nav.import": "Import",
   "nav.settings": "Settings",
-  "nav.sync": "Sync not set up",
 
   "search.placeholder": "Name, pinyin, initials, phone, WeChat, tag or note",
   "search.label": "Search customers",
@@ -214,8 +213,6 @@ export const en = {
   "settings.associate": "Your name",
   "settings.associateHint": "Shown as author of your notes and owner of new customers.",
   "settings.store": "Store",
-  "settings.server": "Sync server address",
-  "settings.serverHint": "For example https://sync.example.com. Leave empty to work on this computer only.",
   "settings.save": "Save settings",
   "settings.saved": "Settings saved",
   "settings.book": "Customer book: {path}",

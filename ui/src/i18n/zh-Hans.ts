@@ -5,7 +5,6 @@ export const zhHans: Record<MessageKey, string> = {
   "nav.customers": "顾客",
   "nav.import": "导入",
   "nav.settings": "设置",
-  "nav.sync": "尚未设置同步",
 
   "search.placeholder": "姓名、拼音、首字母、手机、微信、标签或备注",
   "search.label": "搜索顾客",
@@ -214,8 +213,6 @@ export const zhHans: Record<MessageKey, string> = {
   "settings.associate": "你的名字",
   "settings.associateHint": "作为备注的作者和新顾客的负责人显示。",
   "settings.store": "门店",
-  "settings.server": "同步服务器地址",
-  "settings.serverHint": "例如 https://sync.example.com。留空则只在本机使用。",
   "settings.save": "保存设置",
   "settings.saved": "设置已保存",
   "settings.book": "顾客簿：{path}",

@@ -7,7 +7,6 @@ export const zhHant: Record<MessageKey, string> = {
   "nav.customers": "顧客",
   "nav.import": "匯入",
   "nav.settings": "設定",
-  "nav.sync": "尚未設定同步",
 
   "search.placeholder": "姓名、拼音、首字母、手機、微信、標籤或備註",
   "search.label": "搜尋顧客",
@@ -216,8 +215,6 @@ export const zhHant: Record<MessageKey, string> = {
   "settings.associate": "你的名字",
   "settings.associateHint": "作為備註的作者和新顧客的負責人顯示。",
   "settings.store": "門市",
-  "settings.server": "同步伺服器位址",
-  "settings.serverHint": "例如 https://sync.example.com。留空則只在本機使用。",
   "settings.save": "儲存設定",
   "settings.saved": "設定已儲存",
   "settings.book": "顧客簿：{path}",
