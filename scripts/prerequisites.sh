@@ -94,5 +94,5 @@ headless() {
 }
 
 # A C compiler for the bundled SQLite.
-apt_install build-essential pkg-config
+apt_install build-essential pkg-config curl
 ensure_rust
