@@ -44,6 +44,7 @@ fn main() {
     for (i, page) in changes.chunks(PULL_PAGE as usize).enumerate() {
         fresh
             .apply_pull(&PullResponse {
+                reset: false,
                 changes: page.to_vec(),
                 cursor: format!("v1.{i}.0"),
                 more: true,

@@ -175,6 +175,12 @@ pub struct PullResponse {
     pub cursor: String,
     /// More changes wait after this page.
     pub more: bool,
+    /// The cursor sent was older than what the server still keeps (every
+    /// other device had synced past changes it has since cleared): these
+    /// changes start again from the beginning, and the device replaces its
+    /// copy of the store's data with them, then replays its unsent changes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
     pub server_time: DateTime<Utc>,
 }
 

@@ -79,6 +79,12 @@ enum AdminCommand {
         #[command(subcommand)]
         command: ContentCommand,
     },
+    /// Clear what every active device has synced past (erased customers'
+    /// history, replaced edits). A device away longer re-downloads.
+    Compact {
+        #[arg(long)]
+        store: Option<String>,
+    },
     /// Show the audit log, newest first
     Audit {
         #[arg(long, default_value_t = 100)]
@@ -369,6 +375,20 @@ async fn admin_command(admin: &Admin, command: AdminCommand, json: bool) -> Resu
                 .await?;
             print(json, &serde_json::json!({"published": n}), || {
                 format!("{n} content items published to every store")
+            });
+        }
+        AdminCommand::Compact { store } => {
+            let done = admin.compact(ACTOR, store.as_deref()).await?;
+            print(json, &done, || {
+                done.iter()
+                    .map(|c| {
+                        format!(
+                            "{}: {} changes cleared (every device is past {})",
+                            c.store, c.removed, c.horizon
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             });
         }
         AdminCommand::Audit { limit } => {

@@ -244,6 +244,7 @@ pub async fn pull(
         changes: page.changes,
         cursor: page.cursor.encode(),
         more: page.more,
+        reset: page.reset,
         server_time: now,
     })
 }

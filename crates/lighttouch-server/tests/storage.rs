@@ -79,6 +79,7 @@ suite!(
     ownership_follows_the_newest_stamp_and_server_changes,
     the_audit_log_keeps_every_action,
     concurrent_pushes_never_make_a_pull_skip_a_change,
+    compaction_waits_for_every_device_and_a_late_one_redownloads,
 );
 
 fn stamp(millis: i64, counter: u32, node: u128) -> String {
@@ -564,4 +565,179 @@ async fn concurrent_pushes_never_make_a_pull_skip_a_change(s: Arc<dyn Storage>) 
         t.await.unwrap();
     }
     let _ = x;
+}
+
+/// Pulls until done, then once more: the cursor sent proves what was applied.
+async fn catch_up(
+    s: &dyn Storage,
+    store: i64,
+    device: Uuid,
+    mut cursor: Cursor,
+) -> (Cursor, Vec<lighttouch_protocol::PulledChange>) {
+    let mut all = Vec::new();
+    loop {
+        let page = s.pull(store, device, cursor, 1000).await.unwrap();
+        all.extend(page.changes);
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    s.pull(store, device, cursor, 1000).await.unwrap();
+    (cursor, all)
+}
+
+async fn compaction_waits_for_every_device_and_a_late_one_redownloads(s: Arc<dyn Storage>) {
+    let x = setup(s.as_ref()).await;
+    let set = |seq: i64, t: i64, v: &str| {
+        change(
+            seq,
+            stamp(t, 0, 1),
+            "customer",
+            "c1",
+            "set",
+            Some("ring_size"),
+            Some(serde_json::json!(v)),
+        )
+    };
+    let erase = change(6, stamp(1006, 0, 1), "customer", "c2", "erase", None, None);
+    let batch = vec![
+        customer_insert(1, 1001, "c1", "A"),
+        set(2, 1002, "11"),
+        set(3, 1003, "12"),
+        customer_insert(4, 1004, "c2", "A"),
+        set(5, 1005, "13"),
+        erase,
+    ];
+    s.push(x.device, x.store.id, batch, now()).await.unwrap();
+    // The colleague has not pulled yet: nothing may go.
+    let c = s.compact(x.store.id).await.unwrap();
+    assert_eq!((c.horizon, c.removed), (0, 0));
+    let (old_cursor, _) = catch_up(s.as_ref(), x.store.id, x.colleague, Cursor::default()).await;
+    catch_up(s.as_ref(), x.store.id, x.device, Cursor::default()).await;
+    let c = s.compact(x.store.id).await.unwrap();
+    assert_eq!(c.horizon, 6);
+    assert_eq!(
+        c.removed, 4,
+        "two replaced edits, the erased customer's insert and tombstone"
+    );
+    // A new device gets the compacted log: c1 with its newest size only.
+    let fresh = Uuid::now_v7();
+    let page = s
+        .pull(x.store.id, fresh, Cursor::default(), 100)
+        .await
+        .unwrap();
+    let shown: Vec<(String, Option<String>)> = page
+        .changes
+        .iter()
+        .map(|c| (c.row_id.clone(), c.field.clone()))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![("c1".into(), None), ("c1".into(), Some("ring_size".into()))]
+    );
+    assert_eq!(page.changes[1].value, Some(serde_json::json!("13")));
+    // A device whose cursor is older than the compaction starts over, its own changes included.
+    let stale = Cursor {
+        store_seq: 1,
+        ..old_cursor
+    };
+    let page = s.pull(x.store.id, x.device, stale, 100).await.unwrap();
+    assert!(page.reset && page.cursor.redownload == page.more);
+    assert_eq!(
+        page.changes.len(),
+        2,
+        "own changes come back in a re-download"
+    );
+    // Then it is an ordinary cursor again.
+    let page = s
+        .pull(x.store.id, x.device, page.cursor, 100)
+        .await
+        .unwrap();
+    assert!(!page.reset && page.changes.is_empty());
+}
+
+/// Data as version 1 wrote it, with raw SQL (not today's code).
+const V1_DATA: &str = "
+    INSERT INTO stores(id, name, created_at) VALUES (1, '老店', '2026-01-01T00:00:00Z');
+    INSERT INTO streams(id, last_seq) VALUES (1, 1);
+    INSERT INTO users(id, username, display_name, store_id, role, password_hash, created_at)
+        VALUES (1, 'old', '老员工', 1, 'associate', 'h', '2026-01-01T00:00:00Z');
+    INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, pushed_seq)
+        VALUES ('0190f0f0-0000-7000-8000-000000000001', 1, 1, 'laptop', 'token-old', '2026-01-01T00:00:00Z', 1);
+    INSERT INTO changes(stream_id, seq, device_id, device_seq, hlc, entity, row_id, customer_id, op, value, received_at)
+        VALUES (1, 1, '0190f0f0-0000-7000-8000-000000000001', 1, '0000000001000-000000-00000000000000000000000000000001',
+                'customer', 'c-old', 'c-old', 'insert', '{\"name\":\"老客\"}', '2026-01-01T00:00:00Z');";
+
+async fn served_after_migration(s: &dyn Storage) {
+    let auth = s
+        .device_by_token("token-old", now())
+        .await
+        .unwrap()
+        .expect("the old device still signs in");
+    assert_eq!(auth.store, "老店");
+    let page = s
+        .pull(auth.store_id, Uuid::now_v7(), Cursor::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(page.changes[0].row_id, "c-old");
+    // The new columns work on old rows.
+    s.pull(auth.store_id, auth.device_id, page.cursor, 10)
+        .await
+        .unwrap();
+    assert_eq!(s.compact(auth.store_id).await.unwrap().horizon, 1);
+}
+
+#[tokio::test]
+async fn sqlite_migrates_a_database_made_by_the_previous_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.sqlite3");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("../src/storage/migrations/sqlite_0001.sql"))
+            .unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        c.execute_batch(V1_DATA).unwrap();
+    }
+    let s = SqliteStorage::open(&path).unwrap();
+    served_after_migration(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_migrates_a_database_made_by_the_previous_version() {
+    let Ok(url) = std::env::var("LIGHTTOUCH_TEST_POSTGRES") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the PostgreSQL tests"
+        );
+        return;
+    };
+    let (admin, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let name = format!("lt_{}", Uuid::now_v7().simple());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let db_url = format!("{base}/{name}");
+    {
+        let (c, conn) = tokio_postgres::connect(&db_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let task = tokio::spawn(conn);
+        c.batch_execute(include_str!("../src/storage/migrations/postgres_0001.sql"))
+            .await
+            .unwrap();
+        c.batch_execute("CREATE TABLE schema_version (version BIGINT NOT NULL); INSERT INTO schema_version VALUES (1);")
+            .await
+            .unwrap();
+        c.batch_execute(V1_DATA).await.unwrap();
+        drop(c);
+        let _ = task.await;
+    }
+    let s = PostgresStorage::connect(&db_url).await.unwrap();
+    served_after_migration(&s).await;
 }

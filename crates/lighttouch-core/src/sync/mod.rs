@@ -192,8 +192,24 @@ impl Book {
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let tx = self.conn.transaction()?;
         let mut applied = apply::Applied::default();
+        if page.reset {
+            // The server no longer has every change since our cursor: start
+            // over from its log. The outbox stays; unsent changes go back on
+            // top when the re-download ends.
+            forget_synced_data(&tx)?;
+            meta_set(&tx, "sync_redownload", "1")?;
+        }
         for change in &page.changes {
             apply::apply_change(&tx, change, &now, &mut applied)?;
+        }
+        if !page.more && meta_get(&tx, "sync_redownload")?.is_some() {
+            let pushed: i64 = meta_get(&tx, "sync_pushed_seq")?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            for c in changes_after(&tx, pushed)? {
+                apply::apply_change(&tx, &c, &now, &mut applied)?;
+            }
+            tx.execute("DELETE FROM meta WHERE key = 'sync_redownload'", [])?;
         }
         for customer in &applied.touched {
             search::write_doc(&tx, customer)?;
@@ -211,7 +227,11 @@ impl Book {
         }
         tx.commit()?;
         self.generation += 1;
-        if let Some(index) = self.index.as_mut() {
+        if page.reset {
+            // Rebuilt from search_docs at the next search.
+            self.index = None;
+            self.list_cache = None;
+        } else if let Some(index) = self.index.as_mut() {
             search::refresh(&self.conn, index, &applied.touched, applied.tags_changed)?;
         }
         self.adopt_server_time(page.server_time)?;
@@ -276,6 +296,40 @@ impl Book {
             open_conflicts: open_conflicts as u32,
         })
     }
+}
+
+/// Empties the synced tables (not the outbox, not this book's own records).
+fn forget_synced_data(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "DELETE FROM note_revisions; DELETE FROM notes; DELETE FROM purchases;
+         DELETE FROM touchpoints; DELETE FROM drafts; DELETE FROM customer_tags;
+         DELETE FROM search_docs; DELETE FROM customers; DELETE FROM tags;
+         DELETE FROM content_items; DELETE FROM field_clocks;",
+    )?;
+    Ok(())
+}
+
+/// This book's own changes after `seq`, in the form pulled changes take.
+fn changes_after(
+    tx: &rusqlite::Transaction<'_>,
+    seq: i64,
+) -> Result<Vec<lighttouch_protocol::PulledChange>> {
+    let mut stmt = tx.prepare(
+        "SELECT hlc, entity, row_id, op, field, value, base FROM changes WHERE seq > ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([seq], |r| {
+        let value: Option<String> = r.get(5)?;
+        Ok(lighttouch_protocol::PulledChange {
+            hlc: r.get(0)?,
+            entity: r.get(1)?,
+            row_id: r.get(2)?,
+            op: r.get(3)?,
+            field: r.get(4)?,
+            value: value.and_then(|v| serde_json::from_str(&v).ok()),
+            base: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Rewrites one change's stamp everywhere this book holds it.

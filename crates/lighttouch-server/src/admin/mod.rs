@@ -7,7 +7,8 @@ pub use content::{parse_content, ContentItem};
 
 use crate::auth::{hash_password, PasswordError};
 use crate::storage::{
-    AuditEntry, NewUser, ServerChange, Storage, StorageError, StoreRow, UserRow, HQ_STREAM,
+    AuditEntry, Compacted, NewUser, ServerChange, Storage, StorageError, StoreRow, UserRow,
+    HQ_STREAM,
 };
 use crate::sync::{server_stamp, Clock};
 use lighttouch_protocol::{DeviceInfo, Role};
@@ -260,6 +261,37 @@ impl Admin {
         )
         .await?;
         Ok(n)
+    }
+
+    /// Clears what every active device has synced past, in one store or all.
+    pub async fn compact(
+        &self,
+        actor: &str,
+        store: Option<&str>,
+    ) -> Result<Vec<Compacted>, AdminError> {
+        let stores = self.storage.stores().await?;
+        let chosen: Vec<_> = match store {
+            Some(name) => {
+                let s = stores
+                    .into_iter()
+                    .find(|s| s.name == name)
+                    .ok_or_else(|| StorageError::NotFound(format!("no store named {name:?}")))?;
+                vec![s]
+            }
+            None => stores,
+        };
+        let mut done = Vec::new();
+        for s in chosen {
+            let c = self.storage.compact(s.id).await?;
+            self.audit(
+                actor,
+                "log.compact",
+                json!({"store": c.store, "horizon": c.horizon, "removed": c.removed}),
+            )
+            .await?;
+            done.push(c);
+        }
+        Ok(done)
     }
 
     pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, AdminError> {

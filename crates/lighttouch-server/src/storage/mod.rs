@@ -110,11 +110,14 @@ pub struct PushOutcome {
 pub struct Cursor {
     pub store_seq: i64,
     pub hq_seq: i64,
+    /// A re-download is under way (the device's own changes come back too).
+    pub redownload: bool,
 }
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        format!("v1.{}.{}", self.store_seq, self.hq_seq)
+        let flag = if self.redownload { ".r" } else { "" };
+        format!("v1.{}.{}{flag}", self.store_seq, self.hq_seq)
     }
 
     pub fn decode(s: &str) -> Option<Cursor> {
@@ -124,11 +127,29 @@ impl Cursor {
         }
         let store_seq = parts.next()?.parse().ok()?;
         let hq_seq = parts.next()?.parse().ok()?;
+        let redownload = match parts.next() {
+            None => false,
+            Some("r") => true,
+            Some(_) => return None,
+        };
         if parts.next().is_some() || store_seq < 0 || hq_seq < 0 {
             return None;
         }
-        Some(Cursor { store_seq, hq_seq })
+        Some(Cursor {
+            store_seq,
+            hq_seq,
+            redownload,
+        })
     }
+}
+
+/// What a compaction removed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Compacted {
+    pub store: String,
+    /// Every active device has pulled up to here; nothing above is touched.
+    pub horizon: i64,
+    pub removed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +157,9 @@ pub struct PullPage {
     pub changes: Vec<PulledChange>,
     pub cursor: Cursor,
     pub more: bool,
+    /// The device's cursor was older than the compacted log: these changes
+    /// start again from the beginning.
+    pub reset: bool,
 }
 
 /// A change the server itself writes (a reassignment, HQ content).
@@ -202,7 +226,9 @@ pub trait Storage: Send + Sync + 'static {
     ) -> StorageResult<PushOutcome>;
 
     /// Changes of the store and of HQ after `cursor`, below the committed
-    /// high-water mark, leaving out the asking device's own.
+    /// high-water mark, leaving out the asking device's own (except during a
+    /// re-download). Records that the device has applied everything up to
+    /// `cursor`. A cursor older than the compacted log starts a re-download.
     async fn pull(
         &self,
         store_id: i64,
@@ -227,6 +253,11 @@ pub trait Storage: Send + Sync + 'static {
         owner: &str,
         only: &[String],
     ) -> StorageResult<Vec<(String, String)>>;
+
+    /// Clears what every active device of the store has synced past: the
+    /// changes of erased customers (tombstones included) and edits replaced
+    /// by newer ones. Never by age.
+    async fn compact(&self, store_id: i64) -> StorageResult<Compacted>;
 
     async fn audit(
         &self,

@@ -7,7 +7,10 @@ use super::*;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/postgres_0001.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/postgres_0001.sql"),
+    include_str!("migrations/postgres_0002.sql"),
+];
 /// Serialises migrations when several servers start at once.
 const MIGRATION_LOCK: i64 = 0x4c54_4d49_4752;
 
@@ -523,6 +526,14 @@ impl Storage for PostgresStorage {
         limit: u32,
     ) -> StorageResult<PullPage> {
         let mut c = self.client().await?;
+        // The cursor a device sends proves it has applied everything before it.
+        if !cursor.redownload && cursor.store_seq > 0 {
+            c.execute(
+                "UPDATE devices SET pulled_seq = GREATEST(pulled_seq, $1) WHERE id = $2",
+                &[&cursor.store_seq, &device_id],
+            )
+            .await?;
+        }
         // One snapshot for the whole page: high-water marks and rows agree.
         let tx = c
             .build_transaction()
@@ -530,6 +541,23 @@ impl Storage for PostgresStorage {
             .read_only(true)
             .start()
             .await?;
+        let compacted: i64 = tx
+            .query_opt(
+                "SELECT compacted_through FROM streams WHERE id = $1",
+                &[&store_id],
+            )
+            .await?
+            .map_or(0, |r| r.get(0));
+        let reset = !cursor.redownload && cursor.store_seq > 0 && cursor.store_seq < compacted;
+        let cursor = if reset {
+            Cursor {
+                store_seq: 0,
+                hq_seq: 0,
+                redownload: true,
+            }
+        } else {
+            cursor
+        };
         let mut changes = Vec::new();
         let mut next = cursor;
         let mut more = false;
@@ -553,7 +581,7 @@ impl Storage for PostgresStorage {
             let mut last = from;
             for r in &rows {
                 last = r.get(0);
-                if r.get::<_, Option<Uuid>>(1) == Some(device_id) {
+                if !cursor.redownload && r.get::<_, Option<Uuid>>(1) == Some(device_id) {
                     continue;
                 }
                 changes.push(PulledChange {
@@ -568,6 +596,10 @@ impl Storage for PostgresStorage {
                     base: r.get(8),
                 });
             }
+            // A short page read everything up to the mark (compaction leaves gaps).
+            if (rows.len() as i64) < budget {
+                last = high;
+            }
             budget -= rows.len() as i64;
             if stream == HQ_STREAM {
                 next.hq_seq = last;
@@ -578,11 +610,67 @@ impl Storage for PostgresStorage {
                 more = true;
             }
         }
+        if !more {
+            next.redownload = false;
+        }
         tx.commit().await?;
         Ok(PullPage {
             changes,
             cursor: next,
             more,
+            reset,
+        })
+    }
+
+    async fn compact(&self, store_id: i64) -> StorageResult<Compacted> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let store: String = tx
+            .query_opt("SELECT name FROM stores WHERE id = $1", &[&store_id])
+            .await?
+            .ok_or_else(|| StorageError::NotFound(format!("no store {store_id}")))?
+            .get(0);
+        // The log's row lock: no push lands in the middle of a compaction.
+        tx.execute(
+            "SELECT last_seq FROM streams WHERE id = $1 FOR UPDATE",
+            &[&store_id],
+        )
+        .await?;
+        let horizon: i64 = tx
+            .query_one(
+                "SELECT COALESCE((SELECT MIN(pulled_seq) FROM devices WHERE store_id = $1 AND revoked_at IS NULL),
+                                 (SELECT last_seq FROM streams WHERE id = $1))",
+                &[&store_id],
+            )
+            .await?
+            .get(0);
+        let erased = tx
+            .execute(
+                "DELETE FROM changes WHERE stream_id = $1 AND seq <= $2 AND customer_id IN
+                   (SELECT customer_id FROM changes WHERE stream_id = $1 AND entity = 'customer'
+                      AND op = 'erase' AND seq <= $2)",
+                &[&store_id, &horizon],
+            )
+            .await?;
+        let replaced = tx
+            .execute(
+                "DELETE FROM changes c WHERE stream_id = $1 AND seq <= $2 AND op = 'set' AND EXISTS
+                   (SELECT 1 FROM changes d WHERE d.stream_id = $1 AND d.op = 'set' AND d.seq <= $2
+                      AND d.entity = c.entity AND d.row_id = c.row_id
+                      AND d.field = c.field AND d.hlc > c.hlc)",
+                &[&store_id, &horizon],
+            )
+            .await?;
+        tx.execute(
+            "UPDATE streams SET compacted_through = GREATEST(compacted_through, $2) WHERE id = $1",
+            &[&store_id, &horizon],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Compacted {
+            store,
+            horizon,
+            removed: erased + replaced,
         })
     }
 

@@ -6,7 +6,10 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::sync::Mutex;
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/sqlite_0001.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/sqlite_0001.sql"),
+    include_str!("migrations/sqlite_0002.sql"),
+];
 
 pub struct SqliteStorage {
     conn: Arc<Mutex<Connection>>,
@@ -454,8 +457,33 @@ impl Storage for SqliteStorage {
         limit: u32,
     ) -> StorageResult<PullPage> {
         self.run(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let device = device_id.to_string();
+            // The cursor a device sends proves it has applied everything before it.
+            if !cursor.redownload && cursor.store_seq > 0 {
+                tx.prepare_cached(
+                    "UPDATE devices SET pulled_seq = MAX(pulled_seq, ?1) WHERE id = ?2",
+                )?
+                .execute(params![cursor.store_seq, device])?;
+            }
+            let compacted: i64 = tx
+                .query_row(
+                    "SELECT compacted_through FROM streams WHERE id = ?1",
+                    [store_id],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            let reset = !cursor.redownload && cursor.store_seq > 0 && cursor.store_seq < compacted;
+            let cursor = if reset {
+                Cursor {
+                    store_seq: 0,
+                    hq_seq: 0,
+                    redownload: true,
+                }
+            } else {
+                cursor
+            };
             let mut changes = Vec::new();
             let mut next = cursor;
             let mut more = false;
@@ -483,7 +511,9 @@ impl Storage for SqliteStorage {
                 while let Some(r) = rows.next()? {
                     n += 1;
                     last = r.get(0)?;
-                    if r.get::<_, Option<String>>(1)?.as_deref() == Some(device.as_str()) {
+                    if !cursor.redownload
+                        && r.get::<_, Option<String>>(1)?.as_deref() == Some(device.as_str())
+                    {
                         continue;
                     }
                     changes.push(PulledChange {
@@ -498,6 +528,10 @@ impl Storage for SqliteStorage {
                         base: r.get(8)?,
                     });
                 }
+                // A short page read everything up to the mark (compaction leaves gaps).
+                if n < budget {
+                    last = high;
+                }
                 budget -= n;
                 if stream == HQ_STREAM {
                     next.hq_seq = last;
@@ -508,11 +542,52 @@ impl Storage for SqliteStorage {
                     more = true;
                 }
             }
+            if !more {
+                next.redownload = false;
+            }
+            tx.commit()?;
             Ok(PullPage {
                 changes,
                 cursor: next,
                 more,
+                reset,
             })
+        })
+        .await
+    }
+
+    async fn compact(&self, store_id: i64) -> StorageResult<Compacted> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let store: String = tx
+                .query_row("SELECT name FROM stores WHERE id = ?1", [store_id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| StorageError::NotFound(format!("no store {store_id}")))?;
+            let horizon: i64 = tx.query_row(
+                "SELECT COALESCE((SELECT MIN(pulled_seq) FROM devices WHERE store_id = ?1 AND revoked_at IS NULL),
+                                 (SELECT last_seq FROM streams WHERE id = ?1))",
+                [store_id],
+                |r| r.get(0),
+            )?;
+            let erased = tx.execute(
+                "DELETE FROM changes WHERE stream_id = ?1 AND seq <= ?2 AND customer_id IN
+                   (SELECT customer_id FROM changes WHERE stream_id = ?1 AND entity = 'customer'
+                      AND op = 'erase' AND seq <= ?2)",
+                params![store_id, horizon],
+            )?;
+            let replaced = tx.execute(
+                "DELETE FROM changes WHERE stream_id = ?1 AND seq <= ?2 AND op = 'set' AND EXISTS
+                   (SELECT 1 FROM changes d WHERE d.stream_id = ?1 AND d.op = 'set' AND d.seq <= ?2
+                      AND d.entity = changes.entity AND d.row_id = changes.row_id
+                      AND d.field = changes.field AND d.hlc > changes.hlc)",
+                params![store_id, horizon],
+            )?;
+            tx.execute(
+                "UPDATE streams SET compacted_through = MAX(compacted_through, ?2) WHERE id = ?1",
+                params![store_id, horizon],
+            )?;
+            tx.commit()?;
+            Ok(Compacted { store, horizon, removed: (erased + replaced) as u64 })
         })
         .await
     }
