@@ -34,6 +34,8 @@ struct Faulty {
     inner: InProcess,
     rng: Mutex<fastrand::Rng>,
     faults: Mutex<bool>,
+    /// Pulls that started a re-download (the device was behind a compaction).
+    resets: std::sync::atomic::AtomicU64,
 }
 
 impl Faulty {
@@ -88,7 +90,12 @@ impl Transport for Faulty {
             cursor: request.cursor.clone(),
             limit: Some(7),
         };
-        self.inner.pull(server, token, &small).await
+        let page = self.inner.pull(server, token, &small).await?;
+        if page.reset {
+            self.resets
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(page)
     }
 }
 
@@ -97,6 +104,14 @@ struct Device {
     clock: Arc<ManualClock>,
     skew: Duration,
     online: bool,
+    user: &'static str,
+    /// Revoked while away: signs in again before its next sync.
+    revoked: bool,
+    /// The number of compactions when it was revoked.
+    revoked_at: u32,
+    /// Was away past a compaction: it re-downloaded a log from which
+    /// replaced edits were cleared, so it cannot have seen them all.
+    redownloaded: bool,
 }
 
 fn env(name: &str, default: u64) -> u64 {
@@ -152,6 +167,7 @@ async fn simulate(seed: u64, steps: usize) {
         },
         rng: Mutex::new(fastrand::Rng::with_seed(seed ^ 0x5eed)),
         faults: Mutex::new(false),
+        resets: Default::default(),
     };
 
     let skews = [0i64, 3 * 60, -2 * 60, 10, -60]; // minutes: hours apart
@@ -168,6 +184,10 @@ async fn simulate(seed: u64, steps: usize) {
             clock,
             skew,
             online: true,
+            user: USERS[i],
+            revoked: false,
+            revoked_at: 0,
+            redownloaded: false,
         });
     }
     let outsider = Mutex::new(Book::open_in_memory(Arc::new(ManualClock::new(start))).unwrap());
@@ -188,6 +208,8 @@ async fn simulate(seed: u64, steps: usize) {
         .unwrap();
     *transport.faults.lock().unwrap() = true;
 
+    let history = Mutex::new(BTreeMap::new());
+    let mut compactions = 0u32;
     let mut counter = 0u64;
     for _ in 0..steps {
         // Time moves on for everyone; each laptop keeps its own clock error.
@@ -200,8 +222,17 @@ async fn simulate(seed: u64, steps: usize) {
         let d = &mut devices[i];
         counter += 1;
         match rng.u32(0..100) {
-            0..=4 => d.online = !d.online,
+            // A revoked laptop stays away until the log was compacted past it.
+            0..=4 if !(d.revoked && compactions == d.revoked_at) => d.online = !d.online,
             5..=24 if d.online => {
+                if d.revoked {
+                    *transport.faults.lock().unwrap() = false;
+                    engine::login(&d.book, &transport, "sim://", d.user, "password1", "laptop")
+                        .await
+                        .unwrap();
+                    *transport.faults.lock().unwrap() = true;
+                    d.revoked = false;
+                }
                 let _ = sync_once(&d.book, &transport).await;
             }
             25..=29 => {
@@ -214,6 +245,20 @@ async fn simulate(seed: u64, steps: usize) {
                     d.book.lock().unwrap().erase_customer(&id).unwrap();
                 }
             }
+            32 if !d.revoked => {
+                // Away too long: a manager revokes the laptop, so the log can be compacted past it.
+                let id = d.book.lock().unwrap().device_id();
+                admin.revoke_device("manager", id).await.unwrap();
+                d.revoked = true;
+                d.online = false;
+                d.revoked_at = compactions;
+                d.redownloaded = true;
+            }
+            33..=36 => {
+                record_log(&db, &mut history.lock().unwrap());
+                admin.compact("manager", Some("静安嘉里")).await.unwrap();
+                compactions += 1;
+            }
             31 => {
                 let (from, to) = (
                     USERS[rng.usize(..USERS.len())],
@@ -223,7 +268,7 @@ async fn simulate(seed: u64, steps: usize) {
                     admin.reassign("manager", from, to, &[]).await.unwrap();
                 }
             }
-            32..=44 => {
+            37..=44 => {
                 if let Some(id) = pick_customer(&d.book, &mut rng) {
                     let tag = TAGS[rng.usize(..TAGS.len())];
                     let mut b = d.book.lock().unwrap();
@@ -267,13 +312,37 @@ async fn simulate(seed: u64, steps: usize) {
 
     // Everyone comes back online on a quiet network and syncs until nothing moves.
     *transport.faults.lock().unwrap() = false;
-    for _ in 0..3 {
-        for d in &devices {
+    // Those still here catch up, and the log is compacted past the ones away,
+    // who then come back, re-download and replay what they wrote meanwhile.
+    for _ in 0..2 {
+        for d in devices.iter().filter(|d| !d.revoked) {
             sync_once(&d.book, &transport).await.unwrap();
         }
     }
+    record_log(&db, &mut history.lock().unwrap());
+    admin.compact("manager", Some("静安嘉里")).await.unwrap();
+    for d in devices.iter_mut().filter(|d| d.revoked) {
+        engine::login(&d.book, &transport, "sim://", d.user, "password1", "laptop")
+            .await
+            .unwrap();
+        d.revoked = false;
+    }
+    for round in 0..4 {
+        for d in &devices {
+            sync_once(&d.book, &transport).await.unwrap();
+        }
+        if round == 1 {
+            // Everyone caught up: the last rounds run on a freshly compacted log.
+            record_log(&db, &mut history.lock().unwrap());
+            admin.compact("manager", Some("静安嘉里")).await.unwrap();
+        }
+    }
     sync_once(&outsider, &transport).await.unwrap();
-    check(seed, &devices, &outsider, &db);
+    eprintln!(
+        "seed {seed}: {} re-downloads",
+        transport.resets.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    check(seed, &devices, &outsider, &db, &history);
 }
 
 fn pick_customer(book: &Mutex<Book>, rng: &mut fastrand::Rng) -> Option<String> {
@@ -292,7 +361,56 @@ fn pick_customer(book: &Mutex<Book>, rng: &mut fastrand::Rng) -> Option<String> 
 /// One value written to a field: its stamp, the value, the stamp it replaced.
 type Write = (String, Value, Option<String>);
 
-fn check(seed: u64, devices: &[Device], outsider: &Mutex<Book>, db: &std::path::Path) {
+/// One change of the server's log: stamp, kind, row, op, field, value, base.
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Adds the server's current log of the store to `history` (by sequence
+/// number; a value wiped since by an erasure is wiped here too).
+fn record_log(db: &std::path::Path, history: &mut BTreeMap<i64, Row>) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT seq, hlc, entity, row_id, op, field, value, base FROM changes
+             WHERE stream_id = (SELECT id FROM stores WHERE name = '静安嘉里') ORDER BY seq",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                (
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ),
+            ))
+        })
+        .unwrap();
+    for row in rows {
+        let (seq, row): (i64, Row) = row.unwrap();
+        history.insert(seq, row);
+    }
+}
+
+fn check(
+    seed: u64,
+    devices: &[Device],
+    outsider: &Mutex<Book>,
+    db: &std::path::Path,
+    history: &Mutex<BTreeMap<i64, Row>>,
+) {
     let snaps: Vec<Value> = devices
         .iter()
         .map(|d| snapshot(&d.book.lock().unwrap()))
@@ -312,37 +430,11 @@ fn check(seed: u64, devices: &[Device], outsider: &Mutex<Book>, db: &std::path::
     }
 
     // The server's log of the store, with the stamps it kept.
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT hlc, entity, row_id, op, field, value, base FROM changes
-             WHERE stream_id = (SELECT id FROM stores WHERE name = '静安嘉里') ORDER BY seq",
-        )
-        .unwrap();
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    let log: Vec<Row> = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    // Everything the log ever held: compaction clears replaced edits, but
+    // the oracle needs every write to know which were replaced knowingly.
+    let mut history = history.lock().unwrap();
+    record_log(db, &mut history);
+    let log: Vec<Row> = history.values().cloned().collect();
     let erased: BTreeSet<&str> = log
         .iter()
         .filter(|r| r.3 == "erase")
@@ -412,6 +504,7 @@ fn check(seed: u64, devices: &[Device], outsider: &Mutex<Book>, db: &std::path::
                 continue;
             }
             checked_losses += 1;
+            let mut kept_somewhere = false;
             for (i, d) in devices.iter().enumerate() {
                 let conflicts = if i == 0 {
                     book0.conflicts().unwrap()
@@ -423,11 +516,18 @@ fn check(seed: u64, devices: &[Device], outsider: &Mutex<Book>, db: &std::path::
                         && &c.field == field
                         && serde_json::from_str::<Value>(&c.lost_value).ok().as_ref() == Some(value)
                 });
+                kept_somewhere |= kept;
+                // A laptop that re-downloaded a compacted log may never have seen the value;
+                // every other one keeps it.
                 assert!(
-                    kept,
+                    kept || d.redownloaded,
                     "seed {seed}: device {i} lost {customer}.{field} = {value}"
                 );
             }
+            assert!(
+                kept_somewhere,
+                "seed {seed}: no device kept {customer}.{field} = {value}"
+            );
         }
     }
     drop(book0);

@@ -141,9 +141,13 @@ fn apply_insert(
             .get("customer_id")
             .and_then(Value::as_str)
             .map(str::to_string),
+        // A revision without its note here belongs to an erased customer.
         Entity::NoteRevision => match fields.get("note_id").and_then(Value::as_str) {
-            Some(note) => note_customer(tx, note)?,
-            None => None,
+            Some(note) => match note_customer(tx, note)? {
+                Some(c) => Some(c),
+                None => return Ok(()),
+            },
+            None => return Ok(()),
         },
         Entity::Tag | Entity::ContentItem | Entity::CustomerTag => None,
     };

@@ -562,7 +562,8 @@ impl Storage for PostgresStorage {
         let mut next = cursor;
         let mut more = false;
         let mut budget = limit as i64;
-        for (stream, from) in [(store_id, cursor.store_seq), (HQ_STREAM, cursor.hq_seq)] {
+        // HQ content first: a store's drafts may name content items.
+        for (stream, from) in [(HQ_STREAM, cursor.hq_seq), (store_id, cursor.store_seq)] {
             if budget == 0 {
                 more = true;
                 break;
