@@ -326,7 +326,11 @@ async fn pulls_page_through_the_store_and_hq_logs_without_own_changes(s: Arc<dyn
         }
     }
     assert_eq!(seen.len(), 13, "{seen:?}");
-    assert_eq!(&seen[..3], &["p1", "p2", "p3"], "HQ content first: drafts may name it");
+    assert_eq!(
+        &seen[..3],
+        &["p1", "p2", "p3"],
+        "HQ content first: drafts may name it"
+    );
     // Nothing new: an empty page at the same cursor.
     let page = s.pull(x.store.id, x.colleague, cursor, 4).await.unwrap();
     assert!(page.changes.is_empty() && !page.more);
@@ -740,4 +744,100 @@ async fn postgres_migrates_a_database_made_by_the_previous_version() {
     }
     let s = PostgresStorage::connect(&db_url).await.unwrap();
     served_after_migration(&s).await;
+}
+
+/// Two server processes over one PostgreSQL: both migrate at start (one
+/// waits for the other), devices push through either, a reader pulling
+/// through the other sees every change exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_over_one_postgres_work_together() {
+    let Ok(url) = std::env::var("LIGHTTOUCH_TEST_POSTGRES") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the PostgreSQL tests"
+        );
+        return;
+    };
+    let (admin, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let name = format!("lt_{}", Uuid::now_v7().simple());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let db_url = format!("{base}/{name}");
+    let (a, b) = tokio::join!(
+        PostgresStorage::connect(&db_url),
+        PostgresStorage::connect(&db_url)
+    );
+    let servers: [Arc<dyn Storage>; 2] = [Arc::new(a.unwrap()), Arc::new(b.unwrap())];
+    let store = servers[0].create_store("静安嘉里", now()).await.unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..6 {
+        let u = servers[w % 2]
+            .create_user(
+                &NewUser {
+                    username: format!("w{w}"),
+                    display_name: format!("W{w}"),
+                    role: Role::Associate,
+                    store: store.name.clone(),
+                    password_hash: "h".into(),
+                },
+                now(),
+            )
+            .await
+            .unwrap();
+        let device = Uuid::now_v7();
+        servers[w % 2]
+            .register_device(device, u.id, "laptop", &format!("t{w}"), now())
+            .await
+            .unwrap();
+        let servers = servers.clone();
+        tasks.push(tokio::spawn(async move {
+            for seq in 1..=60i64 {
+                // Each request may land on either server.
+                let s = &servers[(seq as usize + w) % 2];
+                s.push(
+                    device,
+                    store.id,
+                    vec![customer_insert(
+                        seq,
+                        1000 + seq,
+                        &format!("w{w}-{seq}"),
+                        "W",
+                    )],
+                    now(),
+                )
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    let reader = Uuid::now_v7();
+    let mut cursor = Cursor::default();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut turn = 0;
+    while seen.len() < 360 {
+        let done = tasks.iter().all(|t| t.is_finished());
+        let page = servers[turn % 2]
+            .pull(store.id, reader, cursor, 25)
+            .await
+            .unwrap();
+        turn += 1;
+        for c in &page.changes {
+            assert!(seen.insert(c.row_id.clone()), "{} twice", c.row_id);
+        }
+        cursor = page.cursor;
+        assert!(
+            !(done && !page.more && seen.len() < 360),
+            "a change was skipped: {} of 360",
+            seen.len()
+        );
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
 }
