@@ -42,7 +42,7 @@ ensure_ui_packages() {
 
 # What the desktop shell (Tauri on WebKitGTK) needs to build.
 ensure_desktop_build() {
-  apt_install libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
+  apt_install libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libdbus-1-dev
   ensure_ui_packages
 }
 

@@ -4,6 +4,7 @@
 
 mod commands;
 mod error;
+mod keyring_store;
 
 use lighttouch_core::sync::http::HttpTransport;
 use lighttouch_core::sync::runner::SyncRunner;
@@ -93,8 +94,9 @@ pub fn run() {
 
 fn try_run() -> anyhow::Result<()> {
     let path = book_path()?;
-    let book = Book::open(&path, OpenMode::CreateIfMissing, Arc::new(SystemClock))
+    let mut book = Book::open(&path, OpenMode::CreateIfMissing, Arc::new(SystemClock))
         .map_err(|e| anyhow::anyhow!("cannot open the customer book at {}: {e}", path.display()))?;
+    book.use_secret_store(Arc::new(keyring_store::OsKeyring));
     let builder = specta_builder();
     tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {

@@ -28,6 +28,8 @@ pub struct Book {
     pub(crate) list_cache: Option<crate::list::ListCache>,
     /// Correction to the device clock learnt from the sync server, in ms.
     pub(crate) clock_offset_ms: i64,
+    /// Where the sync token lives when not in the book (the OS keyring).
+    pub(crate) secrets: Option<Arc<dyn crate::sync::SecretStore>>,
     path: Option<PathBuf>,
 }
 
@@ -103,6 +105,7 @@ impl Book {
             generation: 0,
             list_cache: None,
             clock_offset_ms,
+            secrets: None,
             path: None,
         })
     }

@@ -33,6 +33,18 @@ pub const PULL_PAGE: u32 = 10_000;
 /// A clock difference below this is noise (network delay), not skew.
 const CLOCK_SKEW_TOLERANCE_MS: i64 = 30_000;
 
+/// Where a device token may be kept instead of the book: the OS keyring.
+/// The core knows only this trait; the desktop shell provides the keyring.
+pub trait SecretStore: Send + Sync {
+    /// False when the store is unavailable (no keyring service running).
+    fn set(&self, key: &str, secret: &str) -> bool;
+    fn get(&self, key: &str) -> Option<String>;
+    fn delete(&self, key: &str);
+}
+
+/// The `meta` value meaning "the token is in the secret store".
+const TOKEN_IN_SECRET_STORE: &str = "@secret-store";
+
 /// Who this book syncs as, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncAccount {
@@ -71,10 +83,21 @@ impl Book {
     /// Saves a successful login: the account, and the associate's name and
     /// store as the server knows them.
     pub fn save_sync_account(&mut self, server: &str, login: &LoginResponse) -> Result<()> {
+        // In the OS keyring where there is one; in the book otherwise.
+        let key = self.token_key();
+        let in_store = self
+            .secrets
+            .as_ref()
+            .is_some_and(|s| s.set(&key, &login.token));
+        let stored = if in_store {
+            TOKEN_IN_SECRET_STORE
+        } else {
+            login.token.as_str()
+        };
         let tx = self.conn.transaction()?;
         meta_set(&tx, "sync_server", server)?;
         meta_set(&tx, "server_url", server)?;
-        meta_set(&tx, "sync_token", &login.token)?;
+        meta_set(&tx, "sync_token", stored)?;
         let user = serde_json::to_string(&login.user)
             .map_err(|e| BookError::InvalidInput(e.to_string()))?;
         meta_set(&tx, "sync_user", &user)?;
@@ -87,6 +110,9 @@ impl Book {
 
     /// Forgets the token (sign out). Unsent changes stay in the outbox.
     pub fn forget_sync_account(&mut self) -> Result<()> {
+        if let Some(s) = &self.secrets {
+            s.delete(&self.token_key());
+        }
         self.conn.execute(
             "DELETE FROM meta WHERE key IN ('sync_token', 'sync_user')",
             [],
@@ -95,13 +121,20 @@ impl Book {
     }
 
     pub fn sync_account(&self) -> Result<Option<SyncAccount>> {
-        let (Some(server), Some(token), Some(user)) = (
+        let (Some(server), Some(mut token), Some(user)) = (
             meta_get(&self.conn, "sync_server")?,
             meta_get(&self.conn, "sync_token")?,
             meta_get(&self.conn, "sync_user")?,
         ) else {
             return Ok(None);
         };
+        if token == TOKEN_IN_SECRET_STORE {
+            // The keyring is locked or gone: sign in again.
+            match self.secrets.as_ref().and_then(|s| s.get(&self.token_key())) {
+                Some(t) => token = t,
+                None => return Ok(None),
+            }
+        }
         let user = serde_json::from_str(&user)
             .map_err(|_| BookError::InvalidInput("corrupt sync account; sign in again".into()))?;
         Ok(Some(SyncAccount {
@@ -109,6 +142,15 @@ impl Book {
             token,
             user,
         }))
+    }
+
+    /// Keeps device tokens in `store` (the OS keyring) from now on.
+    pub fn use_secret_store(&mut self, store: std::sync::Arc<dyn SecretStore>) {
+        self.secrets = Some(store);
+    }
+
+    fn token_key(&self) -> String {
+        format!("lighttouch-sync-token-{}", self.device)
     }
 
     fn pushed_seq(&self) -> Result<i64> {
@@ -414,4 +456,92 @@ fn restamp(tx: &rusqlite::Transaction<'_>, r: &Restamp) -> Result<()> {
         _ => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use chrono::TimeZone;
+    use lighttouch_protocol::Role;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default)]
+    struct MemoryKeyring {
+        entries: Mutex<HashMap<String, String>>,
+        available: bool,
+    }
+
+    impl SecretStore for MemoryKeyring {
+        fn set(&self, key: &str, secret: &str) -> bool {
+            if self.available {
+                self.entries
+                    .lock()
+                    .unwrap()
+                    .insert(key.into(), secret.into());
+            }
+            self.available
+        }
+        fn get(&self, key: &str) -> Option<String> {
+            self.entries.lock().unwrap().get(key).cloned()
+        }
+        fn delete(&self, key: &str) {
+            self.entries.lock().unwrap().remove(key);
+        }
+    }
+
+    fn login() -> LoginResponse {
+        LoginResponse {
+            token: "secret-token".into(),
+            user: UserInfo {
+                username: "xiaolin".into(),
+                display_name: "小林".into(),
+                role: Role::Associate,
+                store: "静安嘉里".into(),
+            },
+            server_time: Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap(),
+        }
+    }
+
+    fn book() -> Book {
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap(),
+        ));
+        Book::open_in_memory(clock).unwrap()
+    }
+
+    #[test]
+    fn the_token_lives_in_the_keyring_when_there_is_one_and_in_the_book_otherwise() {
+        let keyring = Arc::new(MemoryKeyring {
+            available: true,
+            ..Default::default()
+        });
+        let mut b = book();
+        b.use_secret_store(keyring.clone());
+        b.save_sync_account("http://s", &login()).unwrap();
+        assert_eq!(
+            meta_get(&b.conn, "sync_token").unwrap().as_deref(),
+            Some(TOKEN_IN_SECRET_STORE),
+            "not in the book file"
+        );
+        assert_eq!(b.sync_account().unwrap().unwrap().token, "secret-token");
+        keyring.entries.lock().unwrap().clear();
+        assert!(
+            b.sync_account().unwrap().is_none(),
+            "a lost keyring entry means signing in again"
+        );
+        b.save_sync_account("http://s", &login()).unwrap();
+        b.forget_sync_account().unwrap();
+        assert!(keyring.entries.lock().unwrap().is_empty());
+
+        let mut plain = book();
+        plain.use_secret_store(Arc::new(MemoryKeyring::default()));
+        plain.save_sync_account("http://s", &login()).unwrap();
+        assert_eq!(
+            plain.sync_account().unwrap().unwrap().token,
+            "secret-token",
+            "no keyring service: kept in the book"
+        );
+    }
 }
