@@ -23,8 +23,20 @@ fn main() {
         )
         .unwrap()
     };
-    let mut source = open("source.sqlite3");
-    source.generate_demo(n, 1).unwrap();
+    // A generated book is reused between runs (APPLY_SOURCE names its file).
+    let source_path = std::env::var("APPLY_SOURCE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("source.sqlite3"));
+    let fresh_source = !source_path.exists();
+    let mut source = Book::open(
+        &source_path,
+        lighttouch_core::OpenMode::CreateIfMissing,
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    if fresh_source {
+        source.generate_demo(n, 1).unwrap();
+    }
     let changes: Vec<PulledChange> = source
         .changes_since(0, usize::MAX)
         .unwrap()

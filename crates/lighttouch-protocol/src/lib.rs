@@ -22,7 +22,7 @@ pub const PROTOCOL_HEADER: &str = "lighttouch-protocol";
 /// Most changes one push may carry.
 pub const MAX_PUSH_CHANGES: usize = 5_000;
 /// Most changes one pull returns, whatever the client asks for.
-pub const MAX_PULL_CHANGES: u32 = 10_000;
+pub const MAX_PULL_CHANGES: u32 = 20_000;
 /// Largest request body a server accepts.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// How far ahead of the server's clock a change's stamp may be before the

@@ -82,6 +82,9 @@ impl Book {
 
     fn from_connection(mut conn: Connection, clock: Arc<dyn Clock>) -> Result<Book> {
         configure(&conn)?;
+        // Writes and merges build statements per set of columns; the default
+        // cache of 16 would re-parse them over and over.
+        conn.set_prepared_statement_cache_capacity(256);
         migrations::migrate(&mut conn)?;
         let device = match meta_get(&conn, "device_id")? {
             Some(id) => Uuid::parse_str(&id)

@@ -25,7 +25,7 @@ impl HttpTransport {
         Ok(HttpTransport { client })
     }
 
-    async fn post<Req: Serialize, Resp: DeserializeOwned>(
+    async fn post<Req: Serialize, Resp: DeserializeOwned + Send + 'static>(
         &self,
         server: &str,
         path: &str,
@@ -41,6 +41,16 @@ impl HttpTransport {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        // On its own task: reading and parsing a page overlaps with the book
+        // applying the previous one (on a multi-threaded runtime).
+        tokio::spawn(Self::send(request))
+            .await
+            .map_err(|e| TransportError::Protocol(e.to_string()))?
+    }
+
+    async fn send<Resp: DeserializeOwned>(
+        request: reqwest::RequestBuilder,
+    ) -> Result<Resp, TransportError> {
         let response = request.send().await.map_err(|e| {
             if e.is_connect() || e.is_timeout() || e.is_request() {
                 TransportError::Unreachable(e.to_string())

@@ -29,7 +29,7 @@ use rusqlite::{params, OptionalExtension};
 /// Changes per push request.
 pub const PUSH_BATCH: usize = 2_000;
 /// Changes asked for per pull request.
-pub const PULL_PAGE: u32 = 10_000;
+pub const PULL_PAGE: u32 = 20_000;
 /// A clock difference below this is noise (network delay), not skew.
 const CLOCK_SKEW_TOLERANCE_MS: i64 = 30_000;
 
