@@ -369,3 +369,104 @@ pub(crate) fn owner_set_by(c: &IncomingChange) -> Option<Option<String>> {
         _ => None,
     }
 }
+
+/// The bookkeeping of one pull page, shared by the storages: whether the
+/// cursor starts a re-download, which logs to read from where, with how much
+/// room left, and the cursor to hand back. The storage only runs the queries.
+pub(crate) struct PageBuilder {
+    device: Uuid,
+    start: Cursor,
+    next: Cursor,
+    budget: i64,
+    more: bool,
+    reset: bool,
+    changes: Vec<PulledChange>,
+}
+
+/// One row of a log, as a storage read it.
+pub(crate) struct LogRow {
+    pub seq: i64,
+    pub device: Option<Uuid>,
+    pub change: PulledChange,
+}
+
+impl PageBuilder {
+    /// `compacted`: how far the store's log has been compacted.
+    pub fn new(device: Uuid, cursor: Cursor, compacted: i64, limit: u32) -> Self {
+        let reset = !cursor.redownload && cursor.store_seq > 0 && cursor.store_seq < compacted;
+        let start = if reset {
+            Cursor {
+                store_seq: 0,
+                hq_seq: 0,
+                redownload: true,
+            }
+        } else {
+            cursor
+        };
+        PageBuilder {
+            device,
+            start,
+            next: start,
+            budget: limit as i64,
+            more: false,
+            reset,
+            changes: Vec::new(),
+        }
+    }
+
+    /// The logs to read, each with the sequence to read after: HQ content
+    /// first, because a store's drafts may name content items.
+    pub fn logs(&self, store_id: i64) -> [(i64, i64); 2] {
+        [
+            (HQ_STREAM, self.start.hq_seq),
+            (store_id, self.start.store_seq),
+        ]
+    }
+
+    /// How many rows the next read may return; 0 means the page is full.
+    pub fn room(&mut self) -> i64 {
+        if self.budget == 0 {
+            self.more = true;
+        }
+        self.budget
+    }
+
+    /// Takes the rows read from `log` (at most `room()`, in order) below its
+    /// committed high-water mark `high`.
+    pub fn take(&mut self, log: i64, from: i64, high: i64, rows: Vec<LogRow>) {
+        let read = rows.len() as i64;
+        let mut last = rows.last().map_or(from, |r| r.seq);
+        for r in rows {
+            // A device does not get its own changes back, except in a re-download.
+            if !self.start.redownload && r.device == Some(self.device) {
+                continue;
+            }
+            self.changes.push(r.change);
+        }
+        // A short read reached the mark (compaction leaves gaps in sequences).
+        if read < self.budget {
+            last = high;
+        }
+        self.budget -= read;
+        if log == HQ_STREAM {
+            self.next.hq_seq = last;
+        } else {
+            self.next.store_seq = last;
+        }
+        if last < high {
+            self.more = true;
+        }
+    }
+
+    pub fn finish(mut self) -> PullPage {
+        if !self.more {
+            self.next.redownload = false;
+        }
+        PullPage {
+            changes: self.changes,
+            cursor: self.next,
+            more: self.more,
+            reset: self.reset,
+        }
+    }
+}

@@ -548,79 +548,42 @@ impl Storage for PostgresStorage {
             )
             .await?
             .map_or(0, |r| r.get(0));
-        let reset = !cursor.redownload && cursor.store_seq > 0 && cursor.store_seq < compacted;
-        let cursor = if reset {
-            Cursor {
-                store_seq: 0,
-                hq_seq: 0,
-                redownload: true,
-            }
-        } else {
-            cursor
-        };
-        let mut changes = Vec::new();
-        let mut next = cursor;
-        let mut more = false;
-        let mut budget = limit as i64;
-        // HQ content first: a store's drafts may name content items.
-        for (stream, from) in [(HQ_STREAM, cursor.hq_seq), (store_id, cursor.store_seq)] {
-            if budget == 0 {
-                more = true;
+        let mut page = PageBuilder::new(device_id, cursor, compacted, limit);
+        for (log, from) in page.logs(store_id) {
+            let room = page.room();
+            if room == 0 {
                 break;
             }
             let high: i64 = tx
-                .query_opt("SELECT last_seq FROM streams WHERE id = $1", &[&stream])
+                .query_opt("SELECT last_seq FROM streams WHERE id = $1", &[&log])
                 .await?
                 .map_or(0, |r| r.get(0));
             let rows = tx
                 .query(
                     "SELECT seq, device_id, hlc, entity, row_id, op, field, value, base FROM changes
                      WHERE stream_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
-                    &[&stream, &from, &high, &budget],
+                    &[&log, &from, &high, &room],
                 )
-                .await?;
-            let mut last = from;
-            for r in &rows {
-                last = r.get(0);
-                if !cursor.redownload && r.get::<_, Option<Uuid>>(1) == Some(device_id) {
-                    continue;
-                }
-                changes.push(PulledChange {
-                    hlc: r.get(2),
-                    entity: r.get(3),
-                    row_id: r.get(4),
-                    op: r.get(5),
-                    field: r.get(6),
-                    value: r
-                        .get::<_, Option<String>>(7)
-                        .and_then(|v| serde_json::from_str(&v).ok()),
-                    base: r.get(8),
-                });
-            }
-            // A short page read everything up to the mark (compaction leaves gaps).
-            if (rows.len() as i64) < budget {
-                last = high;
-            }
-            budget -= rows.len() as i64;
-            if stream == HQ_STREAM {
-                next.hq_seq = last;
-            } else {
-                next.store_seq = last;
-            }
-            if last < high {
-                more = true;
-            }
-        }
-        if !more {
-            next.redownload = false;
+                .await?
+                .iter()
+                .map(|r| LogRow {
+                    seq: r.get(0),
+                    device: r.get(1),
+                    change: PulledChange {
+                        hlc: r.get(2),
+                        entity: r.get(3),
+                        row_id: r.get(4),
+                        op: r.get(5),
+                        field: r.get(6),
+                        value: r.get::<_, Option<String>>(7).and_then(|v| serde_json::from_str(&v).ok()),
+                        base: r.get(8),
+                    },
+                })
+                .collect();
+            page.take(log, from, high, rows);
         }
         tx.commit().await?;
-        Ok(PullPage {
-            changes,
-            cursor: next,
-            more,
-            reset,
-        })
+        Ok(page.finish())
     }
 
     async fn compact(&self, store_id: i64) -> StorageResult<Compacted> {

@@ -458,13 +458,12 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<PullPage> {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let device = device_id.to_string();
             // The cursor a device sends proves it has applied everything before it.
             if !cursor.redownload && cursor.store_seq > 0 {
                 tx.prepare_cached(
                     "UPDATE devices SET pulled_seq = MAX(pulled_seq, ?1) WHERE id = ?2",
                 )?
-                .execute(params![cursor.store_seq, device])?;
+                .execute(params![cursor.store_seq, device_id.to_string()])?;
             }
             let compacted: i64 = tx
                 .query_row(
@@ -474,85 +473,47 @@ impl Storage for SqliteStorage {
                 )
                 .optional()?
                 .unwrap_or(0);
-            let reset = !cursor.redownload && cursor.store_seq > 0 && cursor.store_seq < compacted;
-            let cursor = if reset {
-                Cursor {
-                    store_seq: 0,
-                    hq_seq: 0,
-                    redownload: true,
-                }
-            } else {
-                cursor
-            };
-            let mut changes = Vec::new();
-            let mut next = cursor;
-            let mut more = false;
-            let mut budget = limit as i64;
-            // HQ content first: a store's drafts may name content items.
-            for (stream, from) in [(HQ_STREAM, cursor.hq_seq), (store_id, cursor.store_seq)] {
-                if budget == 0 {
-                    more = true;
+            let mut page = PageBuilder::new(device_id, cursor, compacted, limit);
+            for (log, from) in page.logs(store_id) {
+                let room = page.room();
+                if room == 0 {
                     break;
                 }
                 let high: i64 = tx
-                    .query_row(
-                        "SELECT last_seq FROM streams WHERE id = ?1",
-                        [stream],
-                        |r| r.get(0),
-                    )
+                    .query_row("SELECT last_seq FROM streams WHERE id = ?1", [log], |r| {
+                        r.get(0)
+                    })
                     .optional()?
                     .unwrap_or(0);
                 let mut stmt = tx.prepare_cached(
                     "SELECT seq, device_id, hlc, entity, row_id, op, field, value, base FROM changes
                      WHERE stream_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
                 )?;
-                let mut rows = stmt.query(params![stream, from, high, budget])?;
-                let mut last = from;
-                let mut n = 0;
-                while let Some(r) = rows.next()? {
-                    n += 1;
-                    last = r.get(0)?;
-                    if !cursor.redownload
-                        && r.get::<_, Option<String>>(1)?.as_deref() == Some(device.as_str())
-                    {
-                        continue;
-                    }
-                    changes.push(PulledChange {
-                        hlc: r.get(2)?,
-                        entity: r.get(3)?,
-                        row_id: r.get(4)?,
-                        op: r.get(5)?,
-                        field: r.get(6)?,
-                        value: r
-                            .get::<_, Option<String>>(7)?
-                            .and_then(|v| serde_json::from_str(&v).ok()),
-                        base: r.get(8)?,
-                    });
-                }
-                // A short page read everything up to the mark (compaction leaves gaps).
-                if n < budget {
-                    last = high;
-                }
-                budget -= n;
-                if stream == HQ_STREAM {
-                    next.hq_seq = last;
-                } else {
-                    next.store_seq = last;
-                }
-                if last < high {
-                    more = true;
-                }
-            }
-            if !more {
-                next.redownload = false;
+                let rows = stmt
+                    .query_map(params![log, from, high, room], |r| {
+                        Ok(LogRow {
+                            seq: r.get(0)?,
+                            device: r
+                                .get::<_, Option<String>>(1)?
+                                .and_then(|d| Uuid::parse_str(&d).ok()),
+                            change: PulledChange {
+                                hlc: r.get(2)?,
+                                entity: r.get(3)?,
+                                row_id: r.get(4)?,
+                                op: r.get(5)?,
+                                field: r.get(6)?,
+                                value: r
+                                    .get::<_, Option<String>>(7)?
+                                    .and_then(|v| serde_json::from_str(&v).ok()),
+                                base: r.get(8)?,
+                            },
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                page.take(log, from, high, rows);
             }
             tx.commit()?;
-            Ok(PullPage {
-                changes,
-                cursor: next,
-                more,
-                reset,
-            })
+            Ok(page.finish())
         })
         .await
     }
