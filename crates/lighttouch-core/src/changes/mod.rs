@@ -126,23 +126,14 @@ impl<'b> Writer<'b> {
             entity.check_column(name)?;
         }
         let hlc = self.stamp();
-        let mut cols = vec!["id", "hlc"];
-        cols.extend(fields.iter().map(|(n, _)| *n));
-        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            entity.table(),
-            cols.join(", "),
-            marks.join(", ")
-        );
-        let mut values: Vec<SqlValue> = vec![
-            SqlValue::Text(id.to_string()),
-            SqlValue::Text(hlc.to_string()),
-        ];
-        values.extend(fields.iter().map(|(_, v)| to_sql(v)));
-        self.tx
-            .prepare_cached(&sql)?
-            .execute(rusqlite::params_from_iter(values))?;
+        insert_row(
+            &self.tx,
+            entity,
+            id,
+            &hlc.to_string(),
+            fields.iter().map(|(n, v)| (*n, v)),
+            "",
+        )?;
         let object: serde_json::Map<String, Value> = fields
             .iter()
             .map(|(n, v)| (n.to_string(), v.clone()))
@@ -432,6 +423,35 @@ pub(crate) fn wipe_customer(
         params![id, now, hlc],
     )?;
     Ok(())
+}
+
+/// Inserts one row (`id`, `hlc` and the given columns, all whitelisted by
+/// `Entity`); `on_conflict` is appended to the statement. Returns rows written.
+pub(crate) fn insert_row<'v>(
+    conn: &rusqlite::Connection,
+    entity: Entity,
+    id: &str,
+    hlc: &str,
+    fields: impl Iterator<Item = (&'v str, &'v Value)> + Clone,
+    on_conflict: &str,
+) -> Result<usize> {
+    let mut cols = vec!["id", "hlc"];
+    cols.extend(fields.clone().map(|(n, _)| n));
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({}) {on_conflict}",
+        entity.table(),
+        cols.join(", "),
+        marks.join(", ")
+    );
+    let mut values = vec![
+        SqlValue::Text(id.to_string()),
+        SqlValue::Text(hlc.to_string()),
+    ];
+    values.extend(fields.map(|(_, v)| to_sql(v)));
+    Ok(conn
+        .prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values))?)
 }
 
 /// The stamp (and its base) of one field's current value, when the field was

@@ -9,7 +9,7 @@
 //! concurrent when its `base` (the stamp it replaced) is not the stamp of the
 //! value it meets.
 
-use crate::changes::{field_stamp, set_field_stamp, to_sql, wipe_customer, Entity};
+use crate::changes::{field_stamp, insert_row, set_field_stamp, to_sql, wipe_customer, Entity};
 use crate::error::Result;
 use lighttouch_protocol::PulledChange;
 use rusqlite::types::Value as SqlValue;
@@ -168,23 +168,14 @@ fn apply_insert(
         .filter_map(|col| fields.get(*col).map(|v| (*col, v)))
         .collect();
     // Most inserts are of rows this book has never seen: try that first.
-    let mut cols = vec!["id", "hlc"];
-    cols.extend(known.iter().map(|(c, _)| *c));
-    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT(id) DO NOTHING",
-        entity.table(),
-        cols.join(", "),
-        marks.join(", ")
-    );
-    let mut values = vec![
-        SqlValue::Text(id.clone()),
-        SqlValue::Text(change.hlc.clone()),
-    ];
-    values.extend(known.iter().map(|(_, v)| to_sql(v)));
-    let inserted = tx
-        .prepare_cached(&sql)?
-        .execute(rusqlite::params_from_iter(values))?;
+    let inserted = insert_row(
+        tx,
+        entity,
+        id,
+        &change.hlc,
+        known.iter().copied(),
+        "ON CONFLICT(id) DO NOTHING",
+    )?;
     if inserted == 0 {
         for (col, value) in known {
             merge_field(tx, entity, id, col, value, &change.hlc, None, now, out)?;
