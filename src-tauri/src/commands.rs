@@ -262,15 +262,6 @@ pub async fn sync_status(
     sync_view(&state, &sync)
 }
 
-/// This laptop's name in the server's device list.
-fn device_name() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "Lighttouch desktop".into())
-}
-
 #[tauri::command]
 #[specta::specta]
 pub async fn sign_in(
@@ -286,7 +277,7 @@ pub async fn sign_in(
         &server,
         &username,
         &password,
-        &device_name(),
+        &lighttouch_core::sync::default_device_name(),
     )
     .await?;
     sync.runner.wake.notify_one();

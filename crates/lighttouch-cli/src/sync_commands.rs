@@ -41,9 +41,9 @@ pub fn run(book: Book, command: &Command, json: bool, out: &mut impl Write) -> R
             device_name,
         } => {
             let pw = password()?;
-            let name = device_name.clone().unwrap_or_else(|| {
-                std::env::var("HOSTNAME").unwrap_or_else(|_| "lighttouch".into())
-            });
+            let name = device_name
+                .clone()
+                .unwrap_or_else(lighttouch_core::sync::default_device_name);
             let info = runtime()?
                 .block_on(engine::login(&book, &transport, server, user, &pw, &name))
                 .map_err(sync_error)?;

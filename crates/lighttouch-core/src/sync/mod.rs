@@ -45,6 +45,16 @@ pub trait SecretStore: Send + Sync {
 /// The `meta` value meaning "the token is in the secret store".
 const TOKEN_IN_SECRET_STORE: &str = "@secret-store";
 
+/// How this computer appears in the server's device list: its host name.
+pub fn default_device_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "Lighttouch".into())
+}
+
 /// Who this book syncs as, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncAccount {
