@@ -99,6 +99,15 @@ test("sign in, receive a colleague's customer, restore an overwritten value", as
     await app.find('[data-testid="conflict-lost"]', { text: "12" });
     await app.find('[data-testid="conflict-won"]', { text: "13" });
     await app.screenshot("22-sync-conflicts");
+    // The same screens in English, at 1920×1080.
+    await app.setSize(1920, 1080);
+    await (await app.find('[data-nav="settings"]')).click();
+    await (await app.find('[data-testid="lang-en"]')).click();
+    await app.find('[data-testid="signed-in-as"]', { text: "Signed in as xiaolin" });
+    await app.screenshot("23-sync-settings-en-1920");
+    await (await app.find('[data-testid="sync-conflicts"]')).click();
+    await app.find("h1", { text: "Overwritten values" });
+    await app.screenshot("24-sync-conflicts-en-1920");
     await (await app.find('[data-testid="conflict-restore"]')).click();
     await app.find('[data-testid="conflicts-none"]');
     await (await app.find('[data-testid="sync-status"]')).click();

@@ -239,7 +239,7 @@ export const en = {
   "sync.problemShort": "Error",
   "sync.now": "Sync now",
   "sync.done": "Synced: {pushed} sent, {pulled} received",
-  "sync.conflictsWaiting": "{n} overwritten values to review",
+  "sync.conflictsWaiting": "Conflicts to review: {n}",
   "sync.error.offline": "The sync server cannot be reached",
   "sync.error.unauthorized": "Sign in again: this laptop's access has ended",
   "sync.error.please_update": "Please update Lighttouch to keep syncing",

@@ -239,7 +239,7 @@ export const zhHans: Record<MessageKey, string> = {
   "sync.problemShort": "出错",
   "sync.now": "立即同步",
   "sync.done": "同步完成：发出 {pushed} 条，收到 {pulled} 条",
-  "sync.conflictsWaiting": "{n} 处被覆盖的修改待查看",
+  "sync.conflictsWaiting": "{n} 处冲突待查看",
   "sync.error.offline": "连不上同步服务器",
   "sync.error.unauthorized": "请重新登录：本机的同步权限已失效",
   "sync.error.please_update": "请更新 Lighttouch 后再同步",

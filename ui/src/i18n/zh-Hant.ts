@@ -241,7 +241,7 @@ export const zhHant: Record<MessageKey, string> = {
   "sync.problemShort": "出錯",
   "sync.now": "立即同步",
   "sync.done": "同步完成：送出 {pushed} 筆，收到 {pulled} 筆",
-  "sync.conflictsWaiting": "{n} 處被覆蓋的修改待查看",
+  "sync.conflictsWaiting": "{n} 處衝突待查看",
   "sync.error.offline": "連不上同步伺服器",
   "sync.error.unauthorized": "請重新登入：本機的同步權限已失效",
   "sync.error.please_update": "請更新 Lighttouch 後再同步",
