@@ -416,10 +416,57 @@ fn check(
         .map(|d| snapshot(&d.book.lock().unwrap()))
         .collect();
     for (i, s) in snaps.iter().enumerate().skip(1) {
-        assert!(
-            s == &snaps[0],
-            "seed {seed}: device {i} differs from device 0"
-        );
+        if s != &snaps[0] {
+            let (a, b) = (
+                snaps[0]["customers"].as_array().unwrap(),
+                s["customers"].as_array().unwrap(),
+            );
+            let differing = a.iter().zip(b).find(|(x, y)| x != y);
+            if let (Some((x, _)), Ok(_)) = (differing, std::env::var("SIM_DEBUG")) {
+                let id = x["id"].as_str().unwrap();
+                for (j, snap) in snaps.iter().enumerate() {
+                    let has = snap["customers"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|c| c["id"] == id);
+                    let b = devices[j].book.lock().unwrap();
+                    let own: Vec<String> = b
+                        .changes_since(0, usize::MAX)
+                        .unwrap()
+                        .into_iter()
+                        .filter(|c| c.row_id == id)
+                        .map(|c| format!("{}:{}:{:?}", c.seq, c.op, c.field))
+                        .collect();
+                    eprintln!(
+                        "device {j} ({}): {} pending {} own {:?}",
+                        b.device_id().simple(),
+                        has.map(|c| format!("erased={} name={}", c["erased_at"], c["name"]))
+                            .unwrap_or("absent".into()),
+                        b.pending_changes().unwrap(),
+                        own
+                    );
+                }
+                let h = history.lock().unwrap();
+                for (seq, r) in h.iter().filter(|(_, r)| r.2 == id) {
+                    eprintln!(
+                        "log {seq}: {} {} {} {:?} {:?}",
+                        r.0,
+                        r.1,
+                        r.3,
+                        r.4,
+                        r.5.as_deref().map(|v| &v[..v.len().min(60)])
+                    );
+                }
+            }
+            panic!(
+                "seed {seed}: device {i} differs from device 0 ({} vs {} customers); first difference:\n{}\n{}",
+                a.len(),
+                b.len(),
+                differing.map(|d| d.0.to_string()).unwrap_or_default(),
+                differing.map(|d| d.1.to_string()).unwrap_or_default()
+            );
+        }
     }
     for d in devices {
         assert_eq!(

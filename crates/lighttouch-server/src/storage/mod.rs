@@ -112,12 +112,20 @@ pub struct Cursor {
     pub hq_seq: i64,
     /// A re-download is under way (the device's own changes come back too).
     pub redownload: bool,
+    /// During a re-download: how far the log was compacted when it began.
+    pub since_compaction: i64,
 }
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        let flag = if self.redownload { ".r" } else { "" };
-        format!("v1.{}.{}{flag}", self.store_seq, self.hq_seq)
+        if self.redownload {
+            format!(
+                "v1.{}.{}.r{}",
+                self.store_seq, self.hq_seq, self.since_compaction
+            )
+        } else {
+            format!("v1.{}.{}", self.store_seq, self.hq_seq)
+        }
     }
 
     pub fn decode(s: &str) -> Option<Cursor> {
@@ -127,10 +135,9 @@ impl Cursor {
         }
         let store_seq = parts.next()?.parse().ok()?;
         let hq_seq = parts.next()?.parse().ok()?;
-        let redownload = match parts.next() {
-            None => false,
-            Some("r") => true,
-            Some(_) => return None,
+        let (redownload, since_compaction) = match parts.next() {
+            None => (false, 0),
+            Some(flag) => (true, flag.strip_prefix('r')?.parse().ok()?),
         };
         if parts.next().is_some() || store_seq < 0 || hq_seq < 0 {
             return None;
@@ -139,6 +146,7 @@ impl Cursor {
             store_seq,
             hq_seq,
             redownload,
+            since_compaction,
         })
     }
 }
@@ -383,6 +391,12 @@ pub(crate) struct PageBuilder {
     changes: Vec<PulledChange>,
 }
 
+pub(crate) enum PulledMark {
+    Keep,
+    Set(i64),
+    Raise(i64),
+}
+
 /// One row of a log, as a storage read it.
 pub(crate) struct LogRow {
     pub seq: i64,
@@ -393,12 +407,20 @@ pub(crate) struct LogRow {
 impl PageBuilder {
     /// `compacted`: how far the store's log has been compacted.
     pub fn new(device: Uuid, cursor: Cursor, compacted: i64, limit: u32) -> Self {
-        let reset = !cursor.redownload && cursor.store_seq > 0 && cursor.store_seq < compacted;
+        let reset = cursor.store_seq > 0
+            && if cursor.redownload {
+                // A compaction since the re-download began may have cleared
+                // what it has not reached yet: start it again.
+                compacted > cursor.since_compaction
+            } else {
+                cursor.store_seq < compacted
+            };
         let start = if reset {
             Cursor {
                 store_seq: 0,
                 hq_seq: 0,
                 redownload: true,
+                since_compaction: compacted,
             }
         } else {
             cursor
@@ -411,6 +433,21 @@ impl PageBuilder {
             more: false,
             reset,
             changes: Vec::new(),
+        }
+    }
+
+    /// What the device's pull mark becomes: the highest store sequence it has
+    /// applied the equivalent of. A re-download starts it again from zero
+    /// (so no compaction overtakes what it has not reached yet).
+    pub fn pulled_mark(&self, sent: Cursor) -> PulledMark {
+        if self.reset {
+            PulledMark::Set(0)
+        } else if sent.redownload {
+            PulledMark::Set(sent.store_seq)
+        } else if sent.store_seq > 0 {
+            PulledMark::Raise(sent.store_seq)
+        } else {
+            PulledMark::Keep
         }
     }
 
@@ -461,6 +498,7 @@ impl PageBuilder {
     pub fn finish(mut self) -> PullPage {
         if !self.more {
             self.next.redownload = false;
+            self.next.since_compaction = 0;
         }
         PullPage {
             changes: self.changes,

@@ -526,14 +526,6 @@ impl Storage for PostgresStorage {
         limit: u32,
     ) -> StorageResult<PullPage> {
         let mut c = self.client().await?;
-        // The cursor a device sends proves it has applied everything before it.
-        if !cursor.redownload && cursor.store_seq > 0 {
-            c.execute(
-                "UPDATE devices SET pulled_seq = GREATEST(pulled_seq, $1) WHERE id = $2",
-                &[&cursor.store_seq, &device_id],
-            )
-            .await?;
-        }
         // One snapshot for the whole page: high-water marks and rows agree.
         let tx = c
             .build_transaction()
@@ -549,6 +541,7 @@ impl Storage for PostgresStorage {
             .await?
             .map_or(0, |r| r.get(0));
         let mut page = PageBuilder::new(device_id, cursor, compacted, limit);
+        let mark = page.pulled_mark(cursor);
         for (log, from) in page.logs(store_id) {
             let room = page.room();
             if room == 0 {
@@ -583,6 +576,27 @@ impl Storage for PostgresStorage {
             page.take(log, from, high, rows);
         }
         tx.commit().await?;
+        // The cursor a device sends proves what it has applied. Outside the
+        // snapshot, so a concurrent push by the same device cannot make the
+        // page fail; a compaction slipping in between is caught by the next
+        // pull (its cursor is then behind the compaction and starts again).
+        match mark {
+            PulledMark::Keep => {}
+            PulledMark::Set(v) => {
+                c.execute(
+                    "UPDATE devices SET pulled_seq = $1 WHERE id = $2",
+                    &[&v, &device_id],
+                )
+                .await?;
+            }
+            PulledMark::Raise(v) => {
+                c.execute(
+                    "UPDATE devices SET pulled_seq = GREATEST(pulled_seq, $1) WHERE id = $2",
+                    &[&v, &device_id],
+                )
+                .await?;
+            }
+        }
         Ok(page.finish())
     }
 

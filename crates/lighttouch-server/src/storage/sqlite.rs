@@ -458,13 +458,6 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<PullPage> {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            // The cursor a device sends proves it has applied everything before it.
-            if !cursor.redownload && cursor.store_seq > 0 {
-                tx.prepare_cached(
-                    "UPDATE devices SET pulled_seq = MAX(pulled_seq, ?1) WHERE id = ?2",
-                )?
-                .execute(params![cursor.store_seq, device_id.to_string()])?;
-            }
             let compacted: i64 = tx
                 .query_row(
                     "SELECT compacted_through FROM streams WHERE id = ?1",
@@ -474,6 +467,21 @@ impl Storage for SqliteStorage {
                 .optional()?
                 .unwrap_or(0);
             let mut page = PageBuilder::new(device_id, cursor, compacted, limit);
+            // The cursor a device sends proves what it has applied.
+            let device = device_id.to_string();
+            match page.pulled_mark(cursor) {
+                PulledMark::Keep => {}
+                PulledMark::Set(v) => {
+                    tx.prepare_cached("UPDATE devices SET pulled_seq = ?1 WHERE id = ?2")?
+                        .execute(params![v, device])?;
+                }
+                PulledMark::Raise(v) => {
+                    tx.prepare_cached(
+                        "UPDATE devices SET pulled_seq = MAX(pulled_seq, ?1) WHERE id = ?2",
+                    )?
+                    .execute(params![v, device])?;
+                }
+            }
             for (log, from) in page.logs(store_id) {
                 let room = page.room();
                 if room == 0 {
