@@ -136,6 +136,7 @@ pub fn prepare_push(
         return Err(invalid("sequence numbers start at 1"));
     }
     let mut bounded = 0u32;
+    let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut out = Vec::with_capacity(request.changes.len());
     for (expected, c) in (first..).zip(&request.changes) {
         if c.seq != expected {
@@ -158,10 +159,17 @@ pub fn prepare_push(
         let millis = stamp_millis(&c.hlc).unwrap_or(0);
         let hlc = if millis > now_ms + MAX_CLOCK_LEAD_MS {
             bounded += 1;
-            format_stamp(now_ms, bounded, node_of(&c.hlc))
+            let new = format_stamp(now_ms, bounded, node_of(&c.hlc));
+            renamed.insert(c.hlc.clone(), new.clone());
+            new
         } else {
             c.hlc.clone()
         };
+        // A later edit in the same push that knew a bounded stamp names its new form.
+        let base = c
+            .base
+            .as_ref()
+            .map(|b| renamed.get(b).cloned().unwrap_or_else(|| b.clone()));
         out.push(IncomingChange {
             seq: c.seq,
             hlc,
@@ -170,7 +178,7 @@ pub fn prepare_push(
             op: c.op.clone(),
             field: c.field.clone(),
             value,
-            base: c.base.clone(),
+            base,
         });
     }
     Ok(out)

@@ -80,7 +80,20 @@ suite!(
     the_audit_log_keeps_every_action,
     concurrent_pushes_never_make_a_pull_skip_a_change,
     compaction_waits_for_every_device_and_a_late_one_redownloads,
+    compaction_keeps_a_concurrent_loser_and_the_chain_of_bases,
 );
+
+fn ring_size(seq: i64, hlc: String, row: &str, v: &str) -> IncomingChange {
+    change(
+        seq,
+        hlc,
+        "customer",
+        row,
+        "set",
+        Some("ring_size"),
+        Some(serde_json::json!(v)),
+    )
+}
 
 fn stamp(millis: i64, counter: u32, node: u128) -> String {
     format!("{millis:013}-{counter:06}-{:032x}", node)
@@ -593,24 +606,18 @@ async fn catch_up(
 
 async fn compaction_waits_for_every_device_and_a_late_one_redownloads(s: Arc<dyn Storage>) {
     let x = setup(s.as_ref()).await;
-    let set = |seq: i64, t: i64, v: &str| {
-        change(
-            seq,
-            stamp(t, 0, 1),
-            "customer",
-            "c1",
-            "set",
-            Some("ring_size"),
-            Some(serde_json::json!(v)),
-        )
+    // Each edit knows the one before it (its base), as a device writes them.
+    let set = |seq: i64, t: i64, v: &str, base: Option<i64>| IncomingChange {
+        base: base.map(|b| stamp(b, 0, 1)),
+        ..ring_size(seq, stamp(t, 0, 1), "c1", v)
     };
     let erase = change(6, stamp(1006, 0, 1), "customer", "c2", "erase", None, None);
     let batch = vec![
         customer_insert(1, 1001, "c1", "A"),
-        set(2, 1002, "11"),
-        set(3, 1003, "12"),
+        set(2, 1002, "11", None),
+        set(3, 1003, "12", Some(1002)),
         customer_insert(4, 1004, "c2", "A"),
-        set(5, 1005, "13"),
+        set(5, 1005, "13", Some(1003)),
         erase,
     ];
     s.push(x.device, x.store.id, batch, now()).await.unwrap();
@@ -840,4 +847,63 @@ async fn two_servers_over_one_postgres_work_together() {
     for t in tasks {
         t.await.unwrap();
     }
+}
+
+/// A value that lost to a concurrent edit is not "replaced": a device that
+/// re-downloads must still see both and record the conflict. Edits replaced
+/// knowingly go, and the survivor inherits their base so the chain holds.
+async fn compaction_keeps_a_concurrent_loser_and_the_chain_of_bases(s: Arc<dyn Storage>) {
+    let x = setup(s.as_ref()).await;
+    let mine = |seq, t, v, base: Option<String>| IncomingChange {
+        base,
+        ..ring_size(seq, stamp(t, 0, 1), "c1", v)
+    };
+    s.push(
+        x.device,
+        x.store.id,
+        vec![
+            customer_insert(1, 1001, "c1", "A"),
+            mine(2, 1002, "11", None),
+            mine(3, 1003, "12", Some(stamp(1002, 0, 1))),
+            mine(4, 1004, "13", Some(stamp(1003, 0, 1))),
+        ],
+        now(),
+    )
+    .await
+    .unwrap();
+    // The colleague, offline, changed the size knowing only "11".
+    s.push(
+        x.colleague,
+        x.store.id,
+        vec![IncomingChange {
+            base: Some(stamp(1002, 0, 1)),
+            ..ring_size(1, stamp(1000, 5, 2), "c1", "15")
+        }],
+        now(),
+    )
+    .await
+    .unwrap();
+    catch_up(s.as_ref(), x.store.id, x.colleague, Cursor::default()).await;
+    catch_up(s.as_ref(), x.store.id, x.device, Cursor::default()).await;
+    let c = s.compact(x.store.id).await.unwrap();
+    assert_eq!(c.horizon, 5);
+    assert_eq!(c.removed, 2, "\"11\" and \"12\" were knowingly replaced");
+    let page = s
+        .pull(x.store.id, Uuid::now_v7(), Cursor::default(), 100)
+        .await
+        .unwrap();
+    let sizes: Vec<(Option<serde_json::Value>, Option<String>)> = page
+        .changes
+        .iter()
+        .filter(|c| c.field.is_some())
+        .map(|c| (c.value.clone(), c.base.clone()))
+        .collect();
+    assert_eq!(
+        sizes,
+        vec![
+            (Some(serde_json::json!("13")), None),
+            (Some(serde_json::json!("15")), None),
+        ],
+        "both survivors now rest on what \"11\" rested on: concurrent, as they were"
+    );
 }

@@ -400,7 +400,8 @@ fn record_log(db: &std::path::Path, history: &mut BTreeMap<i64, Row>) {
         .unwrap();
     for row in rows {
         let (seq, row): (i64, Row) = row.unwrap();
-        history.insert(seq, row);
+        // As first seen: compaction later rewrites bases of kept edits.
+        history.entry(seq).or_insert(row);
     }
 }
 

@@ -630,15 +630,44 @@ impl Storage for PostgresStorage {
                 &[&store_id, &horizon],
             )
             .await?;
+        // Only edits a later edit knowingly replaced (its base): a value that
+        // lost to a concurrent edit stays, so a device re-downloading still
+        // records it as a conflict. The successors take over the replaced
+        // edit's base, so the chain of knowledge stays whole.
         let replaced = tx
-            .execute(
-                "DELETE FROM changes c WHERE stream_id = $1 AND seq <= $2 AND op = 'set' AND EXISTS
+            .query(
+                "SELECT s.seq, s.entity, s.row_id, s.field, s.hlc FROM changes s
+                 WHERE s.stream_id = $1 AND s.seq <= $2 AND s.op = 'set' AND EXISTS
                    (SELECT 1 FROM changes d WHERE d.stream_id = $1 AND d.op = 'set' AND d.seq <= $2
-                      AND d.entity = c.entity AND d.row_id = c.row_id
-                      AND d.field = c.field AND d.hlc > c.hlc)",
+                      AND d.entity = s.entity AND d.row_id = s.row_id AND d.field = s.field
+                      AND d.base = s.hlc)
+                 ORDER BY s.seq",
                 &[&store_id, &horizon],
             )
             .await?;
+        let pass_base = tx
+            .prepare(
+                "UPDATE changes SET base = (SELECT base FROM changes WHERE stream_id = $1 AND seq = $2)
+                 WHERE stream_id = $1 AND op = 'set'
+                   AND entity = $3 AND row_id = $4 AND field = $5 AND base = $6",
+            )
+            .await?;
+        let remove = tx
+            .prepare("DELETE FROM changes WHERE stream_id = $1 AND seq = $2")
+            .await?;
+        // In log order, reading the replaced edit's base as it is now (an
+        // earlier removal may have rewritten it).
+        for r in &replaced {
+            let (seq, entity, row_id, field, hlc): (i64, String, String, String, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            tx.execute(
+                &pass_base,
+                &[&store_id, &seq, &entity, &row_id, &field, &hlc],
+            )
+            .await?;
+            tx.execute(&remove, &[&store_id, &seq]).await?;
+        }
+        let replaced = replaced.len() as u64;
         tx.execute(
             "UPDATE streams SET compacted_through = GREATEST(compacted_through, $2) WHERE id = $1",
             &[&store_id, &horizon],

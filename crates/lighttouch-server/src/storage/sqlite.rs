@@ -545,13 +545,36 @@ impl Storage for SqliteStorage {
                       AND op = 'erase' AND seq <= ?2)",
                 params![store_id, horizon],
             )?;
-            let replaced = tx.execute(
-                "DELETE FROM changes WHERE stream_id = ?1 AND seq <= ?2 AND op = 'set' AND EXISTS
-                   (SELECT 1 FROM changes d WHERE d.stream_id = ?1 AND d.op = 'set' AND d.seq <= ?2
-                      AND d.entity = changes.entity AND d.row_id = changes.row_id
-                      AND d.field = changes.field AND d.hlc > changes.hlc)",
-                params![store_id, horizon],
-            )?;
+            // Only edits a later edit knowingly replaced (its base): a value
+            // that lost to a concurrent edit stays, so a device re-downloading
+            // still records it as a conflict. The successors take over the
+            // replaced edit's base, so the chain of knowledge stays whole.
+            let replaced: Vec<(i64, String, String, String, String)> = tx
+                .prepare(
+                    "SELECT s.seq, s.entity, s.row_id, s.field, s.hlc FROM changes s
+                     WHERE s.stream_id = ?1 AND s.seq <= ?2 AND s.op = 'set' AND EXISTS
+                       (SELECT 1 FROM changes d WHERE d.stream_id = ?1 AND d.op = 'set' AND d.seq <= ?2
+                          AND d.entity = s.entity AND d.row_id = s.row_id AND d.field = s.field
+                          AND d.base = s.hlc)
+                     ORDER BY s.seq",
+                )?
+                .query_map(params![store_id, horizon], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            // In log order, and reading the replaced edit's base as it is now
+            // (an earlier removal may have rewritten it).
+            for (seq, entity, row_id, field, hlc) in &replaced {
+                tx.prepare_cached(
+                    "UPDATE changes SET base = (SELECT base FROM changes WHERE stream_id = ?1 AND seq = ?2)
+                     WHERE stream_id = ?1 AND op = 'set'
+                       AND entity = ?3 AND row_id = ?4 AND field = ?5 AND base = ?6",
+                )?
+                .execute(params![store_id, seq, entity, row_id, field, hlc])?;
+                tx.prepare_cached("DELETE FROM changes WHERE stream_id = ?1 AND seq = ?2")?
+                    .execute(params![store_id, seq])?;
+            }
+            let replaced = replaced.len();
             tx.execute(
                 "UPDATE streams SET compacted_through = MAX(compacted_through, ?2) WHERE id = ?1",
                 params![store_id, horizon],
