@@ -11,6 +11,10 @@ pub enum BookError {
     CustomerNotFound(String),
     #[error("no note with id {0}")]
     NoteNotFound(String),
+    #[error("no content item with id {0}")]
+    ContentNotFound(String),
+    #[error("no draft with id {0}")]
+    DraftNotFound(String),
     #[error("{field}: {reason}")]
     InvalidField { field: String, reason: String },
     #[error("{0}")]
@@ -39,6 +43,8 @@ impl BookError {
         match self {
             BookError::CustomerNotFound(_) => "customer_not_found",
             BookError::NoteNotFound(_) => "note_not_found",
+            BookError::ContentNotFound(_) => "content_not_found",
+            BookError::DraftNotFound(_) => "draft_not_found",
             BookError::InvalidField { .. } => "invalid_field",
             BookError::InvalidInput(_) => "invalid_input",
             BookError::Duplicate(_) => "duplicate",

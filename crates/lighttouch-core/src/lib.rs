@@ -4,6 +4,7 @@
 
 pub mod changes;
 pub mod clock;
+pub mod content;
 pub mod customers;
 pub mod demo;
 pub mod error;

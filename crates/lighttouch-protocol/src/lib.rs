@@ -7,6 +7,8 @@
 //! [`PROTOCOL_VERSION`]. A server refuses versions older than
 //! [`OLDEST_SUPPORTED_PROTOCOL`] with `please_update` before touching data.
 
+pub mod content;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -31,9 +31,8 @@ fn ops_for(entity: &str) -> Option<&'static [&'static str]> {
     Some(match entity {
         "customer" => &["insert", "set", "erase"],
         "customer_tag" => &["add", "remove"],
-        "tag" | "note" | "note_revision" | "purchase" | "touchpoint" | "draft" => {
-            &["insert", "set"]
-        }
+        "tag" | "note" | "note_revision" | "purchase" | "touchpoint" | "draft" | "follow_up"
+        | "talk_script" => &["insert", "set"],
         // HQ content comes from the admin command, never from a device.
         _ => return None,
     })

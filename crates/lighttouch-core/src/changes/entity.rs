@@ -13,6 +13,8 @@ pub enum Entity {
     Touchpoint,
     ContentItem,
     Draft,
+    TalkScript,
+    FollowUp,
 }
 
 impl Entity {
@@ -27,6 +29,8 @@ impl Entity {
             Entity::Touchpoint => "touchpoint",
             Entity::ContentItem => "content_item",
             Entity::Draft => "draft",
+            Entity::TalkScript => "talk_script",
+            Entity::FollowUp => "follow_up",
         }
     }
 
@@ -41,6 +45,8 @@ impl Entity {
             "touchpoint" => Entity::Touchpoint,
             "content_item" => Entity::ContentItem,
             "draft" => Entity::Draft,
+            "talk_script" => Entity::TalkScript,
+            "follow_up" => Entity::FollowUp,
             _ => return None,
         })
     }
@@ -56,6 +62,8 @@ impl Entity {
             Entity::Touchpoint => "touchpoints",
             Entity::ContentItem => "content_items",
             Entity::Draft => "drafts",
+            Entity::TalkScript => "talk_scripts",
+            Entity::FollowUp => "follow_ups",
         }
     }
 
@@ -140,6 +148,7 @@ impl Entity {
                 "valid_from",
                 "valid_until",
                 "created_at",
+                "translations",
             ],
             Entity::Draft => &[
                 "customer_id",
@@ -150,6 +159,23 @@ impl Entity {
                 "status",
                 "dismiss_reason",
                 "created_at",
+            ],
+            Entity::TalkScript => &[
+                "language",
+                "purpose",
+                "name",
+                "body",
+                "author",
+                "created_at",
+                "deleted_at",
+            ],
+            Entity::FollowUp => &[
+                "customer_id",
+                "due_on",
+                "note",
+                "author",
+                "created_at",
+                "done_at",
             ],
         }
     }

@@ -369,6 +369,7 @@ pub(crate) fn wipe_customer(
         ("purchase", "purchases"),
         ("touchpoint", "touchpoints"),
         ("draft", "drafts"),
+        ("follow_up", "follow_ups"),
     ] {
         tx.execute(
             &format!(
@@ -390,7 +391,8 @@ pub(crate) fn wipe_customer(
                 OR (entity = 'note' AND row_id IN (SELECT id FROM notes WHERE customer_id = ?1))
                 OR (entity = 'purchase' AND row_id IN (SELECT id FROM purchases WHERE customer_id = ?1))
                 OR (entity = 'touchpoint' AND row_id IN (SELECT id FROM touchpoints WHERE customer_id = ?1))
-                OR (entity = 'draft' AND row_id IN (SELECT id FROM drafts WHERE customer_id = ?1))",
+                OR (entity = 'draft' AND row_id IN (SELECT id FROM drafts WHERE customer_id = ?1))
+                OR (entity = 'follow_up' AND row_id IN (SELECT id FROM follow_ups WHERE customer_id = ?1))",
             [id],
         )?;
     tx.execute(

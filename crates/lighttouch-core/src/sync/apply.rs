@@ -137,10 +137,12 @@ fn apply_insert(
     let id = &change.row_id;
     let customer = match entity {
         Entity::Customer => Some(id.clone()),
-        Entity::Note | Entity::Purchase | Entity::Touchpoint | Entity::Draft => fields
-            .get("customer_id")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        Entity::Note | Entity::Purchase | Entity::Touchpoint | Entity::Draft | Entity::FollowUp => {
+            fields
+                .get("customer_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        }
         // A revision without its note here belongs to an erased customer.
         Entity::NoteRevision => match fields.get("note_id").and_then(Value::as_str) {
             Some(note) => match note_customer(tx, note)? {
@@ -149,7 +151,7 @@ fn apply_insert(
             },
             None => return Ok(()),
         },
-        Entity::Tag | Entity::ContentItem | Entity::CustomerTag => None,
+        Entity::Tag | Entity::ContentItem | Entity::CustomerTag | Entity::TalkScript => None,
     };
     if let Some(c) = &customer {
         let state = out.customer_state(tx, c)?;
@@ -337,8 +339,11 @@ fn owning_customer(tx: &Connection, entity: Entity, id: &str) -> Result<Option<S
         Entity::Purchase => "SELECT customer_id FROM purchases WHERE id = ?1",
         Entity::Touchpoint => "SELECT customer_id FROM touchpoints WHERE id = ?1",
         Entity::Draft => "SELECT customer_id FROM drafts WHERE id = ?1",
+        Entity::FollowUp => "SELECT customer_id FROM follow_ups WHERE id = ?1",
         // Rows of no customer: the empty ID never matches an erased customer.
-        Entity::Tag | Entity::ContentItem | Entity::CustomerTag => return Ok(Some(String::new())),
+        Entity::Tag | Entity::ContentItem | Entity::CustomerTag | Entity::TalkScript => {
+            return Ok(Some(String::new()))
+        }
     };
     Ok(tx
         .prepare_cached(sql)?

@@ -1,9 +1,7 @@
 //! Admin actions, shared by the `admin` commands and the HTTP admin endpoints.
 //! Every action is written to the audit log with who did it.
 
-mod content;
-
-pub use content::{parse_content, ContentItem};
+pub use lighttouch_protocol::content::{parse_content, ContentFileError, ContentItem};
 
 use crate::auth::{hash_password, PasswordError};
 use crate::storage::{
@@ -26,6 +24,12 @@ pub enum AdminError {
     Invalid(String),
     #[error("{0}")]
     Forbidden(String),
+}
+
+impl From<ContentFileError> for AdminError {
+    fn from(e: ContentFileError) -> Self {
+        AdminError::Invalid(e.0)
+    }
 }
 
 pub struct Admin {

@@ -338,17 +338,18 @@ pub(crate) fn customer_of(c: &IncomingChange) -> CustomerOf {
             },
             None => CustomerOf::Nobody,
         },
-        "note" | "purchase" | "touchpoint" | "draft" => match (c.op.as_str(), named("customer_id"))
-        {
-            ("insert", Some(customer)) => CustomerOf::Known {
-                customer,
-                register: true,
-            },
-            _ => CustomerOf::Row {
-                entity: c.entity.clone(),
-                row_id: c.row_id.clone(),
-            },
-        },
+        "note" | "purchase" | "touchpoint" | "draft" | "follow_up" => {
+            match (c.op.as_str(), named("customer_id")) {
+                ("insert", Some(customer)) => CustomerOf::Known {
+                    customer,
+                    register: true,
+                },
+                _ => CustomerOf::Row {
+                    entity: c.entity.clone(),
+                    row_id: c.row_id.clone(),
+                },
+            }
+        }
         "note_revision" => match (c.op.as_str(), named("note_id")) {
             ("insert", Some(note)) => CustomerOf::Note(note),
             _ => CustomerOf::Row {

@@ -1,9 +1,35 @@
-//! HQ content files: CSV with the headers id, kind, title, body, tags (split
-//! on semicolons), category, price, valid_from, valid_until — or the same
-//! records as a JSON array. Every problem names its record and field.
+//! HQ content files, read the same way by the server's `admin content import`
+//! and the app's local `content import`: CSV with the headers id, kind, title,
+//! body, tags (split on semicolons), category, price, valid_from, valid_until
+//! — or the same records as a JSON array. Texts in other languages come as
+//! `title:en`, `body:zh-Hant` columns (or a `translations` object in JSON).
+//! Every problem names its record and field.
 
-use super::AdminError;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// What is wrong with a content file, naming the record and field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentFileError(pub String);
+
+impl std::fmt::Display for ContentFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ContentFileError {}
+
+/// The languages a text can be given in besides the record's own.
+pub const LANGUAGES: [&str; 3] = ["zh-Hans", "zh-Hant", "en"];
+
+/// A title and body in one language.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Translation {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContentItem {
@@ -17,6 +43,8 @@ pub struct ContentItem {
     pub language: Option<String>,
     pub valid_from: Option<String>,
     pub valid_until: Option<String>,
+    /// Title and body in other languages, by language tag.
+    pub translations: BTreeMap<String, Translation>,
 }
 
 impl ContentItem {
@@ -33,6 +61,7 @@ impl ContentItem {
             "language": self.language,
             "valid_from": self.valid_from,
             "valid_until": self.valid_until,
+            "translations": serde_json::to_string(&self.translations).unwrap_or_default(),
             "created_at": created_at,
         })
     }
@@ -64,8 +93,8 @@ fn parse_date(s: &str) -> bool {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
-fn item(n: usize, rec: &serde_json::Map<String, Value>) -> Result<ContentItem, AdminError> {
-    let bad = |field: &str, why: &str| AdminError::Invalid(format!("record {n}, {field}: {why}"));
+fn item(n: usize, rec: &serde_json::Map<String, Value>) -> Result<ContentItem, ContentFileError> {
+    let bad = |field: &str, why: &str| ContentFileError(format!("record {n}, {field}: {why}"));
     let id = text(rec.get("id")).ok_or_else(|| bad("id", "missing"))?;
     let kind = text(rec.get("kind"))
         .ok_or_else(|| bad("kind", "missing"))?
@@ -107,6 +136,7 @@ fn item(n: usize, rec: &serde_json::Map<String, Value>) -> Result<ContentItem, A
             return Err(bad("valid_until", "before valid_from"));
         }
     }
+    let translations = translations(n, rec)?;
     Ok(ContentItem {
         id,
         kind,
@@ -118,29 +148,92 @@ fn item(n: usize, rec: &serde_json::Map<String, Value>) -> Result<ContentItem, A
         language: text(rec.get("language")),
         valid_from,
         valid_until,
+        translations,
     })
 }
 
+/// `title:en`/`body:en` fields (CSV) or `{"translations": {"en": {...}}}` (JSON).
+fn translations(
+    n: usize,
+    rec: &serde_json::Map<String, Value>,
+) -> Result<BTreeMap<String, Translation>, ContentFileError> {
+    let mut out = BTreeMap::new();
+    let canonical = |lang: &str| {
+        LANGUAGES
+            .iter()
+            .find(|l| l.eq_ignore_ascii_case(lang.trim()))
+            .map(|l| l.to_string())
+            .ok_or_else(|| {
+                ContentFileError(format!(
+                    "record {n}: {lang:?} is not a language (zh-Hans, zh-Hant or en)"
+                ))
+            })
+    };
+    if let Some(Value::Object(map)) = rec.get("translations") {
+        for (lang, t) in map {
+            let lang = canonical(lang)?;
+            let title = text(t.get("title")).ok_or_else(|| {
+                ContentFileError(format!("record {n}, translations.{lang}.title: missing"))
+            })?;
+            out.insert(
+                lang,
+                Translation {
+                    title,
+                    body: text(t.get("body")),
+                },
+            );
+        }
+    }
+    for (key, value) in rec {
+        let Some((field, lang)) = key.split_once(':') else {
+            continue;
+        };
+        let Some(value) = text(Some(value)) else {
+            continue;
+        };
+        let lang = canonical(lang)?;
+        let entry = out.entry(lang.clone()).or_insert(Translation {
+            title: String::new(),
+            body: None,
+        });
+        match field.trim() {
+            "title" => entry.title = value,
+            "body" => entry.body = Some(value),
+            other => {
+                return Err(ContentFileError(format!(
+                    "record {n}, {key}: {other:?} cannot be translated (title or body)"
+                )))
+            }
+        }
+    }
+    if let Some((lang, _)) = out.iter().find(|(_, t)| t.title.is_empty()) {
+        return Err(ContentFileError(format!(
+            "record {n}, title:{lang}: missing (a translated body needs its title)"
+        )));
+    }
+    Ok(out)
+}
+
 /// Reads a content file (JSON when it starts with `[`, CSV otherwise).
-pub fn parse_content(bytes: &[u8]) -> Result<Vec<ContentItem>, AdminError> {
+pub fn parse_content(bytes: &[u8]) -> Result<Vec<ContentItem>, ContentFileError> {
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
-        .map_err(|_| AdminError::Invalid("the file is not UTF-8 text".into()))?;
+        .map_err(|_| ContentFileError("the file is not UTF-8 text".into()))?;
     let records: Vec<serde_json::Map<String, Value>> = if text.trim_start().starts_with('[') {
         serde_json::from_str::<Vec<serde_json::Map<String, Value>>>(text)
-            .map_err(|e| AdminError::Invalid(format!("not a JSON array of records: {e}")))?
+            .map_err(|e| ContentFileError(format!("not a JSON array of records: {e}")))?
     } else {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
             .from_reader(text.as_bytes());
         let headers: Vec<String> = reader
             .headers()
-            .map_err(|e| AdminError::Invalid(format!("CSV header: {e}")))?
+            .map_err(|e| ContentFileError(format!("CSV header: {e}")))?
             .iter()
             .map(|h| h.trim().to_lowercase())
             .collect();
         let mut out = Vec::new();
         for (i, row) in reader.records().enumerate() {
-            let row = row.map_err(|e| AdminError::Invalid(format!("CSV record {}: {e}", i + 1)))?;
+            let row = row.map_err(|e| ContentFileError(format!("CSV record {}: {e}", i + 1)))?;
             out.push(
                 headers
                     .iter()
@@ -156,7 +249,7 @@ pub fn parse_content(bytes: &[u8]) -> Result<Vec<ContentItem>, AdminError> {
     for (i, rec) in records.iter().enumerate() {
         let it = item(i + 1, rec)?;
         if !seen.insert(it.id.clone()) {
-            return Err(AdminError::Invalid(format!(
+            return Err(ContentFileError(format!(
                 "record {}, id: {} appears twice",
                 i + 1,
                 it.id
@@ -165,7 +258,7 @@ pub fn parse_content(bytes: &[u8]) -> Result<Vec<ContentItem>, AdminError> {
         items.push(it);
     }
     if items.is_empty() {
-        return Err(AdminError::Invalid("the file has no records".into()));
+        return Err(ContentFileError("the file has no records".into()));
     }
     Ok(items)
 }
@@ -185,6 +278,24 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a[0].price_cents, Some(129_950));
         assert_eq!(a[0].tags, vec!["玫瑰金", "手链"]);
+    }
+
+    #[test]
+    fn translations_come_as_columns_or_objects() {
+        let csv = "id,kind,title,title:en,body:EN,title:zh-hant\n\
+                   p1,product,玫瑰金手链,Rose gold bracelet,New,玫瑰金手鏈\n";
+        let json = r#"[{"id":"p1","kind":"product","title":"玫瑰金手链",
+            "translations":{"en":{"title":"Rose gold bracelet","body":"New"},"zh-Hant":{"title":"玫瑰金手鏈"}}}]"#;
+        let a = parse_content(csv.as_bytes()).unwrap();
+        assert_eq!(a, parse_content(json.as_bytes()).unwrap());
+        assert_eq!(a[0].translations["en"].body.as_deref(), Some("New"));
+        assert_eq!(a[0].translations["zh-Hant"].title, "玫瑰金手鏈");
+        let bad = "id,kind,title,title:fr\np1,product,A,B\n";
+        let e = parse_content(bad.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("record 1") && e.contains("fr"), "{e}");
+        let orphan = "id,kind,title,body:en\np1,product,A,B\n";
+        let e = parse_content(orphan.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("title:en"), "{e}");
     }
 
     #[test]
