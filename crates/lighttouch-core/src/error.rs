@@ -15,6 +15,9 @@ pub enum BookError {
     ContentNotFound(String),
     #[error("no draft with id {0}")]
     DraftNotFound(String),
+    /// The light-touch guard refuses: consent, do-not-contact, a cap, quiet hours.
+    #[error("{message}")]
+    HeldBack { code: &'static str, message: String },
     #[error("{field}: {reason}")]
     InvalidField { field: String, reason: String },
     #[error("{0}")]
@@ -45,6 +48,7 @@ impl BookError {
             BookError::NoteNotFound(_) => "note_not_found",
             BookError::ContentNotFound(_) => "content_not_found",
             BookError::DraftNotFound(_) => "draft_not_found",
+            BookError::HeldBack { code, .. } => code,
             BookError::InvalidField { .. } => "invalid_field",
             BookError::InvalidInput(_) => "invalid_input",
             BookError::Duplicate(_) => "duplicate",

@@ -3,7 +3,6 @@
 //! files as the server's `admin content import`, for a book without a server.
 
 use crate::error::{BookError, Result};
-use crate::search::fold;
 use crate::store::Book;
 use chrono::NaiveDate;
 use lighttouch_protocol::content::{parse_content, Translation};
@@ -50,18 +49,6 @@ impl ContentItem {
             }
             _ => (self.title.as_str(), self.body.as_deref()),
         }
-    }
-
-    /// Folded keys of what the item is about: its tags, category and title.
-    pub(crate) fn keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.tags.iter().map(|t| fold(t)).collect();
-        if let Some(c) = &self.category {
-            keys.push(fold(c));
-        }
-        keys.retain(|k| !k.is_empty());
-        keys.sort();
-        keys.dedup();
-        keys
     }
 }
 
@@ -171,16 +158,23 @@ impl Book {
 
     /// Every content item valid on `day`, newest first.
     pub fn active_content(&self, day: NaiveDate) -> Result<Vec<ContentItem>> {
-        let d = day.format("%Y-%m-%d").to_string();
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM content_items
+        active_items(&self.conn, day)
+    }
+}
+
+pub(crate) fn active_items(
+    conn: &rusqlite::Connection,
+    day: NaiveDate,
+) -> Result<Vec<ContentItem>> {
+    let d = day.format("%Y-%m-%d").to_string();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM content_items
              WHERE (valid_from IS NULL OR valid_from <= ?1)
                AND (valid_until IS NULL OR valid_until >= ?1)
              ORDER BY COALESCE(valid_from, created_at) DESC, id"
-        ))?;
-        let rows = stmt.query_map([d], from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
+    ))?;
+    let rows = stmt.query_map([d], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 #[cfg(test)]

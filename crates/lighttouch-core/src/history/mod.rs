@@ -133,6 +133,13 @@ impl Book {
 
     /// Logs a contact with a customer.
     pub fn add_touchpoint(&mut self, customer_id: &str, t: &NewTouchpoint) -> Result<String> {
+        self.check_touchpoint(customer_id, t)?;
+        let author = self.associate()?;
+        self.write(|w| w.insert_touchpoint(customer_id, t, author.as_deref()))
+    }
+
+    /// What `add_touchpoint` refuses, named field by field.
+    pub(crate) fn check_touchpoint(&self, customer_id: &str, t: &NewTouchpoint) -> Result<()> {
         self.live_customer(customer_id)?;
         if !TOUCHPOINT_KINDS.contains(&t.kind.as_str()) {
             return Err(BookError::invalid(
@@ -149,25 +156,7 @@ impl Book {
         chrono::DateTime::parse_from_rfc3339(&t.at).map_err(|_| {
             BookError::invalid("at", format!("{:?} is not a time (RFC 3339)", t.at))
         })?;
-        let author = self.associate()?;
-        self.write(|w| {
-            let id = uuid::Uuid::now_v7().to_string();
-            w.insert(
-                Entity::Touchpoint,
-                &id,
-                &[
-                    ("customer_id", Value::String(customer_id.into())),
-                    ("at", Value::String(t.at.clone())),
-                    ("channel", Value::String(t.channel.trim().to_lowercase())),
-                    ("kind", Value::String(t.kind.clone())),
-                    ("content_id", opt(&t.content_id)),
-                    ("message", opt(&t.message)),
-                    ("author", opt(&author)),
-                    ("created_at", Value::String(w.now_text())),
-                ],
-            )?;
-            Ok(id)
-        })
+        Ok(())
     }
 
     /// A customer's touchpoints, newest first.
@@ -189,5 +178,38 @@ impl Book {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl crate::changes::Writer<'_> {
+    /// Writes a checked touchpoint (see `Book::check_touchpoint`).
+    pub(crate) fn insert_touchpoint(
+        &mut self,
+        customer_id: &str,
+        t: &NewTouchpoint,
+        author: Option<&str>,
+    ) -> Result<String> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = self.now_text();
+        self.insert(
+            Entity::Touchpoint,
+            &id,
+            &[
+                ("customer_id", Value::String(customer_id.into())),
+                ("at", Value::String(t.at.clone())),
+                ("channel", Value::String(t.channel.trim().to_lowercase())),
+                ("kind", Value::String(t.kind.clone())),
+                ("content_id", opt(&t.content_id)),
+                ("message", opt(&t.message)),
+                (
+                    "author",
+                    author
+                        .map(|a| Value::String(a.into()))
+                        .unwrap_or(Value::Null),
+                ),
+                ("created_at", Value::String(now)),
+            ],
+        )?;
+        Ok(id)
     }
 }

@@ -26,6 +26,9 @@ pub struct Book {
     /// Bumped by every committed write; cached views compare it to stay fresh.
     pub(crate) generation: u64,
     pub(crate) list_cache: Option<crate::list::ListCache>,
+    /// Profiles, store statistics and content for recommendations, by generation.
+    pub(crate) recommend_cache: Option<crate::recommend::Cache>,
+    pub(crate) stats_cache: Option<crate::recommend::StatsCache>,
     /// Correction to the device clock learnt from the sync server, in ms.
     pub(crate) clock_offset_ms: i64,
     /// Where the sync token lives when not in the book (the OS keyring).
@@ -107,6 +110,8 @@ impl Book {
             index: None,
             generation: 0,
             list_cache: None,
+            recommend_cache: None,
+            stats_cache: None,
             clock_offset_ms,
             secrets: None,
             path: None,

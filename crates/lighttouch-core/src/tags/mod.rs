@@ -1,7 +1,7 @@
 //! Tags: a store vocabulary of labels in groups, with synonyms, and each
 //! customer's set of them (an add-wins set, see `changes`).
 
-mod vocabulary;
+pub(crate) mod vocabulary;
 
 pub use vocabulary::{TagGroup, VOCABULARY};
 
