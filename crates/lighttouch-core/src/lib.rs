@@ -20,6 +20,7 @@ pub mod search;
 pub mod store;
 pub mod sync;
 pub mod tags;
+pub mod today;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use customers::{Customer, CustomerRecord};

@@ -87,6 +87,14 @@ impl Book {
     /// nothing: a bad record names itself and nothing is written.
     pub fn import_content(&mut self, bytes: &[u8]) -> Result<ContentImportReport> {
         let items = parse_content(bytes).map_err(|e| BookError::Import(e.0))?;
+        self.store_content(&items)
+    }
+
+    /// Writes content items locally, in one transaction.
+    pub(crate) fn store_content(
+        &mut self,
+        items: &[lighttouch_protocol::content::ContentItem],
+    ) -> Result<ContentImportReport> {
         let now = self
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -95,7 +103,7 @@ impl Book {
             added: 0,
             updated: 0,
         };
-        for item in &items {
+        for item in items {
             let exists: bool = tx
                 .prepare_cached("SELECT 1 FROM content_items WHERE id = ?1")?
                 .exists([&item.id])?;

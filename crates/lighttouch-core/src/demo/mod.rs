@@ -18,6 +18,8 @@ use serde_json::Value;
 use std::collections::HashMap;
 use vocab::*;
 
+pub mod content;
+
 /// SplitMix64: tiny, fast, and the same on every platform and version.
 struct Rng(u64);
 

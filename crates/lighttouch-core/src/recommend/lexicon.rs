@@ -45,7 +45,7 @@ impl Lexicon {
             let group = TagGroup::parse(&group).unwrap_or(TagGroup::Other);
             lex.add(&name, group, synonyms.iter().map(String::as_str));
         }
-        lex.scan.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        lex.scan.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
         Ok(lex)
     }
 

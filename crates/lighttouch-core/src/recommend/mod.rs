@@ -3,6 +3,7 @@
 //! associate's customers it suits, each with a draft. The light-touch guard
 //! decides who may hear a promotion at all.
 
+pub mod eval;
 pub mod festivals;
 pub mod guard;
 pub(crate) mod lexicon;
@@ -97,10 +98,6 @@ pub(crate) fn hold_words(h: &HoldReason, lang: &str) -> String {
     };
     if lang == "zh-Hant" {
         reasons::hant(&s)
-            .replace("标", "標")
-            .replace("请勿联系", "請勿聯繫")
-            .replace("营销", "營銷")
-            .replace("只发服务消息", "只發服務消息")
     } else {
         s
     }
@@ -223,6 +220,8 @@ impl Book {
         let mut scored: Vec<(f64, &Prepared, Vec<Reason>)> = items
             .iter()
             .filter_map(|it| score::score(it, &profile, &cx).map(|s| (s.score, it, s.reasons)))
+            // Nothing that argues against itself (far over budget, turned down).
+            .filter(|(score, _, _)| *score > 0.0)
             .collect();
         scored.sort_by(|a, b| {
             b.0.total_cmp(&a.0)

@@ -265,7 +265,7 @@ pub(crate) fn load(conn: &Connection, lex: &Lexicon, only: Option<&str>) -> Resu
         let avoid = std::mem::take(&mut p.avoid);
         p.interests.retain(|(k, _)| !avoid.contains(k));
         p.avoid = avoid;
-        p.owned.sort_by(|a, b| b.day.cmp(&a.day));
+        p.owned.sort_by_key(|o| std::cmp::Reverse(o.day));
     }
     Ok(profiles)
 }

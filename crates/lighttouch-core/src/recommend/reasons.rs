@@ -100,6 +100,7 @@ fn band_words(band: &str, lang: &str) -> String {
 
 /// The few Simplified → Traditional characters these sentences use.
 pub(crate) fn hant(s: &str) -> String {
+    let s = s.replace("联系", "聯繫").replace("跟进", "跟進");
     s.chars()
         .map(|c| match c {
             '欢' => '歡',
@@ -135,6 +136,13 @@ pub(crate) fn hant(s: &str) -> String {
             '节' => '節',
             '请' => '請',
             '联' => '聯',
+            '户' => '戶',
+            '没' => '沒',
+            '进' => '進',
+            '发' => '發',
+            '务' => '務',
+            '营' => '營',
+            '销' => '銷',
             other => other,
         })
         .collect()

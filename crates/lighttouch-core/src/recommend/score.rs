@@ -246,7 +246,7 @@ pub(crate) fn score(item: &Prepared, p: &Profile, cx: &Context) -> Option<Scored
         let days = (f.date - cx.today).num_days();
         let about = f.content_words.iter().any(|w| {
             let w = fold(w);
-            item.keys.iter().any(|k| *k == w) || item.title_key.contains(&w)
+            item.keys.contains(&w) || item.title_key.contains(&w)
         });
         let audience = f
             .audience
