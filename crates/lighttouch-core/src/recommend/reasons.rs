@@ -100,7 +100,10 @@ fn band_words(band: &str, lang: &str) -> String {
 
 /// The few Simplified → Traditional characters these sentences use.
 pub(crate) fn hant(s: &str) -> String {
-    let s = s.replace("联系", "聯繫").replace("跟进", "跟進");
+    let s = s
+        .replace("联系", "聯繫")
+        .replace("跟进", "跟進")
+        .replace("标签", "標籤");
     s.chars()
         .map(|c| match c {
             '欢' => '歡',
