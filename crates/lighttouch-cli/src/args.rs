@@ -133,6 +133,101 @@ pub enum Command {
         #[arg(long)]
         dismiss: Option<i64>,
     },
+    /// HQ content on this laptop (it normally arrives by sync).
+    Content {
+        #[command(subcommand)]
+        command: ContentCommand,
+    },
+    /// Content items for one customer, best first, with reasons.
+    Suggest {
+        customer_id: String,
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+        /// Treat this day as today (YYYY-MM-DD).
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// The associate's customers one content item suits, each with a draft.
+    Audience {
+        content_id: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Compose the message for a customer about a content item, in their language.
+    Draft {
+        customer_id: String,
+        content_id: String,
+        #[arg(long)]
+        date: Option<String>,
+        /// Keep it as a proposed draft (prints its ID).
+        #[arg(long)]
+        save: bool,
+    },
+    /// A customer's drafts; edit, send or dismiss one.
+    Drafts {
+        #[command(subcommand)]
+        command: DraftsCommand,
+    },
+    /// The daily queue: who to reach today and why, each with a draft.
+    Today {
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Mark an entry (its key) done.
+        #[arg(long, value_name = "KEY")]
+        done: Option<String>,
+        /// Dismiss an entry.
+        #[arg(long, value_name = "KEY")]
+        dismiss: Option<String>,
+        /// Snooze an entry until --until.
+        #[arg(long, value_name = "KEY", requires = "until")]
+        snooze: Option<String>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        until: Option<String>,
+    },
+    /// Log a contact with a customer.
+    Touch {
+        #[command(subcommand)]
+        command: TouchCommand,
+    },
+    /// Schedule a follow-up with a customer; it appears in the daily queue.
+    FollowUp {
+        customer_id: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        on: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Contact caps and quiet hours; shows them, or changes the ones given.
+    Guard {
+        #[arg(long)]
+        per_week: Option<u32>,
+        #[arg(long)]
+        per_month: Option<u32>,
+        /// Quiet hours as HH:MM-HH:MM (e.g. 21:00-09:00).
+        #[arg(long)]
+        quiet: Option<String>,
+    },
+    /// Hit rate@5 of the recommender and of the popularity baseline.
+    Eval {
+        /// Customers in the generated book with planted preferences.
+        #[arg(long, default_value_t = 2000)]
+        customers: usize,
+        /// Evaluate on a real purchase CSV instead (with --customers-file, if
+        /// purchases name customers by phone rather than by ID).
+        #[arg(long)]
+        purchases: Option<PathBuf>,
+        #[arg(long)]
+        customers_file: Option<PathBuf>,
+        /// Evaluate on the purchases of the open book.
+        #[arg(long, conflicts_with = "purchases")]
+        book: bool,
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+    },
     /// Export one customer or the whole book.
     Export {
         #[arg(long)]
@@ -149,6 +244,58 @@ pub enum Command {
 pub enum ImportKind {
     Customers,
     Purchases,
+}
+
+#[derive(Subcommand)]
+pub enum ContentCommand {
+    /// Import a CSV or JSON of products and story posts (the server's format).
+    Import { file: PathBuf },
+    /// Content valid today (or on --date).
+    List {
+        #[arg(long)]
+        date: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DraftsCommand {
+    List {
+        customer_id: String,
+    },
+    Edit {
+        draft_id: String,
+        text: String,
+    },
+    /// Send: records the contact; refused when the guard holds the customer back.
+    Send {
+        draft_id: String,
+        #[arg(long, default_value = "wecom")]
+        channel: String,
+    },
+    /// Set aside, optionally saying why ("not interested in pearls").
+    Dismiss {
+        draft_id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TouchCommand {
+    Add {
+        customer_id: String,
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        kind: String,
+        /// When it happened (RFC 3339; default now).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        content: Option<String>,
+        #[arg(long)]
+        message: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

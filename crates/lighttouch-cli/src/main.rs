@@ -4,6 +4,7 @@
 
 mod args;
 mod print;
+mod recommend_commands;
 mod sync_commands;
 
 use anyhow::{Context, Result};
@@ -23,6 +24,13 @@ fn main() -> ExitCode {
     let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let (code, message) = match e.downcast_ref::<BookError>() {
                 Some(b) => (b.code(), b.to_string()),
@@ -262,6 +270,37 @@ fn run(cli: Cli) -> Result<()> {
         | Command::Conflicts { .. } => {
             let book = open(&cli, OpenMode::MustExist)?;
             sync_commands::run(book, &cli.command, json, out)?;
+        }
+        Command::Content { .. }
+        | Command::Suggest { .. }
+        | Command::Audience { .. }
+        | Command::Draft { .. }
+        | Command::Drafts { .. }
+        | Command::Today { .. }
+        | Command::Touch { .. }
+        | Command::FollowUp { .. }
+        | Command::Guard { .. } => {
+            let book = open(&cli, OpenMode::MustExist)?;
+            recommend_commands::run(book, &cli.command, json, out)?;
+        }
+        Command::Eval {
+            customers,
+            purchases,
+            customers_file,
+            book,
+            k,
+        } => {
+            let report = if *book {
+                open(&cli, OpenMode::MustExist)?.evaluate(*k)?
+            } else {
+                recommend_commands::evaluate(
+                    *customers,
+                    purchases.as_deref(),
+                    customers_file.as_deref(),
+                    *k,
+                )?
+            };
+            recommend_commands::print_eval(&report, json, out)?;
         }
         Command::Export {
             customer,

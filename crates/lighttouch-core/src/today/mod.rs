@@ -153,7 +153,13 @@ impl Book {
                 .enumerate()
                 .filter(|(_, it)| it.item.kind == "product")
                 .filter_map(|(j, it)| score::score(it, p, &cx).map(|s| (j, s)))
-                .filter(|(_, s)| s.score > 2.0)
+                // A gift idea must be about the person, not just timely.
+                .filter(|(_, s)| {
+                    s.score > 2.0
+                        && s.reasons
+                            .iter()
+                            .any(|r| matches!(r, Reason::Likes { .. } | Reason::GoesWith { .. }))
+                })
                 .max_by(|a, b| a.1.score.total_cmp(&b.1.score))
                 .map(|(j, s)| (j, s.reasons))
         };
