@@ -469,3 +469,40 @@ fn the_daily_queue_brings_occasions_care_follow_ups_arrivals_and_quiet_customers
         .iter()
         .any(|r| r.contains("no contact for 146 days"))));
 }
+
+#[test]
+fn cached_audiences_follow_every_write() {
+    let Setup { mut book, .. } = setup();
+    let today = day("2026-11-24");
+    let wang = wang_li(&mut book);
+    let first = book.audience("p-rose", 10, today, "zh-Hans").unwrap();
+    assert_eq!(first.entries.len(), 1);
+    // A new fan, a tag added to an existing customer, an erasure: each shows at once.
+    let fan = customer(
+        &mut book,
+        &[("name", "林晓"), ("consent_marketing", "yes")],
+        &["玫瑰金"],
+    );
+    let other = customer(
+        &mut book,
+        &[("name", "孙悦"), ("consent_marketing", "yes")],
+        &[],
+    );
+    let a = book.audience("p-rose", 10, today, "zh-Hans").unwrap();
+    assert!(a.entries.iter().any(|e| e.customer_id == fan));
+    assert!(a.entries.iter().all(|e| e.customer_id != other));
+    book.tag_customer(&other, "rose gold").unwrap();
+    book.erase_customer(&wang).unwrap();
+    let a = book.audience("p-rose", 10, today, "zh-Hans").unwrap();
+    let ids: Vec<&str> = a.entries.iter().map(|e| e.customer_id.as_str()).collect();
+    assert!(
+        ids.contains(&other.as_str()) && ids.contains(&fan.as_str()),
+        "{ids:?}"
+    );
+    assert!(
+        !ids.contains(&wang.as_str()),
+        "erased customers leave every list"
+    );
+    let q = book.today(today, "zh-Hans").unwrap();
+    assert!(q.iter().all(|e| e.customer_id != wang));
+}

@@ -38,6 +38,39 @@ pub struct Writer<'b> {
     now: DateTime<Utc>,
     touched: BTreeSet<String>,
     tags_changed: bool,
+    /// Customers whose recommendation profile this write changes.
+    affected: Affected,
+}
+
+/// What a change leaves stale in the recommendation caches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Affected {
+    Customers(std::collections::HashSet<String>),
+    /// Tags, content or a whole re-download: everything is rebuilt.
+    Everything,
+}
+
+impl Affected {
+    pub fn none() -> Affected {
+        Affected::Customers(Default::default())
+    }
+
+    pub fn add(&mut self, customer: &str) {
+        if let Affected::Customers(set) = self {
+            set.insert(customer.to_string());
+        }
+    }
+
+    pub fn merge(&mut self, other: Affected) {
+        match other {
+            Affected::Everything => *self = Affected::Everything,
+            Affected::Customers(more) => {
+                if let Affected::Customers(set) = self {
+                    set.extend(more);
+                }
+            }
+        }
+    }
 }
 
 impl Book {
@@ -54,15 +87,18 @@ impl Book {
                 now,
                 touched: BTreeSet::new(),
                 tags_changed: false,
+                affected: Affected::none(),
             };
             let value = f(&mut w)?;
             let tags_changed = w.tags_changed;
+            let affected = std::mem::replace(&mut w.affected, Affected::none());
             let touched = w.finish()?;
-            Ok((value, touched, tags_changed))
+            Ok((value, touched, tags_changed, affected))
         })();
         match result {
-            Ok((value, touched, tags_changed)) => {
+            Ok((value, touched, tags_changed, affected)) => {
                 self.generation += 1;
+                self.recommend_stale.merge(affected);
                 if let Some(index) = self.index.as_mut() {
                     search::refresh(&self.conn, index, &touched, tags_changed)?;
                 }
@@ -300,6 +336,7 @@ impl<'b> Writer<'b> {
         value: Option<&Value>,
         base: Option<&str>,
     ) -> Result<()> {
+        self.note_affected(entity, row_id, op, value)?;
         let value = value.map(|v| v.to_string());
         self.tx
             .prepare_cached(
@@ -337,6 +374,50 @@ impl<'b> Writer<'b> {
         let ids = stmt.query_map([id], |r| r.get::<_, String>(0))?;
         for customer in ids {
             self.touched.insert(customer?);
+        }
+        Ok(())
+    }
+
+    fn note_affected(
+        &mut self,
+        entity: Entity,
+        row_id: &str,
+        op: &str,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        match entity {
+            Entity::Customer => self.affected.add(row_id),
+            Entity::CustomerTag => {
+                if let Some((customer, _)) = row_id.split_once('/') {
+                    self.affected.add(customer);
+                }
+            }
+            Entity::Note
+            | Entity::Purchase
+            | Entity::Touchpoint
+            | Entity::Draft
+            | Entity::FollowUp => {
+                let named = value
+                    .and_then(|v| v.get("customer_id"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let customer = match (op, named) {
+                    ("insert", Some(c)) => Some(c),
+                    _ => self
+                        .tx
+                        .prepare_cached(&format!(
+                            "SELECT customer_id FROM {} WHERE id = ?1",
+                            entity.table()
+                        ))?
+                        .query_row([row_id], |r| r.get::<_, String>(0))
+                        .optional()?,
+                };
+                if let Some(c) = customer {
+                    self.affected.add(&c);
+                }
+            }
+            Entity::Tag | Entity::ContentItem => self.affected = Affected::Everything,
+            Entity::NoteRevision | Entity::TalkScript => {}
         }
         Ok(())
     }

@@ -149,6 +149,7 @@ impl Book {
         }
         tx.commit()?;
         self.generation += 1;
+        self.recommend_stale = crate::changes::Affected::Everything;
         Ok(report)
     }
 

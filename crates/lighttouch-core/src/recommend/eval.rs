@@ -106,17 +106,12 @@ impl Book {
                 continue;
             }
             n += 1;
-            let cx = Context {
-                today: held.day,
-                lex: &lex,
-                stats: &stats,
-                festivals: &[],
-                lang: "zh-Hans",
-            };
+            let cx = Context::new(held.day, &lex, &stats, &[], "zh-Hans");
+            let occ = score::occasions(p, held.day);
             let mut ranked: Vec<(f64, usize)> = items
                 .iter()
                 .enumerate()
-                .filter_map(|(j, it)| score::score(it, p, &cx).map(|s| (s.score, j)))
+                .filter_map(|(j, it)| score::score(it, p, &occ, &cx).map(|s| (s.score, j)))
                 .collect();
             ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             if ranked.iter().take(k).any(|(_, j)| is_held(&items[*j])) {

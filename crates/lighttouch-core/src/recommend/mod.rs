@@ -12,6 +12,7 @@ pub mod reasons;
 pub(crate) mod score;
 pub(crate) mod stats;
 
+use crate::changes::Affected;
 use crate::error::{BookError, Result};
 use crate::store::Book;
 use chrono::NaiveDate;
@@ -22,6 +23,7 @@ use reasons::Reason;
 use score::{Context, Prepared};
 use serde::Serialize;
 use stats::StoreStats;
+use std::collections::{HashMap, HashSet};
 
 /// One proposed piece for a customer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -105,12 +107,58 @@ pub(crate) fn hold_words(h: &HoldReason, lang: &str) -> String {
 
 /// What recommendations read, rebuilt when the book changes.
 pub(crate) struct Cache {
-    generation: u64,
     pub lex: Lexicon,
     /// Every live customer (for audiences, the daily queue, evaluation).
     pub profiles: Option<Vec<Profile>>,
+    /// Where each customer sits in `profiles`.
+    positions: HashMap<String, usize>,
     /// Active content for one day, keys resolved.
     pub content: Option<(NaiveDate, Vec<Prepared>)>,
+    /// Each profile's coming occasions as of one day (lunar dates are costly).
+    pub occasions: Option<(NaiveDate, Vec<Vec<(Reason, i64)>>)>,
+}
+
+impl Cache {
+    /// Re-reads the profiles of customers a write touched, in place.
+    fn refresh(&mut self, conn: &rusqlite::Connection, ids: HashSet<String>) -> Result<()> {
+        let Some(profiles) = self.profiles.as_mut() else {
+            return Ok(());
+        };
+        for id in ids {
+            let fresh = profile::load(conn, &self.lex, Some(&id))?
+                .into_iter()
+                .next();
+            let day = self.occasions.as_ref().map(|(d, _)| *d);
+            match (self.positions.get(&id).copied(), fresh) {
+                (Some(i), Some(p)) => {
+                    if let (Some(day), Some((_, occ))) = (day, self.occasions.as_mut()) {
+                        occ[i] = score::occasions(&p, day);
+                    }
+                    profiles[i] = p;
+                }
+                (None, Some(p)) => {
+                    if let (Some(day), Some((_, occ))) = (day, self.occasions.as_mut()) {
+                        occ.push(score::occasions(&p, day));
+                    }
+                    self.positions.insert(id, profiles.len());
+                    profiles.push(p);
+                }
+                // Erased or merged away: out of every list.
+                (Some(i), None) => {
+                    profiles.swap_remove(i);
+                    if let Some((_, occ)) = self.occasions.as_mut() {
+                        occ.swap_remove(i);
+                    }
+                    self.positions.remove(&id);
+                    if let Some(moved) = profiles.get(i) {
+                        self.positions.insert(moved.id.clone(), i);
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Store statistics change only with purchases; they outlive other writes.
@@ -127,24 +175,43 @@ pub(crate) struct Needs {
 }
 
 impl Book {
-    /// The recommendation caches, fresh for this generation of the book.
+    /// The recommendation caches, brought up to date with every write since.
     pub(crate) fn recommend_data(&mut self, needs: Needs) -> Result<(&mut Cache, &StoreStats)> {
         let conn = &self.conn;
         let slot = &mut self.recommend_cache;
-        if slot
-            .as_ref()
-            .is_none_or(|c| c.generation != self.generation)
-        {
+        match std::mem::replace(&mut self.recommend_stale, Affected::none()) {
+            Affected::Everything => *slot = None,
+            Affected::Customers(ids) => {
+                if let Some(cache) = slot.as_mut() {
+                    cache.refresh(conn, ids)?;
+                }
+            }
+        }
+        if slot.is_none() {
             *slot = Some(Cache {
-                generation: self.generation,
                 lex: Lexicon::load(conn)?,
                 profiles: None,
+                positions: HashMap::new(),
                 content: None,
+                occasions: None,
             });
         }
         let cache = slot.as_mut().expect("filled above");
         if needs.profiles && cache.profiles.is_none() {
-            cache.profiles = Some(profile::load(conn, &cache.lex, None)?);
+            let profiles = profile::load(conn, &cache.lex, None)?;
+            cache.positions = profiles
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.id.clone(), i))
+                .collect();
+            cache.profiles = Some(profiles);
+            cache.occasions = None;
+        }
+        if let (Some(day), Some(profiles)) = (needs.content_on, &cache.profiles) {
+            if cache.occasions.as_ref().is_none_or(|(d, _)| *d != day) {
+                let occ = profiles.iter().map(|p| score::occasions(p, day)).collect();
+                cache.occasions = Some((day, occ));
+            }
         }
         if let Some(day) = needs.content_on {
             if cache.content.as_ref().is_none_or(|(d, _)| *d != day) {
@@ -209,17 +276,14 @@ impl Book {
             profiles: false,
             content_on: Some(today),
         })?;
-        let cx = Context {
-            today,
-            lex: &cache.lex,
-            stats,
-            festivals: &festivals,
-            lang,
-        };
+        let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
+        let occ = score::occasions(&profile, today);
         let items = &cache.content.as_ref().expect("loaded for today").1;
         let mut scored: Vec<(f64, &Prepared, Vec<Reason>)> = items
             .iter()
-            .filter_map(|it| score::score(it, &profile, &cx).map(|s| (s.score, it, s.reasons)))
+            .filter_map(|it| {
+                score::score(it, &profile, &occ, &cx).map(|s| (s.score, it, s.reasons))
+            })
             // Nothing that argues against itself (far over budget, turned down).
             .filter(|(score, _, _)| *score > 0.0)
             .collect();
@@ -276,14 +340,9 @@ impl Book {
             content_on: None,
         })?;
         let prepared = Prepared::new(item, &cache.lex);
-        let cx = Context {
-            today,
-            lex: &cache.lex,
-            stats,
-            festivals: &festivals,
-            lang,
-        };
-        Ok(score::score(&prepared, profile, &cx)
+        let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
+        let occ = score::occasions(profile, today);
+        Ok(score::score(&prepared, profile, &occ, &cx)
             .map(|s| s.reasons)
             .unwrap_or_default())
     }
@@ -304,16 +363,11 @@ impl Book {
         let festivals = festivals::upcoming(today, score::FESTIVAL_DAYS);
         let (cache, stats) = self.recommend_data(Needs {
             profiles: true,
-            content_on: None,
+            content_on: Some(today),
         })?;
         let prepared = Prepared::new(item.clone(), &cache.lex);
-        let cx = Context {
-            today,
-            lex: &cache.lex,
-            stats,
-            festivals: &festivals,
-            lang,
-        };
+        let occasions = &cache.occasions.as_ref().expect("loaded for today").1;
+        let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
         let mut held_back = 0;
         let mut ranked: Vec<(f64, usize, Vec<Reason>)> = Vec::new();
         let profiles = cache.profiles.as_ref().expect("loaded above");
@@ -321,7 +375,7 @@ impl Book {
             if associate.is_some() && p.owner.is_some() && p.owner != associate {
                 continue;
             }
-            let Some(s) = score::score(&prepared, p, &cx) else {
+            let Some(s) = score::score(&prepared, p, &occasions[i], &cx) else {
                 continue;
             };
             if s.score < MIN_AUDIENCE_SCORE {

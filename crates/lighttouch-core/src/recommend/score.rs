@@ -72,9 +72,45 @@ pub(crate) struct Context<'a> {
     pub today: NaiveDate,
     pub lex: &'a Lexicon,
     pub stats: &'a StoreStats,
-    pub festivals: &'a [Festival],
     /// The associate's language, for festival names in reasons.
     pub lang: &'a str,
+    festivals: Vec<FestivalKeys<'a>>,
+    ring: String,
+    bangle: String,
+}
+
+/// A festival with its words folded and its audience resolved, once.
+struct FestivalKeys<'a> {
+    festival: &'a Festival,
+    words: Vec<String>,
+    audience: Vec<String>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(
+        today: NaiveDate,
+        lex: &'a Lexicon,
+        stats: &'a StoreStats,
+        festivals: &'a [Festival],
+        lang: &'a str,
+    ) -> Context<'a> {
+        Context {
+            today,
+            lex,
+            stats,
+            lang,
+            festivals: festivals
+                .iter()
+                .map(|f| FestivalKeys {
+                    festival: f,
+                    words: f.content_words.iter().map(|w| fold(w)).collect(),
+                    audience: f.audience.iter().map(|t| lex.key_of(t)).collect(),
+                })
+                .collect(),
+            ring: lex.key_of("戒指"),
+            bangle: lex.key_of("手镯"),
+        }
+    }
 }
 
 /// Occasions count from this many days ahead.
@@ -121,7 +157,13 @@ pub(crate) fn occasions(p: &Profile, today: NaiveDate) -> Vec<(Reason, i64)> {
 }
 
 /// Scores one item for one customer; `None` when it must not be proposed.
-pub(crate) fn score(item: &Prepared, p: &Profile, cx: &Context) -> Option<Scored> {
+/// `occasions` are the customer's (see [`occasions`]), computed once per customer.
+pub(crate) fn score(
+    item: &Prepared,
+    p: &Profile,
+    occasions: &[(Reason, i64)],
+    cx: &Context,
+) -> Option<Scored> {
     if item.owned_by(p) || p.sent.contains(&item.item.id) || p.dismissed.contains(&item.item.id) {
         return None;
     }
@@ -141,11 +183,7 @@ pub(crate) fn score(item: &Prepared, p: &Profile, cx: &Context) -> Option<Scored
             reasons.push(Reason::Likes {
                 label: label.to_string(),
             });
-        } else if cx.lex.group_of(k) == Some(TagGroup::Preference)
-            && p.interests
-                .iter()
-                .any(|(i, _)| cx.lex.group_of(i) == Some(TagGroup::Preference))
-        {
+        } else if !p.interests.is_empty() && cx.lex.group_of(k) == Some(TagGroup::Preference) {
             // A preference they have not stated: a faint maybe, not a reason.
             s += 0.1;
         }
@@ -201,11 +239,9 @@ pub(crate) fn score(item: &Prepared, p: &Profile, cx: &Context) -> Option<Scored
             }
         }
         // Their size is on file for this kind of piece.
-        let ring = cx.lex.key_of("戒指");
-        let bangle = cx.lex.key_of("手镯");
         let size = match &item.category {
-            Some(c) if *c == ring => p.ring_size.clone(),
-            Some(c) if *c == bangle => p.wrist_size.clone(),
+            Some(c) if *c == cx.ring => p.ring_size.clone(),
+            Some(c) if *c == cx.bangle => p.wrist_size.clone(),
             _ => None,
         };
         if let Some(size) = size {
@@ -215,9 +251,9 @@ pub(crate) fn score(item: &Prepared, p: &Profile, cx: &Context) -> Option<Scored
     }
 
     // Occasions: a gift moment makes any fitting piece timelier.
-    for (reason, days) in occasions(p, cx.today) {
-        s += 1.5 - days as f64 * 0.05;
-        reasons.push(reason);
+    for (reason, days) in occasions {
+        s += 1.5 - *days as f64 * 0.05;
+        reasons.push(reason.clone());
     }
     if item.item.kind == "product" {
         if let Some((o, days, years)) = p
@@ -242,17 +278,14 @@ pub(crate) fn score(item: &Prepared, p: &Profile, cx: &Context) -> Option<Scored
     }
 
     // Festivals: the festival's pieces for the festival's people.
-    for f in cx.festivals {
+    for fk in &cx.festivals {
+        let f = fk.festival;
         let days = (f.date - cx.today).num_days();
-        let about = f.content_words.iter().any(|w| {
-            let w = fold(w);
-            item.keys.contains(&w) || item.title_key.contains(&w)
-        });
-        let audience = f
-            .audience
+        let about = fk
+            .words
             .iter()
-            .map(|t| cx.lex.key_of(t))
-            .find(|k| p.tags.contains(k));
+            .any(|w| item.keys.contains(w) || item.title_key.contains(w.as_str()));
+        let audience = fk.audience.iter().find(|k| p.tags.contains(*k));
         if about || audience.is_some() {
             let mut bonus = if about { 1.0 } else { 0.0 };
             if audience.is_some() {
@@ -263,7 +296,7 @@ pub(crate) fn score(item: &Prepared, p: &Profile, cx: &Context) -> Option<Scored
             reasons.push(Reason::Festival {
                 name: f.name(cx.lang).to_string(),
                 days,
-                tag: audience.map(|k| cx.lex.label_of(&k)),
+                tag: audience.map(|k| cx.lex.label_of(k)),
             });
         }
     }

@@ -14,7 +14,7 @@ pub(crate) struct StoreStats {
     /// Buyers of each category.
     by_category: HashMap<String, u32>,
     /// Buyers of both categories (ordered pair, both directions stored).
-    together: HashMap<(String, String), u32>,
+    together: HashMap<String, HashMap<String, u32>>,
     /// Purchases of each product (by folded name and by SKU).
     popularity: HashMap<String, u32>,
     pub max_popularity: u32,
@@ -86,7 +86,12 @@ impl StoreStats {
             *self.by_category.entry(a.clone()).or_default() += 1;
             for b in cats {
                 if a != b {
-                    *self.together.entry((a.clone(), b.clone())).or_default() += 1;
+                    *self
+                        .together
+                        .entry(a.clone())
+                        .or_default()
+                        .entry(b.clone())
+                        .or_default() += 1;
                 }
             }
         }
@@ -94,7 +99,7 @@ impl StoreStats {
 
     /// How much more likely a buyer of `had` is to buy `other` than anyone is.
     pub fn lift(&self, had: &str, other: &str) -> Option<f64> {
-        let both = *self.together.get(&(had.to_string(), other.to_string()))?;
+        let both = *self.together.get(had)?.get(other)?;
         if both < MIN_TOGETHER || self.buyers == 0 {
             return None;
         }

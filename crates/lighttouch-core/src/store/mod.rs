@@ -29,6 +29,8 @@ pub struct Book {
     /// Profiles, store statistics and content for recommendations, by generation.
     pub(crate) recommend_cache: Option<crate::recommend::Cache>,
     pub(crate) stats_cache: Option<crate::recommend::StatsCache>,
+    /// What changed since the recommendation cache was last brought up to date.
+    pub(crate) recommend_stale: crate::changes::Affected,
     /// Correction to the device clock learnt from the sync server, in ms.
     pub(crate) clock_offset_ms: i64,
     /// Where the sync token lives when not in the book (the OS keyring).
@@ -112,6 +114,7 @@ impl Book {
             list_cache: None,
             recommend_cache: None,
             stats_cache: None,
+            recommend_stale: crate::changes::Affected::Everything,
             clock_offset_ms,
             secrets: None,
             path: None,

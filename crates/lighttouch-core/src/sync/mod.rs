@@ -232,6 +232,7 @@ impl Book {
         }
         tx.commit()?;
         self.generation += 1;
+        self.recommend_stale = crate::changes::Affected::Everything;
         self.adopt_server_time(response.server_time)?;
         Ok(())
     }
@@ -279,6 +280,10 @@ impl Book {
         }
         tx.commit()?;
         self.generation += 1;
+        if !page.changes.is_empty() || page.reset {
+            // Pulled changes can touch tags and content: rebuild, not patch.
+            self.recommend_stale = crate::changes::Affected::Everything;
+        }
         if page.reset {
             // Rebuilt from search_docs at the next search.
             self.index = None;

@@ -29,6 +29,12 @@ const NEW_ARRIVAL_DAYS: i64 = 7;
 /// New arrivals go to at most this many customers each: light touch.
 const NEW_ARRIVAL_PER_ITEM: usize = 5;
 const NEW_ARRIVAL_MIN_SCORE: f64 = 3.0;
+/// Customers fully scored for one new arrival (those sharing most of its interests).
+const NEW_ARRIVAL_SHORTLIST: usize = 60;
+/// Important customers gone quiet brought up per day.
+const QUIET_PER_DAY: usize = 10;
+/// Gift ideas considered per interest of a customer.
+const GIFT_CANDIDATES_PER_INTEREST: usize = 40;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -95,13 +101,8 @@ impl Book {
         })?;
         let profiles = cache.profiles.as_ref().expect("loaded");
         let items = &cache.content.as_ref().expect("loaded").1;
-        let cx = Context {
-            today,
-            lex: &cache.lex,
-            stats,
-            festivals: &festivals,
-            lang,
-        };
+        let occasions = &cache.occasions.as_ref().expect("loaded").1;
+        let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
         let mine: Vec<usize> = profiles
             .iter()
             .enumerate()
@@ -143,16 +144,52 @@ impl Book {
             });
         }
 
+        // Gift ideas come from the pieces sharing something with the person,
+        // the store's likeliest first: scoring all of them for everyone
+        // would not fit a morning on a laptop.
+        let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (j, it) in items.iter().enumerate() {
+            if it.item.kind == "product" {
+                for k in &it.keys {
+                    by_key.entry(k.as_str()).or_default().push(j);
+                }
+            }
+        }
+        let prior = |j: usize| {
+            let it = &items[j];
+            let fresh = it
+                .first_day
+                .map_or(365, |d| (today - d).num_days().clamp(0, 365));
+            (stats.popularity(&it.title_key, &it.item.id), -fresh)
+        };
+        for list in by_key.values_mut() {
+            list.sort_by_key(|j| std::cmp::Reverse(prior(*j)));
+            list.truncate(GIFT_CANDIDATES_PER_INTEREST);
+        }
         // The best piece for a customer, when a promotion may go to them.
-        let best_item = |p: &Profile| -> Option<(usize, Vec<Reason>)> {
+        let best_item = |i: usize| -> Option<(usize, Vec<Reason>)> {
+            let p = &profiles[i];
             if !allowed(p) {
                 return None;
             }
-            items
+            let mut candidates: Vec<usize> = p
+                .interests
                 .iter()
-                .enumerate()
-                .filter(|(_, it)| it.item.kind == "product")
-                .filter_map(|(j, it)| score::score(it, p, &cx).map(|s| (j, s)))
+                .map(|(k, _)| k.as_str())
+                .chain(
+                    p.owned
+                        .iter()
+                        .flat_map(|o| o.keys.iter().map(String::as_str)),
+                )
+                .filter_map(|k| by_key.get(k))
+                .flatten()
+                .copied()
+                .collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            candidates
+                .into_iter()
+                .filter_map(|j| score::score(&items[j], p, &occasions[i], &cx).map(|s| (j, s)))
                 // A gift idea must be about the person, not just timely.
                 .filter(|(_, s)| {
                     s.score > 2.0
@@ -160,27 +197,26 @@ impl Book {
                             .iter()
                             .any(|r| matches!(r, Reason::Likes { .. } | Reason::GoesWith { .. }))
                 })
-                .max_by(|a, b| a.1.score.total_cmp(&b.1.score))
+                .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.cmp(&a.0)))
                 .map(|(j, s)| (j, s.reasons))
         };
+        let vip = cx.lex.key_of("VIP");
+        let mut quiet: Vec<(i64, usize)> = Vec::new();
 
         for &i in &mine {
             let p = &profiles[i];
-            for (kind, date) in [("birthday", &p.birthday), ("anniversary", &p.anniversary)] {
-                let Some((text, cal)) = date else { continue };
-                let Some(days) = crate::occasions::days_until(text, *cal, today) else {
-                    continue;
+            for (reason, days) in &occasions[i] {
+                let (kind, days) = match reason {
+                    Reason::Birthday { .. } => ("birthday", *days),
+                    Reason::Anniversary { .. } => ("anniversary", *days),
+                    _ => continue,
                 };
                 if days > OCCASION_AHEAD {
                     continue;
                 }
                 let due = today + Duration::days(days);
-                let reason = if kind == "birthday" {
-                    Reason::Birthday { days }
-                } else {
-                    Reason::Anniversary { days }
-                };
-                let gift = best_item(p);
+                let reason = reason.clone();
+                let gift = best_item(i);
                 let occasion = match (kind, lang_of(p)) {
                     ("birthday", "en") => "birthday",
                     ("birthday", "zh-Hant") => "生日",
@@ -229,23 +265,31 @@ impl Book {
                     }
                 }
             }
-            let important = matches!(p.stage.as_deref(), Some("act" | "advocate"))
-                || p.tags.contains(&cx.lex.key_of("VIP"));
+            let important = p.stage.as_deref() == Some("advocate") || p.tags.contains(&vip);
             let silent_for = p.contacts.last_contact.map(|d| (today - d).num_days());
-            if important && silent_for.is_some_and(|d| d >= QUIET_DAYS) && allowed(p) {
-                let gift = best_item(p);
-                out.push(Candidate {
-                    kind: "quiet",
-                    key: format!("quiet:{}:{}", p.id, today.format("%Y-%m")),
-                    profile: i,
-                    due: today,
-                    reasons: gift.as_ref().map(|(_, r)| r.clone()).unwrap_or_default(),
-                    item: gift.map(|(j, _)| j),
-                    product: None,
-                    occasion: None,
-                    promotion: true,
-                });
+            if let Some(days) = silent_for.filter(|d| important && *d >= QUIET_DAYS) {
+                quiet.push((days, i));
             }
+        }
+        // The longest silent first, a few a day.
+        quiet.sort_by_key(|(days, i)| (std::cmp::Reverse(*days), *i));
+        for (_, i) in quiet
+            .into_iter()
+            .filter(|(_, i)| allowed(&profiles[*i]))
+            .take(QUIET_PER_DAY)
+        {
+            let gift = best_item(i);
+            out.push(Candidate {
+                kind: "quiet",
+                key: format!("quiet:{}:{}", profiles[i].id, today.format("%Y-%m")),
+                profile: i,
+                due: today,
+                reasons: gift.as_ref().map(|(_, r)| r.clone()).unwrap_or_default(),
+                item: gift.map(|(j, _)| j),
+                product: None,
+                occasion: None,
+                promotion: true,
+            });
         }
 
         // New arrivals, to the few customers they suit best. Only customers
@@ -268,17 +312,28 @@ impl Book {
             if !new {
                 continue;
             }
-            let mut seen = HashSet::new();
-            let mut ranked: Vec<(f64, usize, Vec<Reason>)> = Vec::new();
+            // Who shares the most of what the piece is about: only they are scored.
+            let mut shared: HashMap<usize, u32> = HashMap::new();
             for k in &it.keys {
                 for &i in by_interest.get(k.as_str()).into_iter().flatten() {
-                    if !seen.insert(i) || already.contains(&i) || !allowed(&profiles[i]) {
-                        continue;
-                    }
-                    if let Some(s) = score::score(it, &profiles[i], &cx) {
-                        if s.score >= NEW_ARRIVAL_MIN_SCORE {
-                            ranked.push((s.score, i, s.reasons));
-                        }
+                    *shared.entry(i).or_default() += 1;
+                }
+            }
+            let mut close: Vec<(u32, usize)> = shared
+                .into_iter()
+                .filter(|(i, _)| !already.contains(i))
+                .map(|(i, n)| (n, i))
+                .collect();
+            close.sort_by_key(|(n, i)| (std::cmp::Reverse(*n), *i));
+            let mut ranked: Vec<(f64, usize, Vec<Reason>)> = Vec::new();
+            for (_, i) in close
+                .into_iter()
+                .filter(|(_, i)| allowed(&profiles[*i]))
+                .take(NEW_ARRIVAL_SHORTLIST)
+            {
+                if let Some(s) = score::score(it, &profiles[i], &occasions[i], &cx) {
+                    if s.score >= NEW_ARRIVAL_MIN_SCORE {
+                        ranked.push((s.score, i, s.reasons));
                     }
                 }
             }
