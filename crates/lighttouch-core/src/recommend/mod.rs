@@ -105,6 +105,9 @@ pub(crate) fn hold_words(h: &HoldReason, lang: &str) -> String {
     }
 }
 
+/// A customer's coming occasions, with days until each.
+pub(crate) type Occasions = Vec<(Reason, i64)>;
+
 /// What recommendations read, rebuilt when the book changes.
 pub(crate) struct Cache {
     pub lex: Lexicon,
@@ -115,7 +118,7 @@ pub(crate) struct Cache {
     /// Active content for one day, keys resolved.
     pub content: Option<(NaiveDate, Vec<Prepared>)>,
     /// Each profile's coming occasions as of one day (lunar dates are costly).
-    pub occasions: Option<(NaiveDate, Vec<Vec<(Reason, i64)>>)>,
+    pub occasions: Option<(NaiveDate, Vec<Occasions>)>,
 }
 
 impl Cache {
