@@ -266,3 +266,103 @@ fn the_environment_names_the_book() {
     assert!(out.status.success());
     assert_eq!(json(&b, &["search", "huanjing"])[0]["name"], "环境变量");
 }
+
+#[test]
+fn content_suggestions_drafts_and_the_daily_queue_from_the_command_line() {
+    let b = book();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("content.csv");
+    std::fs::write(
+        &csv,
+        "id,kind,title,body,tags,category,price,valid_from,valid_until\n\
+         p-rose,product,玫瑰金项链,,玫瑰金;项链,项链,3280,2026-11-20,\n\
+         p-pearl,product,珍珠耳钉,,珍珠;耳饰,耳饰,1280,2026-10-01,\n",
+    )
+    .unwrap();
+    let json_file = dir.path().join("content.json");
+    std::fs::write(
+        &json_file,
+        r#"[{"id":"s-xmas","kind":"story","title":"圣诞礼物指南","tags":["圣诞","送礼"],"valid_from":"2026-11-15","valid_until":"2026-12-26"}]"#,
+    )
+    .unwrap();
+    let r = json(&b, &["content", "import", csv.to_str().unwrap()]);
+    assert_eq!(r["added"], 2);
+    json(&b, &["content", "import", json_file.to_str().unwrap()]);
+    let id = ok(
+        &b,
+        &[
+            "add",
+            "--name",
+            "王丽",
+            "--gender",
+            "female",
+            "--birthday",
+            "1990-11-28",
+            "--set",
+            "consent_marketing=yes",
+            "--set",
+            "budget=mid",
+        ],
+    )
+    .trim()
+    .to_string();
+    ok(&b, &["tag", "add", &id, "玫瑰金"]);
+
+    let s = json(
+        &b,
+        &["suggest", &id, "--date", "2026-11-24", "--limit", "2"],
+    );
+    let first = &s[0];
+    assert_eq!(first["content_id"], "p-rose");
+    assert!(first["score"].as_f64().unwrap() > 0.0);
+    let reasons: Vec<&str> = first["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&"喜欢玫瑰金") && reasons.contains(&"生日还有 4 天"),
+        "{reasons:?}"
+    );
+
+    let a = json(&b, &["audience", "p-rose", "--date", "2026-11-24"]);
+    assert_eq!(a[0]["customer_id"], id.as_str());
+    assert_eq!(a[0]["name"], "王丽");
+    assert!(a[0]["draft"].as_str().unwrap().starts_with("王女士您好"));
+
+    let d = json(&b, &["draft", &id, "p-rose", "--date", "2026-11-24"]);
+    assert_eq!(d["language"], "zh-Hans");
+    assert!(d["body"].as_str().unwrap().contains("玫瑰金项链"));
+
+    let q = json(&b, &["today", "--date", "2026-11-24"]);
+    assert_eq!(q[0]["kind"], "birthday");
+    assert_eq!(q[0]["customer_id"], id.as_str());
+    assert!(q[0]["draft"].as_str().unwrap().contains("生日快乐"));
+
+    // A logged outreach holds further promotions for the week.
+    json(
+        &b,
+        &[
+            "touch",
+            "add",
+            &id,
+            "--channel",
+            "wecom",
+            "--kind",
+            "outreach",
+            "--at",
+            "2026-11-23T10:00:00+08:00",
+        ],
+    );
+    let s = json(&b, &["suggest", &id, "--date", "2026-11-24"]);
+    assert_eq!(s.as_array().unwrap().len(), 0, "capped: {s}");
+    let err = fails(
+        &b,
+        &["touch", "add", &id, "--channel", "wecom", "--kind", "blast"],
+    );
+    assert!(err.contains("kind"), "{err}");
+
+    let e = json(&b, &["eval", "--customers", "300"]);
+    assert!(e["recommender_hit_rate"].as_f64().unwrap() > e["baseline_hit_rate"].as_f64().unwrap());
+}
