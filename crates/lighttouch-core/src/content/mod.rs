@@ -5,7 +5,7 @@
 use crate::error::{BookError, Result};
 use crate::store::Book;
 use chrono::NaiveDate;
-use lighttouch_protocol::content::{parse_content, Translation};
+use lighttouch_protocol::content::parse_content;
 use rusqlite::params;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -13,6 +13,15 @@ use std::collections::BTreeMap;
 /// The stamp of a locally imported item: older than anything HQ publishes,
 /// so the synced version of the same item always wins.
 const LOCAL_IMPORT_STAMP: &str = "0000000000000-000000-00000000000000000000000000000000";
+
+/// A title and body in one language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ContentText {
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -30,7 +39,7 @@ pub struct ContentItem {
     pub valid_from: Option<String>,
     pub valid_until: Option<String>,
     pub created_at: String,
-    pub translations: BTreeMap<String, Translation>,
+    pub translations: BTreeMap<String, ContentText>,
 }
 
 impl ContentItem {
