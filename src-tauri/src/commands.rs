@@ -3,18 +3,24 @@
 
 use crate::error::{CommandError, CommandResult};
 use crate::BookState;
+use chrono::Offset;
+use lighttouch_core::content::ContentItem;
 use lighttouch_core::customers::fields::{field_options, FieldOptions};
 use lighttouch_core::customers::SimilarCustomer;
 use lighttouch_core::demo::DemoSummary;
+use lighttouch_core::drafts::{Composed, Draft};
 use lighttouch_core::export::ExportFormat;
 use lighttouch_core::import::{ImportBatch, ImportOptions, ImportReport, UndoReport};
 use lighttouch_core::list::{ListFacets, ListPage, ListQuery};
 use lighttouch_core::notes::Note;
+use lighttouch_core::recommend::guard::GuardSettings;
+use lighttouch_core::recommend::{Audience, Suggestions};
 use lighttouch_core::store::{BookInfo, Settings};
 use lighttouch_core::sync::http::HttpTransport;
 use lighttouch_core::sync::runner::{SyncActivity, SyncRunner};
 use lighttouch_core::sync::{engine, Conflict, SyncReport, SyncStatus};
 use lighttouch_core::tags::{Tag, TagRef};
+use lighttouch_core::today::QueueEntry;
 use lighttouch_core::{Book, Customer, CustomerRecord};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -322,4 +328,147 @@ pub async fn restore_conflict(state: State<'_, BookState>, id: i64) -> CommandRe
 #[specta::specta]
 pub async fn dismiss_conflict(state: State<'_, BookState>, id: i64) -> CommandResult<()> {
     with_book(&state, |b| b.dismiss_conflict(id))
+}
+
+// Recommendations, drafts and the daily queue. Dates come from the UI as
+// YYYY-MM-DD (the associate's local day); reasons come back in `lang`.
+
+fn local_day(day: &str) -> lighttouch_core::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
+        lighttouch_core::BookError::InvalidInput(format!("{day:?} is not a day (YYYY-MM-DD)"))
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn today_queue(
+    state: State<'_, BookState>,
+    day: String,
+    lang: String,
+) -> CommandResult<Vec<QueueEntry>> {
+    with_book(&state, |b| b.today(local_day(&day)?, &lang))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn mark_queue_entry(
+    state: State<'_, BookState>,
+    key: String,
+    status: String,
+    until: Option<String>,
+) -> CommandResult<()> {
+    with_book(&state, |b| {
+        let until = until.as_deref().map(local_day).transpose()?;
+        b.mark_queue_entry(&key, &status, until)
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn suggest(
+    state: State<'_, BookState>,
+    customer_id: String,
+    day: String,
+    lang: String,
+) -> CommandResult<Suggestions> {
+    with_book(&state, |b| {
+        b.suggest(&customer_id, 5, local_day(&day)?, &lang)
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn content_items(
+    state: State<'_, BookState>,
+    day: String,
+) -> CommandResult<Vec<ContentItem>> {
+    with_book(&state, |b| b.active_content(local_day(&day)?))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn audience(
+    state: State<'_, BookState>,
+    content_id: String,
+    day: String,
+    lang: String,
+) -> CommandResult<Audience> {
+    with_book(&state, |b| {
+        b.audience(&content_id, 30, local_day(&day)?, &lang)
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn compose_draft(
+    state: State<'_, BookState>,
+    customer_id: String,
+    content_id: String,
+    day: String,
+    lang: String,
+) -> CommandResult<Composed> {
+    with_book(&state, |b| {
+        b.compose_draft(&customer_id, &content_id, local_day(&day)?, &lang)
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_draft(state: State<'_, BookState>, draft: Composed) -> CommandResult<Draft> {
+    with_book(&state, |b| b.save_draft(&draft))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_draft(
+    state: State<'_, BookState>,
+    id: String,
+    body: String,
+) -> CommandResult<Draft> {
+    with_book(&state, |b| b.edit_draft(&id, &body))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn send_draft(
+    state: State<'_, BookState>,
+    id: String,
+    channel: String,
+) -> CommandResult<String> {
+    let offset = chrono::Local::now().offset().fix();
+    with_book(&state, |b| b.send_draft(&id, &channel, offset))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn dismiss_draft(
+    state: State<'_, BookState>,
+    id: String,
+    reason: Option<String>,
+) -> CommandResult<Draft> {
+    with_book(&state, |b| b.dismiss_draft(&id, reason.as_deref()))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn customer_drafts(
+    state: State<'_, BookState>,
+    customer_id: String,
+) -> CommandResult<Vec<Draft>> {
+    with_book(&state, |b| b.drafts(&customer_id))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn guard_settings(state: State<'_, BookState>) -> CommandResult<GuardSettings> {
+    with_book(&state, |b| b.guard_settings())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_guard_settings(
+    state: State<'_, BookState>,
+    settings: GuardSettings,
+) -> CommandResult<GuardSettings> {
+    with_book(&state, |b| b.update_guard_settings(&settings))
 }

@@ -48,6 +48,19 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         conflicts,
         restore_conflict,
         dismiss_conflict,
+        today_queue,
+        mark_queue_entry,
+        suggest,
+        content_items,
+        audience,
+        compose_draft,
+        save_draft,
+        edit_draft,
+        send_draft,
+        dismiss_draft,
+        customer_drafts,
+        guard_settings,
+        update_guard_settings,
     ])
 }
 

@@ -230,6 +230,110 @@ async dismissConflict(id: number) : Promise<Result<null, CommandError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+async todayQueue(day: string, lang: string) : Promise<Result<QueueEntry[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("today_queue", { day, lang }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async markQueueEntry(key: string, status: string, until: string | null) : Promise<Result<null, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("mark_queue_entry", { key, status, until }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async suggest(customerId: string, day: string, lang: string) : Promise<Result<Suggestions, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("suggest", { customerId, day, lang }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async contentItems(day: string) : Promise<Result<ContentItem[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("content_items", { day }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async audience(contentId: string, day: string, lang: string) : Promise<Result<Audience, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("audience", { contentId, day, lang }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async composeDraft(customerId: string, contentId: string, day: string, lang: string) : Promise<Result<Composed, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("compose_draft", { customerId, contentId, day, lang }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async saveDraft(draft: Composed) : Promise<Result<Draft, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_draft", { draft }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async editDraft(id: string, body: string) : Promise<Result<Draft, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("edit_draft", { id, body }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async sendDraft(id: string, channel: string) : Promise<Result<string, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("send_draft", { id, channel }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async dismissDraft(id: string, reason: string | null) : Promise<Result<Draft, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("dismiss_draft", { id, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async customerDrafts(customerId: string) : Promise<Result<Draft[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("customer_drafts", { customerId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async guardSettings() : Promise<Result<GuardSettings, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("guard_settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async updateGuardSettings(settings: GuardSettings) : Promise<Result<GuardSettings, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("update_guard_settings", { settings }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -243,6 +347,16 @@ async dismissConflict(id: number) : Promise<Result<null, CommandError>> {
 
 /** user-defined types **/
 
+export type Audience = { content_id: string; title: string; entries: AudienceEntry[]; 
+/**
+ * Customers it would suit who are held back (consent, caps, do-not-contact).
+ */
+held_back: number }
+export type AudienceEntry = { customer_id: string; name: string; score: number; reasons: string[]; 
+/**
+ * A message ready to edit, in the customer's language.
+ */
+draft: string; draft_language: string }
 /**
  * A summary of the open book for the app's header and first launch.
  */
@@ -262,6 +376,10 @@ message: string;
  * For `duplicate`: the customers the new one would duplicate.
  */
 duplicates: DuplicateMatch[] }
+/**
+ * A composed message, not yet saved.
+ */
+export type Composed = { customer_id: string; content_id: string | null; language: string; body: string; reasons: string[] }
 export type Conflict = { id: number; entity: string; row_id: string; 
 /**
  * The customer the value belongs to, for showing and opening.
@@ -275,6 +393,31 @@ lost_value: string;
  * JSON text of the value that won (what the field holds now, unless edited since).
  */
 won_value: string; detected_at: string }
+/**
+ * Recent contact with one customer.
+ */
+export type ContactPressure = { 
+/**
+ * Promotions in the last 7 days (today included).
+ */
+last_7_days: number; 
+/**
+ * Promotions in the last 30 days.
+ */
+last_30_days: number; 
+/**
+ * The last contact of any kind (YYYY-MM-DD).
+ */
+last_contact: string | null }
+export type ContentItem = { id: string; 
+/**
+ * product or story
+ */
+kind: string; title: string; body: string | null; tags: string[]; category: string | null; price_cents: number | null; currency: string; language: string | null; valid_from: string | null; valid_until: string | null; created_at: string; translations: Partial<{ [key in string]: ContentText }> }
+/**
+ * A title and body in one language.
+ */
+export type ContentText = { title: string; body?: string | null }
 /**
  * A customer profile. Field names match `edit --set` and the JSON export.
  */
@@ -304,6 +447,11 @@ birthday_in_days: number | null;
  */
 matched: MatchField | null }
 export type DemoSummary = { customers: number; tags: number; notes: number; purchases: number; touchpoints: number }
+export type Draft = { id: string; customer_id: string; content_id: string | null; language: string; body: string; reasons: string[]; 
+/**
+ * proposed, edited, sent or dismissed
+ */
+status: string; dismiss_reason: string | null; created_at: string }
 /**
  * An existing customer that a new or edited one would duplicate.
  */
@@ -325,6 +473,35 @@ export type FieldOptions = { genders: string[]; stages: string[]; budgets: strin
  * What a column of a customer import can be mapped to.
  */
 import_fields: string[] }
+export type GuardSettings = { 
+/**
+ * Promotions at most this many per 7 days.
+ */
+per_week: number; 
+/**
+ * … and this many per 30 days.
+ */
+per_month: number; 
+/**
+ * No outreach from this local time (HH:MM) …
+ */
+quiet_from: string; 
+/**
+ * … until this one.
+ */
+quiet_until: string }
+/**
+ * Why a customer hears no promotion now, in words.
+ */
+export type HeldBack = { reason: HoldReason; message: string }
+/**
+ * Why a customer gets no promotion now.
+ */
+export type HoldReason = { code: "do_not_contact" } | { code: "no_consent" } | 
+/**
+ * Reached `count` times in 7 days; room again on `until`.
+ */
+{ code: "weekly_cap"; count: number; until: string } | { code: "monthly_cap"; count: number; until: string }
 /**
  * One import as the book remembers it.
  */
@@ -439,6 +616,36 @@ export type Note = { id: string; customer_id: string; body: string; author: stri
 revisions: NoteRevision[] }
 export type NoteRevision = { body: string; author: string | null; at: string }
 export type Purchase = { id: string; customer_id: string; purchased_on: string; order_ref: string | null; sku: string | null; product: string; category: string | null; quantity: number; amount_cents: number | null; currency: string; store: string | null }
+export type QueueEntry = { 
+/**
+ * Stable across days: done, snoozed and dismissed marks hang on it.
+ */
+key: string; 
+/**
+ * follow_up, birthday, anniversary, aftercare, care_month, new_arrival or quiet
+ */
+kind: string; customer_id: string; name: string; 
+/**
+ * The day it is about (the birthday, the follow-up's due day …).
+ */
+due: string; reasons: string[]; content_id: string | null; draft: string; draft_language: string; 
+/**
+ * A promotion (counts against the caps) or a service message.
+ */
+promotion: boolean }
+export type Reason = 
+/**
+ * A tag or stated preference the piece matches.
+ */
+{ code: "likes"; label: string } | { code: "in_budget"; band: string } | 
+/**
+ * Goes with something they bought (same material or style, another kind of piece).
+ */
+{ code: "goes_with"; product: string; month: number } | 
+/**
+ * Buyers of one category in this store often buy the other.
+ */
+{ code: "bought_together"; had: string; category: string } | { code: "birthday"; days: number } | { code: "anniversary"; days: number } | { code: "purchase_anniversary"; product: string; years: number; days: number } | { code: "festival"; name: string; days: number; tag: string | null } | { code: "new"; days: number } | { code: "ends_soon"; days: number } | { code: "size_on_file"; size: string } | { code: "popular" }
 export type Rejection = { line: number; reason: string }
 export type Settings = { 
 /**
@@ -462,6 +669,19 @@ export type SimilarCustomer = { customer_id: string; name: string; phone_masked:
  * `phone`, `wechat` or `name` (same name in either script, or its pinyin)
  */
 matched_on: string }
+/**
+ * One proposed piece for a customer.
+ */
+export type Suggestion = { content_id: string; title: string; kind: string; price_cents: number | null; score: number; 
+/**
+ * Sentences for the associate, in the language asked for.
+ */
+reasons: string[]; reason_codes: Reason[] }
+export type Suggestions = { customer_id: string; 
+/**
+ * Empty when the customer is held back: nothing bypasses the guard.
+ */
+items: Suggestion[]; pressure: ContactPressure; held_back: HeldBack | null }
 /**
  * What the app shows besides the book's own sync status.
  */

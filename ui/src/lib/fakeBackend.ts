@@ -3,7 +3,10 @@
 // search quality (which the core's own tests cover).
 import type { Backend } from "./backend";
 import { CommandFailure } from "./backend";
-import type { Conflict, Customer, CustomerRecord, ListQuery, Note, Settings, SyncView, Tag, TagRef } from "./bindings";
+import type {
+  Composed, Conflict, ContentItem, Customer, CustomerRecord, Draft, GuardSettings, ListQuery, Note, QueueEntry,
+  Settings, SyncView, Tag, TagRef,
+} from "./bindings";
 
 const now = () => new Date().toISOString();
 let seq = 0;
@@ -40,6 +43,17 @@ export class FakeBackend {
     activity: { syncing: false, online: null, retry_in_secs: null },
   };
   conflictList: Conflict[] = [];
+  /** HQ content, the daily queue and drafts, as the core would return them. */
+  content: ContentItem[] = [
+    {
+      id: "p-rose", kind: "product", title: "玫瑰金项链", body: null, tags: ["玫瑰金", "项链"], category: "项链",
+      price_cents: 328000, currency: "CNY", language: "zh-Hans", valid_from: "2026-11-20", valid_until: null,
+      created_at: "2026-11-20T00:00:00Z", translations: { en: { title: "Rose gold necklace", body: null } },
+    },
+  ];
+  queue: QueueEntry[] = [];
+  drafts: Draft[] = [];
+  guard: GuardSettings = { per_week: 1, per_month: 4, quiet_from: "21:00", quiet_until: "09:00" };
   /** Milliseconds each call waits, to let tests see loading states. */
   delay = 0;
 
@@ -255,6 +269,80 @@ export class FakeBackend {
           this.sync.status.open_conflicts = this.conflictList.length;
           return null;
         }),
+      todayQueue: () => call("todayQueue", () => structuredClone(this.queue)),
+      markQueueEntry: (key) =>
+        call("markQueueEntry", () => {
+          this.queue = this.queue.filter((e) => e.key !== key);
+          return null;
+        }),
+      suggest: (customerId) =>
+        call("suggest", () => {
+          const r = this.#get(customerId);
+          const heldBack = r.consent_marketing
+            ? null
+            : { reason: { code: "no_consent" as const }, message: "未同意营销信息：只发服务消息" };
+          return {
+            customer_id: customerId,
+            items: heldBack
+              ? []
+              : this.content.map((c) => ({
+                  content_id: c.id, title: c.title, kind: c.kind, price_cents: c.price_cents, score: 5,
+                  reasons: ["喜欢玫瑰金"], reason_codes: [{ code: "likes" as const, label: "玫瑰金" }],
+                })),
+            pressure: { last_7_days: 0, last_30_days: 0, last_contact: null },
+            held_back: heldBack,
+          };
+        }),
+      contentItems: () => call("contentItems", () => structuredClone(this.content)),
+      audience: (contentId) =>
+        call("audience", () => ({
+          content_id: contentId,
+          title: this.content.find((c) => c.id === contentId)?.title ?? contentId,
+          entries: this.#live()
+            .filter((r) => r.consent_marketing)
+            .map((r) => ({
+              customer_id: r.id, name: r.name, score: 5, reasons: ["喜欢玫瑰金"],
+              draft: `${r.name}您好，我是小林。`, draft_language: "zh-Hans",
+            })),
+          held_back: this.#live().filter((r) => !r.consent_marketing).length,
+        })),
+      composeDraft: (customerId, contentId) =>
+        call("composeDraft", (): Composed => ({
+          customer_id: customerId, content_id: contentId, language: "zh-Hans",
+          body: `${this.#get(customerId).name}您好，我是小林。`, reasons: ["喜欢玫瑰金"],
+        })),
+      saveDraft: (d) =>
+        call("saveDraft", () => {
+          const draft: Draft = {
+            id: newId(), customer_id: d.customer_id, content_id: d.content_id, language: d.language, body: d.body,
+            reasons: d.reasons, status: "proposed", dismiss_reason: null, created_at: now(),
+          };
+          this.drafts.push(draft);
+          return structuredClone(draft);
+        }),
+      editDraft: (id, body) =>
+        call("editDraft", () => {
+          const d = this.drafts.find((x) => x.id === id) ?? fail("draft_not_found", `no draft ${id}`);
+          Object.assign(d, { body, status: "edited" });
+          return structuredClone(d);
+        }),
+      sendDraft: (id) =>
+        call("sendDraft", () => {
+          const d = this.drafts.find((x) => x.id === id) ?? fail("draft_not_found", `no draft ${id}`);
+          if (!this.#get(d.customer_id).consent_marketing && d.content_id) fail("no_consent", "未同意营销信息：只发服务消息");
+          d.status = "sent";
+          return newId();
+        }),
+      dismissDraft: (id, reason) =>
+        call("dismissDraft", () => {
+          const d = this.drafts.find((x) => x.id === id) ?? fail("draft_not_found", `no draft ${id}`);
+          Object.assign(d, { status: "dismissed", dismiss_reason: reason });
+          return structuredClone(d);
+        }),
+      customerDrafts: (customerId) =>
+        call("customerDrafts", () => structuredClone(this.drafts.filter((d) => d.customer_id === customerId))),
+      guardSettings: () => call("guardSettings", () => ({ ...this.guard })),
+      updateGuardSettings: (g) => call("updateGuardSettings", () => (this.guard = { ...g })),
       pickCsv: async () => "/tmp/customers.csv",
       pickSavePath: async (name) => `/tmp/${name}`,
       copyText: async () => {},

@@ -31,7 +31,7 @@ pub struct Draft {
 }
 
 /// A composed message, not yet saved.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Composed {
     pub customer_id: String,
