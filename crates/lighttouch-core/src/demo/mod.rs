@@ -20,6 +20,9 @@ use vocab::*;
 
 pub mod content;
 
+/// Content items a demo book comes with.
+const DEMO_CONTENT_ITEMS: usize = 200;
+
 /// SplitMix64: tiny, fast, and the same on every platform and version.
 struct Rng(u64);
 
@@ -278,6 +281,14 @@ impl Book {
             progress(done);
         }
         summary.tags = tag_ids.len();
+        // A demo book gets a demo HQ catalogue, so suggestions and the daily
+        // queue have something to propose (local only: content never syncs up).
+        let has_content: bool = self
+            .conn
+            .query_row("SELECT EXISTS(SELECT 1 FROM content_items)", [], |r| r.get(0))?;
+        if !has_content {
+            self.generate_demo_content(DEMO_CONTENT_ITEMS, seed)?;
+        }
         Ok(summary)
     }
 }
