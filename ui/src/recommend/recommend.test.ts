@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { FakeBackend } from "../lib/fakeBackend";
+import { i18n } from "../i18n/index.svelte";
+import SuggestionsPanel from "./SuggestionsPanel.svelte";
+
+function setup(consent: boolean) {
+  const fake = new FakeBackend(["王丽"]);
+  const id = [...fake.records.keys()][0];
+  fake.records.get(id)!.consent_marketing = consent;
+  return { fake, id };
+}
+
+describe("SuggestionsPanel", () => {
+  it("shows why a customer without consent gets no promotion", async () => {
+    i18n.locale = "zh-Hans";
+    const { fake, id } = setup(false);
+    render(SuggestionsPanel, { backend: fake.api(), customerId: id, onchanged: () => {} });
+    const held = await screen.findByTestId("held-back");
+    expect(held.textContent).toBe("暂不推荐：未同意营销信息：只发服务消息");
+    expect(screen.queryByTestId("suggestion")).toBeNull();
+    expect(screen.getByTestId("pressure").textContent).toContain("30 天内推荐 0/4 次");
+  });
+
+  it("writes a draft, lets it be edited, and copies and logs it", async () => {
+    i18n.locale = "en";
+    const { fake, id } = setup(true);
+    let changed = 0;
+    render(SuggestionsPanel, { backend: fake.api(), customerId: id, onchanged: () => changed++ });
+    await screen.findByText("玫瑰金项链");
+    expect(screen.getByText("喜欢玫瑰金")).toBeTruthy();
+    await fireEvent.click(screen.getByRole("button", { name: "Write message" }));
+    const box = (await screen.findByTestId("draft-body")) as HTMLTextAreaElement;
+    expect(box.value).toBe("王丽您好，我是小林。");
+    await fireEvent.input(box, { target: { value: "王丽您好，新到的项链给您留了一条。" } });
+    await fireEvent.click(screen.getByTestId("draft-send"));
+    await waitFor(() => expect(changed).toBe(1));
+    expect(fake.drafts[0]).toMatchObject({ status: "sent", body: "王丽您好，新到的项链给您留了一条。", content_id: "p-rose" });
+  });
+
+  it("sets a piece aside with the reason the ranking learns from", async () => {
+    i18n.locale = "zh-Hans";
+    const { fake, id } = setup(true);
+    render(SuggestionsPanel, { backend: fake.api(), customerId: id, onchanged: () => {} });
+    await fireEvent.click(await screen.findByRole("button", { name: "写消息" }));
+    await fireEvent.click(await screen.findByTestId("draft-dismiss"));
+    await fireEvent.input(screen.getByTestId("draft-reason"), { target: { value: "对玫瑰金不感兴趣" } });
+    await fireEvent.click(screen.getByTestId("draft-dismiss-confirm"));
+    await waitFor(() => expect(fake.drafts[0]?.status).toBe("dismissed"));
+    expect(fake.drafts[0].dismiss_reason).toBe("对玫瑰金不感兴趣");
+  });
+});
