@@ -42,6 +42,17 @@ test("today: reasons and drafts, copy and log records the contact", async () => 
     await app.waitFor(async () => (await app.findAll('[data-testid="today-entry"]')).length === before - 1, "the entry leaves the queue");
     await app.setSize(1920, 1080);
     await app.screenshot("31-today-zh-Hans-1920");
+    // From the queue to the customer: what to do next, with a draft on demand.
+    await app.setSize(1280, 800);
+    await (await app.find('[data-testid="today-entry"] button.name')).click();
+    await app.find('[data-testid="pressure"]');
+    await app.screenshot("34-customer-suggestions-zh-Hans-1280");
+    const write = await app.findAll('[data-testid="suggestion-write"]');
+    if (write.length > 0) {
+      await write[0].click();
+      await app.find('[data-testid="draft-body"]');
+      await app.screenshot("35-draft-editor-zh-Hans-1280");
+    }
   } finally {
     await app.quit();
   }

@@ -506,3 +506,32 @@ fn cached_audiences_follow_every_write() {
     let q = book.today(today, "zh-Hans").unwrap();
     assert!(q.iter().all(|e| e.customer_id != wang));
 }
+
+#[test]
+fn a_short_list_shows_range_not_five_of_one_kind() {
+    let Setup { mut book, .. } = setup();
+    let more = "id,kind,title,tags,category,price,valid_from\n\
+        n1,product,玫瑰金锁骨链,玫瑰金;项链,项链,2980,2026-11-20\n\
+        n2,product,玫瑰金珍珠项链,玫瑰金;项链,项链,3080,2026-11-20\n\
+        n3,product,玫瑰金长项链,玫瑰金;项链,项链,3180,2026-11-20\n\
+        e1,product,玫瑰金耳钉,玫瑰金;耳饰,耳饰,2280,2026-11-20\n";
+    book.import_content(more.as_bytes()).unwrap();
+    let id = customer(
+        &mut book,
+        &[
+            ("name", "林晓"),
+            ("consent_marketing", "yes"),
+            ("budget", "mid"),
+        ],
+        &["玫瑰金", "项链"],
+    );
+    let s = book.suggest(&id, 3, day("2026-11-24"), "zh-Hans").unwrap();
+    let ids: Vec<&str> = s.items.iter().map(|i| i.content_id.as_str()).collect();
+    assert_eq!(ids.len(), 3);
+    // Necklaces suit best, but the earrings and the bracelet make the short list.
+    let necklaces = ids
+        .iter()
+        .filter(|i| ["p-rose", "n1", "n2", "n3"].contains(i))
+        .count();
+    assert!(necklaces <= 2, "{ids:?}");
+}

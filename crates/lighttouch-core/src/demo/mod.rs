@@ -283,9 +283,11 @@ impl Book {
         summary.tags = tag_ids.len();
         // A demo book gets a demo HQ catalogue, so suggestions and the daily
         // queue have something to propose (local only: content never syncs up).
-        let has_content: bool = self
-            .conn
-            .query_row("SELECT EXISTS(SELECT 1 FROM content_items)", [], |r| r.get(0))?;
+        let has_content: bool =
+            self.conn
+                .query_row("SELECT EXISTS(SELECT 1 FROM content_items)", [], |r| {
+                    r.get(0)
+                })?;
         if !has_content {
             self.generate_demo_content(DEMO_CONTENT_ITEMS, seed)?;
         }

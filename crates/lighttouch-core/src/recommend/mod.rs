@@ -294,7 +294,7 @@ impl Book {
             b.0.total_cmp(&a.0)
                 .then_with(|| a.1.item.id.cmp(&b.1.item.id))
         });
-        scored.truncate(limit);
+        let scored = diversify(scored, limit);
         Ok(Suggestions {
             customer_id: customer_id.to_string(),
             items: scored
@@ -437,6 +437,37 @@ impl Book {
             held_back,
         })
     }
+}
+
+/// The best `limit` items, but not five necklaces: each pick lowers the
+/// remaining items of the same kind of piece, so a short list shows range.
+fn diversify(
+    mut ranked: Vec<(f64, &Prepared, Vec<Reason>)>,
+    limit: usize,
+) -> Vec<(f64, &Prepared, Vec<Reason>)> {
+    const SAME_KIND_PENALTY: f64 = 1.5;
+    let mut picked: Vec<(f64, &Prepared, Vec<Reason>)> = Vec::with_capacity(limit);
+    while picked.len() < limit && !ranked.is_empty() {
+        let penalty = |it: &Prepared| {
+            let same = picked
+                .iter()
+                .filter(|(_, p, _)| p.category.is_some() && p.category == it.category)
+                .count();
+            same as f64 * SAME_KIND_PENALTY
+        };
+        // Ranked best first, so the first of equals wins.
+        let mut best = 0;
+        let mut best_value = f64::NEG_INFINITY;
+        for (i, (score, it, _)) in ranked.iter().enumerate() {
+            let v = score - penalty(it);
+            if v > best_value {
+                best = i;
+                best_value = v;
+            }
+        }
+        picked.push(ranked.remove(best));
+    }
+    picked
 }
 
 /// Below this an item does not suit a customer enough to bring it up.
