@@ -72,6 +72,12 @@ test("today: reasons and drafts, copy and log records the contact", async () => 
     await app.screenshot("32-today-en-1280");
     await app.setSize(1920, 1080);
     await app.screenshot("33-today-en-1920");
+    // Who should hear about a piece of HQ content.
+    await app.setSize(1280, 800);
+    await (await app.find('[data-nav="content"]')).click();
+    await (await app.find('[data-testid="content-item"]')).click();
+    await app.find("h2", { text: "Who should hear about" });
+    await app.screenshot("36-content-audience-en-1280");
   } finally {
     await app.quit();
   }
