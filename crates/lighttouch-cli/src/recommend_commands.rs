@@ -13,13 +13,28 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+/// A day given to a flag (`--date`, `--on`, `--until`), named in the error.
+fn parse_day(flag: &str, text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .with_context(|| format!("--{flag} {text:?}: expected YYYY-MM-DD"))
+}
+
 /// The local day: `--date`, or today on this laptop's clock.
 fn day(book: &Book, date: &Option<String>) -> Result<NaiveDate> {
     match date {
-        Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-            .with_context(|| format!("--date {d:?}: expected YYYY-MM-DD")),
+        Some(d) => parse_day("date", d),
         None => Ok(book.now().with_timezone(&Local).date_naive()),
     }
+}
+
+/// A new row's ID: bare, or as `{"KEY": ID}` with `--json`.
+fn print_id(out: &mut impl Write, json: bool, key: &str, id: String) -> Result<()> {
+    if json {
+        writeln!(out, "{}", json!({ key: id }))?;
+    } else {
+        writeln!(out, "{id}")?;
+    }
+    Ok(())
 }
 
 fn local_offset() -> FixedOffset {
@@ -200,13 +215,10 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
                 .into_iter()
                 .find_map(|(k, s)| k.as_ref().map(|k| (k, s)));
             if let Some((key, status)) = mark {
-                let until = match until {
-                    Some(u) => Some(
-                        NaiveDate::parse_from_str(u, "%Y-%m-%d")
-                            .with_context(|| format!("--until {u:?}: expected YYYY-MM-DD"))?,
-                    ),
-                    None => None,
-                };
+                let until = until
+                    .as_deref()
+                    .map(|u| parse_day("until", u))
+                    .transpose()?;
                 book.mark_queue_entry(key, status, until)?;
                 if !json {
                     writeln!(out, "{status}: {key}")?;
@@ -259,33 +271,16 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
                     message: message.clone(),
                 },
             )?;
-            writeln!(
-                out,
-                "{}",
-                if json {
-                    json!({"touchpoint_id": id}).to_string()
-                } else {
-                    id
-                }
-            )?;
+            print_id(out, json, "touchpoint_id", id)?;
         }
         Command::FollowUp {
             customer_id,
             on,
             note,
         } => {
-            let on = NaiveDate::parse_from_str(on, "%Y-%m-%d")
-                .with_context(|| format!("--on {on:?}: expected YYYY-MM-DD"))?;
+            let on = parse_day("on", on)?;
             let id = book.schedule_follow_up(customer_id, on, note.as_deref())?;
-            writeln!(
-                out,
-                "{}",
-                if json {
-                    json!({"follow_up_id": id}).to_string()
-                } else {
-                    id
-                }
-            )?;
+            print_id(out, json, "follow_up_id", id)?;
         }
         Command::Guard {
             per_week,
