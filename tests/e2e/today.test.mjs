@@ -53,6 +53,10 @@ test("today: reasons and drafts, copy and log records the contact", async () => 
       await app.find('[data-testid="draft-body"]');
       await app.screenshot("35-draft-editor-zh-Hans-1280");
     }
+    await (await app.find('[data-nav="content"]')).click();
+    await (await app.find('[data-testid="content-item"]')).click();
+    await app.find("h2", { text: "该告诉谁" });
+    await app.screenshot("37-content-audience-zh-Hans-1280");
   } finally {
     await app.quit();
   }
@@ -78,6 +82,9 @@ test("today: reasons and drafts, copy and log records the contact", async () => 
     await (await app.find('[data-testid="content-item"]')).click();
     await app.find("h2", { text: "Who should hear about" });
     await app.screenshot("36-content-audience-en-1280");
+    await (await app.find('[data-testid="audience-entry"] button.name')).click();
+    await app.find('[data-testid="pressure"]', { text: "promotions in 30 days" });
+    await app.screenshot("38-customer-suggestions-en-1280");
   } finally {
     await app.quit();
   }

@@ -210,6 +210,7 @@ impl Reason {
                 None => zh(format!("{name}{}", in_days(*days, lang))),
             },
             (Reason::New { days }, "en") if *days == 0 => "new today".into(),
+            (Reason::New { days: 1 }, "en") => "new yesterday".into(),
             (Reason::New { days }, "en") => format!("new, {days} days ago"),
             (Reason::New { days }, _) if *days == 0 => zh("今天刚到货".into()),
             (Reason::New { days }, _) => zh(format!("新品，{days} 天前到货")),
@@ -268,5 +269,6 @@ mod tests {
             "birthday in 6 days"
         );
         assert_eq!(Reason::Popular.pitch("en"), None);
+        assert_eq!(Reason::New { days: 1 }.words("en"), "new yesterday");
     }
 }
