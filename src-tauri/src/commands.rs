@@ -8,6 +8,7 @@ use lighttouch_core::content::ContentItem;
 use lighttouch_core::customers::fields::{field_options, FieldOptions};
 use lighttouch_core::customers::SimilarCustomer;
 use lighttouch_core::demo::DemoSummary;
+use lighttouch_core::drafts::scripts::TalkScript;
 use lighttouch_core::drafts::{Composed, Draft};
 use lighttouch_core::export::ExportFormat;
 use lighttouch_core::import::{ImportBatch, ImportOptions, ImportReport, UndoReport};
@@ -15,6 +16,7 @@ use lighttouch_core::list::{ListFacets, ListPage, ListQuery};
 use lighttouch_core::notes::Note;
 use lighttouch_core::recommend::guard::GuardSettings;
 use lighttouch_core::recommend::{Audience, Suggestions};
+use lighttouch_core::reminders::{Reminder, ReminderSettings};
 use lighttouch_core::store::{BookInfo, Settings};
 use lighttouch_core::sync::http::HttpTransport;
 use lighttouch_core::sync::runner::{SyncActivity, SyncRunner};
@@ -471,4 +473,67 @@ pub async fn update_guard_settings(
     settings: GuardSettings,
 ) -> CommandResult<GuardSettings> {
     with_book(&state, |b| b.update_guard_settings(&settings))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn talk_scripts(state: State<'_, BookState>) -> CommandResult<Vec<TalkScript>> {
+    with_book(&state, |b| b.talk_scripts())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_talk_script(
+    state: State<'_, BookState>,
+    language: String,
+    purpose: String,
+    name: String,
+    body: String,
+) -> CommandResult<String> {
+    with_book(&state, |b| {
+        b.add_talk_script(&language, &purpose, &name, &body)
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn reset_talk_script(
+    state: State<'_, BookState>,
+    purpose: String,
+    language: String,
+) -> CommandResult<bool> {
+    with_book(&state, |b| b.reset_talk_script(&purpose, &language))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn reminder_settings(state: State<'_, BookState>) -> CommandResult<ReminderSettings> {
+    with_book(&state, |b| b.reminder_settings())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_reminder_settings(
+    state: State<'_, BookState>,
+    settings: ReminderSettings,
+) -> CommandResult<ReminderSettings> {
+    with_book(&state, |b| b.update_reminder_settings(&settings))
+}
+
+/// `now` is the UI's local time, `YYYY-MM-DDTHH:MM`.
+#[tauri::command]
+#[specta::specta]
+pub async fn take_due_reminders(
+    state: State<'_, BookState>,
+    now: String,
+    lang: String,
+) -> CommandResult<Vec<Reminder>> {
+    with_book(&state, |b| {
+        let now = chrono::NaiveDateTime::parse_from_str(&now, "%Y-%m-%dT%H:%M").map_err(|_| {
+            lighttouch_core::BookError::InvalidInput(format!(
+                "{now:?} is not a local time (YYYY-MM-DDTHH:MM)"
+            ))
+        })?;
+        b.take_due_reminders(now, &lang)
+    })
 }

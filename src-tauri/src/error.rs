@@ -10,6 +10,9 @@ pub struct CommandError {
     pub code: String,
     /// A sentence for a person, naming what is wrong.
     pub message: String,
+    /// For `invalid_field`: which field, so the UI can point at it and say
+    /// what is wrong in the associate's language.
+    pub field: Option<String>,
     /// For `duplicate`: the customers the new one would duplicate.
     pub duplicates: Vec<lighttouch_core::customers::DuplicateMatch>,
 }
@@ -20,9 +23,14 @@ impl From<BookError> for CommandError {
             BookError::Duplicate(m) => vec![m.clone()],
             _ => Vec::new(),
         };
+        let field = match &e {
+            BookError::InvalidField { field, .. } => Some(field.clone()),
+            _ => None,
+        };
         CommandError {
             code: e.code().to_string(),
             message: e.to_string(),
+            field,
             duplicates,
         }
     }
@@ -42,6 +50,7 @@ impl CommandError {
         CommandError {
             code: code.into(),
             message: message.into(),
+            field: None,
             duplicates: Vec::new(),
         }
     }

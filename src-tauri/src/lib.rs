@@ -61,6 +61,12 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         customer_drafts,
         guard_settings,
         update_guard_settings,
+        talk_scripts,
+        save_talk_script,
+        reset_talk_script,
+        reminder_settings,
+        update_reminder_settings,
+        take_due_reminders,
     ])
 }
 
@@ -126,6 +132,7 @@ fn try_run() -> anyhow::Result<()> {
         .plugin(tauri_plugin_window_state::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
         .manage(BookState(Mutex::new(book)))
         .manage(commands::SyncState {
             runner: Arc::new(SyncRunner::default()),

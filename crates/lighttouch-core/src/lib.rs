@@ -16,6 +16,7 @@ pub mod list;
 pub mod notes;
 pub mod occasions;
 pub mod recommend;
+pub mod reminders;
 pub mod search;
 pub mod store;
 pub mod sync;

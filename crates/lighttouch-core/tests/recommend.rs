@@ -535,3 +535,114 @@ fn a_short_list_shows_range_not_five_of_one_kind() {
         .count();
     assert!(necklaces <= 2, "{ids:?}");
 }
+
+#[test]
+fn reminders_fire_once_at_the_associates_time_and_follow_ups_scheduled_later_still_fire() {
+    let Setup { mut book, .. } = setup();
+    let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+    let zhou = customer(&mut book, &[("name", "周芳"), ("gender", "female")], &[]);
+    book.schedule_follow_up(&zhou, day("2026-11-24"), Some("问问婚期定了没有"))
+        .unwrap();
+
+    // Before the reminder time nothing fires; from it, the digest and the follow-up.
+    assert!(book
+        .take_due_reminders(at("2026-11-24 09:29"), "zh-Hans")
+        .unwrap()
+        .is_empty());
+    let first = book
+        .take_due_reminders(at("2026-11-24 09:30"), "zh-Hans")
+        .unwrap();
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert_eq!(first[0].title, "今天有 1 位客人可以联系");
+    assert_eq!(first[1].title, "今天回访周芳");
+    assert_eq!(first[1].customer_id.as_deref(), Some(zhou.as_str()));
+    // Once only, also for a second window or after a restart.
+    assert!(book
+        .take_due_reminders(at("2026-11-24 11:00"), "zh-Hans")
+        .unwrap()
+        .is_empty());
+
+    // A follow-up scheduled for today after the digest went out fires on its own.
+    let li = customer(&mut book, &[("name", "李娜"), ("gender", "female")], &[]);
+    book.schedule_follow_up(&li, day("2026-11-24"), Some("送修的项链到了"))
+        .unwrap();
+    let later = book
+        .take_due_reminders(at("2026-11-24 15:00"), "en")
+        .unwrap();
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert_eq!(later[0].customer_id.as_deref(), Some(li.as_str()));
+
+    // The next day starts afresh; switched off, nothing fires.
+    assert!(!book
+        .take_due_reminders(at("2026-11-25 10:00"), "en")
+        .unwrap()
+        .is_empty());
+    let off = lighttouch_core::reminders::ReminderSettings {
+        enabled: false,
+        at: "08:00".into(),
+    };
+    book.update_reminder_settings(&off).unwrap();
+    assert!(book
+        .take_due_reminders(at("2026-11-26 10:00"), "en")
+        .unwrap()
+        .is_empty());
+    let bad = lighttouch_core::reminders::ReminderSettings {
+        enabled: true,
+        at: "25:00".into(),
+    };
+    assert!(matches!(
+        book.update_reminder_settings(&bad),
+        Err(BookError::InvalidField { ref field, .. }) if field == "at"
+    ));
+}
+
+#[test]
+fn the_associates_own_talk_script_replaces_hqs_until_reset() {
+    let Setup { mut book, .. } = setup();
+    let today = day("2026-11-24");
+    let wang = wang_li(&mut book);
+    let hq = book.talk_script("recommend", "zh-Hans").unwrap();
+    assert!(hq.id.is_none(), "HQ's default ships with the app");
+
+    let err = book
+        .add_talk_script("zh-Hans", "recommend", "我的", "{nmae}您好")
+        .unwrap_err();
+    assert!(err.to_string().contains("{nmae}"), "{err}");
+    let id = book
+        .add_talk_script(
+            "zh-Hans",
+            "recommend",
+            "我的推荐",
+            "{name}，{product}到店了，给您留了一件。—{associate}",
+        )
+        .unwrap();
+    let d = book
+        .compose_draft(&wang, "p-rose", today, "zh-Hans")
+        .unwrap();
+    assert_eq!(d.body, "王女士，玫瑰金项链到店了，给您留了一件。—小林");
+
+    // Editing keeps one script (the same row), not a pile of versions.
+    let again = book
+        .add_talk_script(
+            "zh-Hans",
+            "recommend",
+            "我的推荐",
+            "{name}好，{product}到了。",
+        )
+        .unwrap();
+    assert_eq!(again, id);
+    let own: Vec<_> = book
+        .talk_scripts()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.id.is_some())
+        .collect();
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0].body, "{name}好，{product}到了。");
+    // Other languages still speak HQ's words.
+    assert!(book.talk_script("recommend", "en").unwrap().id.is_none());
+
+    assert!(book.reset_talk_script("recommend", "zh-Hans").unwrap());
+    assert!(!book.reset_talk_script("recommend", "zh-Hans").unwrap());
+    assert_eq!(book.talk_script("recommend", "zh-Hans").unwrap(), hq);
+}

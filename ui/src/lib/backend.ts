@@ -11,11 +11,13 @@ export type BookApi = {
     : never;
 };
 
-/** What the shell offers beyond the book: files and the clipboard. */
+/** What the shell offers beyond the book: files, the clipboard, notifications. */
 export interface DesktopApi {
   pickCsv(): Promise<string | null>;
   pickSavePath(defaultName: string, extension: string): Promise<string | null>;
   copyText(text: string): Promise<void>;
+  /** A desktop notification; false when the system would not show one. */
+  notify(title: string, body: string): Promise<boolean>;
 }
 
 export type Backend = BookApi & DesktopApi;
@@ -46,6 +48,7 @@ function unwrapAll(raw: Commands): BookApi {
 export async function tauriBackend(): Promise<Backend> {
   const dialog = await import("@tauri-apps/plugin-dialog");
   const clipboard = await import("@tauri-apps/plugin-clipboard-manager");
+  const notification = await import("@tauri-apps/plugin-notification");
   return {
     ...unwrapAll(commands),
     async pickCsv() {
@@ -61,6 +64,18 @@ export async function tauriBackend(): Promise<Backend> {
     },
     async copyText(text) {
       await clipboard.writeText(text);
+    },
+    async notify(title, body) {
+      try {
+        let granted = await notification.isPermissionGranted();
+        if (!granted) granted = (await notification.requestPermission()) === "granted";
+        if (!granted) return false;
+        notification.sendNotification({ title, body });
+        return true;
+      } catch {
+        // No notification service (a bare X session): the in-app banner still shows it.
+        return false;
+      }
     },
   };
 }

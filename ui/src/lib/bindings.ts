@@ -334,6 +334,57 @@ async updateGuardSettings(settings: GuardSettings) : Promise<Result<GuardSetting
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+async talkScripts() : Promise<Result<TalkScript[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("talk_scripts") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async saveTalkScript(language: string, purpose: string, name: string, body: string) : Promise<Result<string, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_talk_script", { language, purpose, name, body }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async resetTalkScript(purpose: string, language: string) : Promise<Result<boolean, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reset_talk_script", { purpose, language }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async reminderSettings() : Promise<Result<ReminderSettings, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("reminder_settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async updateReminderSettings(settings: ReminderSettings) : Promise<Result<ReminderSettings, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("update_reminder_settings", { settings }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * `now` is the UI's local time, `YYYY-MM-DDTHH:MM`.
+ */
+async takeDueReminders(now: string, lang: string) : Promise<Result<Reminder[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("take_due_reminders", { now, lang }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -372,6 +423,11 @@ code: string;
  * A sentence for a person, naming what is wrong.
  */
 message: string; 
+/**
+ * For `invalid_field`: which field, so the UI can point at it and say
+ * what is wrong in the associate's language.
+ */
+field: string | null; 
 /**
  * For `duplicate`: the customers the new one would duplicate.
  */
@@ -647,6 +703,16 @@ export type Reason =
  */
 { code: "bought_together"; had: string; category: string } | { code: "birthday"; days: number } | { code: "anniversary"; days: number } | { code: "purchase_anniversary"; product: string; years: number; days: number } | { code: "festival"; name: string; days: number; tag: string | null } | { code: "new"; days: number } | { code: "ends_soon"; days: number } | { code: "size_on_file"; size: string } | { code: "popular" }
 export type Rejection = { line: number; reason: string }
+export type Reminder = { key: string; title: string; body: string; 
+/**
+ * Set when the reminder is about one customer (a follow-up).
+ */
+customer_id: string | null }
+export type ReminderSettings = { enabled: boolean; 
+/**
+ * The local time (HH:MM) the morning digest goes out.
+ */
+at: string }
 export type Settings = { 
 /**
  * The associate's name, written as author of notes and owner of new customers.
@@ -732,6 +798,11 @@ export type Tag = { id: string; name: string; group: string; synonyms: string[];
  * A tag as shown on a customer.
  */
 export type TagRef = { id: string; name: string; group: string }
+export type TalkScript = { 
+/**
+ * None for the built-in defaults.
+ */
+id: string | null; language: string; purpose: string; name: string; body: string }
 export type Touchpoint = { id: string; customer_id: string; at: string; channel: string; 
 /**
  * outreach (a promotion or recommendation), service, visit, call, purchase

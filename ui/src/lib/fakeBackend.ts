@@ -5,7 +5,7 @@ import type { Backend } from "./backend";
 import { CommandFailure } from "./backend";
 import type {
   Composed, Conflict, ContentItem, Customer, CustomerRecord, Draft, GuardSettings, ListQuery, Note, QueueEntry,
-  Settings, SyncView, Tag, TagRef,
+  Reminder, ReminderSettings, Settings, SyncView, Tag, TagRef, TalkScript,
 } from "./bindings";
 
 const now = () => new Date().toISOString();
@@ -24,7 +24,8 @@ function blankCustomer(id: string, name: string): Customer {
 }
 
 function fail(code: string, message: string): never {
-  throw new CommandFailure({ code, message, duplicates: [] });
+  const field = code === "invalid_field" ? (message.match(/^(\w+): /)?.[1] ?? null) : null;
+  throw new CommandFailure({ code, message, field, duplicates: [] });
 }
 
 export class FakeBackend {
@@ -54,6 +55,17 @@ export class FakeBackend {
   queue: QueueEntry[] = [];
   drafts: Draft[] = [];
   guard: GuardSettings = { per_week: 1, per_month: 4, quiet_from: "21:00", quiet_until: "09:00" };
+  reminderPrefs: ReminderSettings = { enabled: true, at: "09:30" };
+  /** What the next reminder check hands out (once), and what was shown on the desktop. */
+  dueReminders: Reminder[] = [];
+  notified: { title: string; body: string }[] = [];
+  /** HQ's defaults for two purposes in every language; saving adds the book's own. */
+  scripts: TalkScript[] = ["recommend", "birthday"].flatMap((purpose) =>
+    (["zh-Hans", "zh-Hant", "en"] as const).map((language) => ({
+      id: null, purpose, language, name: `HQ · ${purpose}`,
+      body: language === "en" ? "Hi {name}, it's {associate}. {product}" : "{name}您好，我是{associate}。{product}",
+    })),
+  );
   /** Milliseconds each call waits, to let tests see loading states. */
   delay = 0;
 
@@ -343,6 +355,38 @@ export class FakeBackend {
         call("customerDrafts", () => structuredClone(this.drafts.filter((d) => d.customer_id === customerId))),
       guardSettings: () => call("guardSettings", () => ({ ...this.guard })),
       updateGuardSettings: (g) => call("updateGuardSettings", () => (this.guard = { ...g })),
+      talkScripts: () => call("talkScripts", () => structuredClone(this.scripts)),
+      saveTalkScript: (language, purpose, name, body) =>
+        call("saveTalkScript", () => {
+          const bad = body.match(/\{(?!(name|product|reason|occasion|associate)\})[^}]*\}/);
+          if (bad) fail("invalid_field", `body: ${bad[0]} is not a placeholder`);
+          const s = this.scripts.find((x) => x.purpose === purpose && x.language === language) ?? fail("invalid_field", "purpose");
+          Object.assign(s, { id: s.id ?? newId(), name, body });
+          return s.id as string;
+        }),
+      resetTalkScript: (purpose, language) =>
+        call("resetTalkScript", () => {
+          const s = this.scripts.find((x) => x.purpose === purpose && x.language === language);
+          if (!s?.id) return false;
+          Object.assign(s, { id: null, name: `HQ · ${purpose}`, body: "{name}您好，我是{associate}。{product}" });
+          return true;
+        }),
+      reminderSettings: () => call("reminderSettings", () => ({ ...this.reminderPrefs })),
+      updateReminderSettings: (r) =>
+        call("updateReminderSettings", () => {
+          if (!/^\d{2}:\d{2}$/.test(r.at)) fail("invalid_field", `at: "${r.at}" is not a time like 09:30`);
+          return (this.reminderPrefs = { ...r });
+        }),
+      takeDueReminders: () =>
+        call("takeDueReminders", () => {
+          const due = this.dueReminders;
+          this.dueReminders = [];
+          return due;
+        }),
+      notify: async (title, body) => {
+        this.notified.push({ title, body });
+        return true;
+      },
       pickCsv: async () => "/tmp/customers.csv",
       pickSavePath: async (name) => `/tmp/${name}`,
       copyText: async () => {},

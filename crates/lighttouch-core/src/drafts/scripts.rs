@@ -182,6 +182,25 @@ impl Book {
             ));
         }
         let author = self.associate()?;
+        // Editing replaces the book's own script in place rather than piling
+        // up versions; only the newest counts anyway.
+        if let Some(own) = self.talk_script(purpose, language)?.id {
+            return self.write(|w| {
+                w.update(
+                    Entity::TalkScript,
+                    &own,
+                    "name",
+                    &Value::String(name.trim().into()),
+                )?;
+                w.update(
+                    Entity::TalkScript,
+                    &own,
+                    "body",
+                    &Value::String(body.trim().into()),
+                )?;
+                Ok(own.clone())
+            });
+        }
         self.write(|w| {
             let id = uuid::Uuid::now_v7().to_string();
             w.insert(
@@ -197,6 +216,31 @@ impl Book {
                 ],
             )?;
             Ok(id)
+        })
+    }
+}
+
+impl Book {
+    /// Drops the book's own script for a purpose and language, so HQ's
+    /// default speaks again. Returns false when there was none.
+    pub fn reset_talk_script(&mut self, purpose: &str, language: &str) -> Result<bool> {
+        let own: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM talk_scripts
+                 WHERE purpose = ?1 AND language = ?2 AND deleted_at IS NULL",
+            )?
+            .query_map([purpose, language], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if own.is_empty() {
+            return Ok(false);
+        }
+        self.write(|w| {
+            let at = Value::String(w.now_text());
+            for id in &own {
+                w.update(Entity::TalkScript, id, "deleted_at", &at)?;
+            }
+            Ok(true)
         })
     }
 }

@@ -1,0 +1,279 @@
+//! Reminders the app fires by itself, offline: a morning digest of the daily
+//! queue once the associate's reminder time has come, and one reminder per
+//! follow-up due today (also one scheduled for today after the digest went
+//! out). Each fires once: taking them records them in the book, in the same
+//! call, so a restart or a second window does not repeat them.
+
+use crate::error::{BookError, Result};
+use crate::recommend::reasons::hant;
+use crate::store::{meta_get, meta_set, Book};
+use crate::today::QueueEntry;
+use chrono::{NaiveDateTime, NaiveTime};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ReminderSettings {
+    pub enabled: bool,
+    /// The local time (HH:MM) the morning digest goes out.
+    pub at: String,
+}
+
+impl Default for ReminderSettings {
+    fn default() -> Self {
+        ReminderSettings {
+            enabled: true,
+            at: "09:30".into(),
+        }
+    }
+}
+
+impl ReminderSettings {
+    fn time(&self) -> Result<NaiveTime> {
+        NaiveTime::parse_from_str(self.at.trim(), "%H:%M").map_err(|_| {
+            BookError::invalid("at", format!("{:?} is not a time like 09:30", self.at))
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Reminder {
+    pub key: String,
+    pub title: String,
+    pub body: String,
+    /// Set when the reminder is about one customer (a follow-up).
+    pub customer_id: Option<String>,
+}
+
+/// What has fired today; earlier days are forgotten.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Fired {
+    day: String,
+    keys: Vec<String>,
+}
+
+const SETTINGS_KEY: &str = "reminder_settings";
+const FIRED_KEY: &str = "reminders_fired";
+/// Follow-ups reminded one by one; beyond this the digest speaks for them.
+const SINGLE_FOLLOW_UPS: usize = 5;
+
+impl Book {
+    pub fn reminder_settings(&self) -> Result<ReminderSettings> {
+        Ok(meta_get(&self.conn, SETTINGS_KEY)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
+    }
+
+    pub fn update_reminder_settings(&mut self, s: &ReminderSettings) -> Result<ReminderSettings> {
+        let clean = ReminderSettings {
+            enabled: s.enabled,
+            at: s.time()?.format("%H:%M").to_string(),
+        };
+        let json =
+            serde_json::to_string(&clean).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+        meta_set(&self.conn, SETTINGS_KEY, &json)?;
+        Ok(clean)
+    }
+
+    /// The reminders due at local time `now` that have not fired yet today,
+    /// marked as fired before they are returned (at most once: should the
+    /// desktop notification fail, the queue itself still shows everything).
+    pub fn take_due_reminders(&mut self, now: NaiveDateTime, lang: &str) -> Result<Vec<Reminder>> {
+        let settings = self.reminder_settings()?;
+        if !settings.enabled || now.time() < settings.time()? {
+            return Ok(Vec::new());
+        }
+        let day = now.date().format("%Y-%m-%d").to_string();
+        let mut fired: Fired = meta_get(&self.conn, FIRED_KEY)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .filter(|f: &Fired| f.day == day)
+            .unwrap_or(Fired {
+                day: day.clone(),
+                keys: Vec::new(),
+            });
+        let queue = self.today(now.date(), lang)?;
+        let due = due_reminders(&queue, &day, lang);
+        let fresh: Vec<Reminder> = due
+            .into_iter()
+            .filter(|r| !fired.keys.contains(&r.key))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(fresh);
+        }
+        fired.keys.extend(fresh.iter().map(|r| r.key.clone()));
+        let json =
+            serde_json::to_string(&fired).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+        meta_set(&self.conn, FIRED_KEY, &json)?;
+        Ok(fresh)
+    }
+}
+
+/// Everything that warrants a reminder for today's queue, fired or not.
+fn due_reminders(queue: &[QueueEntry], day: &str, lang: &str) -> Vec<Reminder> {
+    if queue.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![Reminder {
+        key: format!("digest:{day}"),
+        title: digest_title(queue.len(), lang),
+        body: digest_body(queue, lang),
+        customer_id: None,
+    }];
+    out.extend(
+        queue
+            .iter()
+            .filter(|e| e.kind == "follow_up" && e.due.as_str() <= day)
+            .take(SINGLE_FOLLOW_UPS)
+            .map(|e| Reminder {
+                key: format!("{}:{day}", e.key),
+                title: follow_up_title(&e.name, lang),
+                body: e.reasons.first().cloned().unwrap_or_default(),
+                customer_id: Some(e.customer_id.clone()),
+            }),
+    );
+    out
+}
+
+fn zh(lang: &str, s: String) -> String {
+    if lang == "zh-Hant" {
+        hant(&s)
+    } else {
+        s
+    }
+}
+
+fn digest_title(n: usize, lang: &str) -> String {
+    match (lang, n) {
+        ("en", 1) => "One customer to reach today".into(),
+        ("en", _) => format!("{n} customers to reach today"),
+        _ => zh(lang, format!("今天有 {n} 位客人可以联系")),
+    }
+}
+
+/// "2 birthdays or anniversaries · 1 follow-up · …", in queue order.
+fn digest_body(queue: &[QueueEntry], lang: &str) -> String {
+    let mut counts: BTreeMap<u8, usize> = BTreeMap::new();
+    for e in queue {
+        *counts.entry(group(&e.kind)).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(g, n)| group_words(g, n, lang))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn group(kind: &str) -> u8 {
+    match kind {
+        "follow_up" => 0,
+        "birthday" | "anniversary" => 1,
+        "aftercare" | "care_month" => 2,
+        "new_arrival" => 3,
+        _ => 4,
+    }
+}
+
+fn group_words(group: u8, n: usize, lang: &str) -> String {
+    let plural = |one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    match (group, lang) {
+        (0, "en") => plural("follow-up", "follow-ups"),
+        (1, "en") => plural("birthday or anniversary", "birthdays and anniversaries"),
+        (2, "en") => plural("after-sale check-in", "after-sale check-ins"),
+        (3, "en") => plural("new arrival to share", "new arrivals to share"),
+        (_, "en") => plural("customer gone quiet", "customers gone quiet"),
+        (0, _) => zh(lang, format!("{n} 个回访")),
+        (1, _) => zh(lang, format!("{n} 个生日或纪念日")),
+        (2, _) => zh(lang, format!("{n} 个售后关怀")),
+        (3, _) => zh(lang, format!("{n} 个新品推荐")),
+        (_, _) => zh(lang, format!("{n} 位许久未联系的客人")),
+    }
+}
+
+fn follow_up_title(name: &str, lang: &str) -> String {
+    match lang {
+        "en" => format!("Follow up with {name} today"),
+        _ => zh(lang, format!("今天回访{name}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(kind: &str, key: &str, due: &str) -> QueueEntry {
+        QueueEntry {
+            key: key.into(),
+            kind: kind.into(),
+            customer_id: format!("c-{key}"),
+            name: "王女士".into(),
+            due: due.into(),
+            reasons: vec!["试戴后问尺寸".into()],
+            content_id: None,
+            draft: String::new(),
+            draft_language: "zh-Hans".into(),
+            promotion: false,
+        }
+    }
+
+    #[test]
+    fn digest_counts_by_kind_in_every_language() {
+        let q = vec![
+            entry("birthday", "b1", "2026-11-26"),
+            entry("anniversary", "a1", "2026-11-27"),
+            entry("follow_up", "f1", "2026-11-24"),
+            entry("quiet", "q1", "2026-11-24"),
+        ];
+        let r = due_reminders(&q, "2026-11-24", "zh-Hans");
+        assert_eq!(r[0].title, "今天有 4 位客人可以联系");
+        assert_eq!(
+            r[0].body,
+            "1 个回访 · 2 个生日或纪念日 · 1 位许久未联系的客人"
+        );
+        let en = due_reminders(&q, "2026-11-24", "en");
+        assert_eq!(
+            en[0].body,
+            "1 follow-up · 2 birthdays and anniversaries · 1 customer gone quiet"
+        );
+        let hant = due_reminders(&q, "2026-11-24", "zh-Hant");
+        assert!(hant[0].body.contains("個生日或紀念日"), "{}", hant[0].body);
+    }
+
+    #[test]
+    fn each_follow_up_due_today_gets_its_own_reminder() {
+        let q = vec![
+            entry("follow_up", "f1", "2026-11-24"),
+            entry("follow_up", "f2", "2026-11-22"),
+            entry("birthday", "b1", "2026-11-26"),
+        ];
+        let r = due_reminders(&q, "2026-11-24", "en");
+        let keys: Vec<&str> = r.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["digest:2026-11-24", "f1:2026-11-24", "f2:2026-11-24"]
+        );
+        assert_eq!(r[1].title, "Follow up with 王女士 today");
+        assert_eq!(r[1].customer_id.as_deref(), Some("c-f1"));
+        assert!(due_reminders(&[], "2026-11-24", "en").is_empty());
+    }
+
+    #[test]
+    fn the_reminder_time_must_be_a_time() {
+        let bad = ReminderSettings {
+            enabled: true,
+            at: "half nine".into(),
+        };
+        assert!(bad.time().is_err());
+        assert_eq!(
+            ReminderSettings::default().time().unwrap(),
+            NaiveTime::from_hms_opt(9, 30, 0).unwrap()
+        );
+    }
+}
