@@ -211,6 +211,25 @@ pub enum Command {
         #[arg(long)]
         quiet: Option<String>,
     },
+    /// Talk scripts (话术): HQ's defaults and your own, per purpose and language.
+    Scripts {
+        #[command(subcommand)]
+        command: ScriptsCommand,
+    },
+    /// Reminders due now (each fires once, as in the app); with --at, --on
+    /// or --off, changes when they fire instead.
+    Reminders {
+        /// Local time to check as, YYYY-MM-DDTHH:MM (default: now).
+        #[arg(long)]
+        now: Option<String>,
+        /// The morning digest's time, HH:MM.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, conflicts_with = "off")]
+        on: bool,
+        #[arg(long)]
+        off: bool,
+    },
     /// Hit rate@5 of the recommender and of the popularity baseline.
     Eval {
         /// Customers in the generated book with planted preferences.
@@ -254,6 +273,31 @@ pub enum ContentCommand {
     List {
         #[arg(long)]
         date: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ScriptsCommand {
+    /// Every script in use (yours where you wrote one, else HQ's).
+    List {
+        #[arg(long)]
+        lang: Option<String>,
+    },
+    /// Write your own script for a purpose and language.
+    Set {
+        purpose: String,
+        #[arg(long)]
+        lang: String,
+        /// The text, with {name} {product} {reason} {occasion} {associate}.
+        body: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Drop your own script so HQ's is used again.
+    Reset {
+        purpose: String,
+        #[arg(long)]
+        lang: String,
     },
 }
 

@@ -279,7 +279,9 @@ fn run(cli: Cli) -> Result<()> {
         | Command::Today { .. }
         | Command::Touch { .. }
         | Command::FollowUp { .. }
-        | Command::Guard { .. } => {
+        | Command::Guard { .. }
+        | Command::Scripts { .. }
+        | Command::Reminders { .. } => {
             let book = open(&cli, OpenMode::MustExist)?;
             recommend_commands::run(book, &cli.command, json, out)?;
         }

@@ -1,9 +1,9 @@
 //! Content, suggestions, audiences, drafts, the daily queue, contacts and
 //! the evaluation: the same core functions the app calls.
 
-use crate::args::{Command, ContentCommand, DraftsCommand, TouchCommand};
+use crate::args::{Command, ContentCommand, DraftsCommand, ScriptsCommand, TouchCommand};
 use anyhow::{bail, Context, Result};
-use chrono::{FixedOffset, Local, NaiveDate, Offset};
+use chrono::{FixedOffset, Local, NaiveDate, NaiveDateTime, Offset};
 use lighttouch_core::history::NewTouchpoint;
 use lighttouch_core::import::ImportOptions;
 use lighttouch_core::recommend::eval::{planted_book, EvalReport};
@@ -308,6 +308,78 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
                     "at most {} promotion(s) per 7 days and {} per 30 days; quiet {}–{}",
                     g.per_week, g.per_month, g.quiet_from, g.quiet_until
                 )?;
+            }
+        }
+        Command::Scripts { command } => match command {
+            ScriptsCommand::List { lang } => {
+                let scripts: Vec<_> = book
+                    .talk_scripts()?
+                    .into_iter()
+                    .filter(|s| lang.as_ref().is_none_or(|l| &s.language == l))
+                    .collect();
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&scripts)?)?;
+                } else {
+                    for s in &scripts {
+                        let whose = if s.id.is_some() { "yours" } else { "HQ" };
+                        writeln!(
+                            out,
+                            "{} [{}] ({whose})\n\t{}",
+                            s.purpose, s.language, s.body
+                        )?;
+                    }
+                }
+            }
+            ScriptsCommand::Set {
+                purpose,
+                lang,
+                body,
+                name,
+            } => {
+                let id = book.add_talk_script(lang, purpose, name, body)?;
+                print_id(out, json, "script_id", id)?;
+            }
+            ScriptsCommand::Reset { purpose, lang } => {
+                let dropped = book.reset_talk_script(purpose, lang)?;
+                if json {
+                    writeln!(out, "{}", json!({ "reset": dropped }))?;
+                } else if dropped {
+                    writeln!(out, "HQ's {purpose} script [{lang}] is used again")?;
+                } else {
+                    writeln!(
+                        out,
+                        "no script of yours for {purpose} [{lang}]; HQ's is in use"
+                    )?;
+                }
+            }
+        },
+        Command::Reminders { now, at, on, off } => {
+            if at.is_some() || *on || *off {
+                let mut r = book.reminder_settings()?;
+                r.at = at.clone().unwrap_or(r.at);
+                r.enabled = if *off { false } else { *on || r.enabled };
+                let r = book.update_reminder_settings(&r)?;
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&r)?)?;
+                } else if r.enabled {
+                    writeln!(out, "reminders at {} each day", r.at)?;
+                } else {
+                    writeln!(out, "reminders are off")?;
+                }
+                return Ok(());
+            }
+            let now = match now {
+                Some(n) => NaiveDateTime::parse_from_str(n.trim(), "%Y-%m-%dT%H:%M")
+                    .with_context(|| format!("--now {n:?}: expected YYYY-MM-DDTHH:MM"))?,
+                None => book.now().with_timezone(&Local).naive_local(),
+            };
+            let due = book.take_due_reminders(now, &lang)?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&due)?)?;
+            } else {
+                for r in &due {
+                    writeln!(out, "{}\n\t{}", r.title, r.body)?;
+                }
             }
         }
         _ => unreachable!("dispatched by main"),

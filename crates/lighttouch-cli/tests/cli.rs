@@ -366,3 +366,68 @@ fn content_suggestions_drafts_and_the_daily_queue_from_the_command_line() {
     let e = json(&b, &["eval", "--customers", "300"]);
     assert!(e["recommender_hit_rate"].as_f64().unwrap() > e["baseline_hit_rate"].as_f64().unwrap());
 }
+
+#[test]
+fn talk_scripts_and_reminders_from_the_command_line() {
+    let b = book();
+    let id = ok(&b, &["add", "--name", "周芳", "--gender", "female"])
+        .trim()
+        .to_string();
+    ok(
+        &b,
+        &["follow-up", &id, "--on", "2026-11-24", "--note", "问问婚期"],
+    );
+
+    let hq = json(&b, &["scripts", "list", "--lang", "zh-Hans"]);
+    let all = hq.as_array().unwrap();
+    assert!(all.len() >= 8 && all.iter().all(|s| s["id"].is_null()));
+    let err = fails(
+        &b,
+        &[
+            "scripts",
+            "set",
+            "recommend",
+            "--lang",
+            "zh-Hans",
+            "{nmae}好",
+        ],
+    );
+    assert!(err.contains("{nmae}"), "{err}");
+    let set = json(
+        &b,
+        &[
+            "scripts",
+            "set",
+            "recommend",
+            "--lang",
+            "zh-Hans",
+            "{name}好，{product}到了",
+        ],
+    );
+    assert!(set["script_id"].is_string());
+    let mine = json(&b, &["scripts", "list", "--lang", "zh-Hans"]);
+    let rec = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["purpose"] == "recommend")
+        .unwrap();
+    assert_eq!(rec["body"], "{name}好，{product}到了");
+    assert_eq!(
+        json(&b, &["scripts", "reset", "recommend", "--lang", "zh-Hans"])["reset"],
+        true
+    );
+
+    // Before the reminder time: nothing. At it: the digest and the follow-up, once.
+    let early = json(&b, &["reminders", "--now", "2026-11-24T08:00"]);
+    assert_eq!(early.as_array().unwrap().len(), 0);
+    let due = json(&b, &["reminders", "--now", "2026-11-24T09:45"]);
+    assert_eq!(due.as_array().unwrap().len(), 2, "{due}");
+    assert_eq!(due[1]["customer_id"], id.as_str());
+    let again = json(&b, &["reminders", "--now", "2026-11-24T10:00"]);
+    assert_eq!(again.as_array().unwrap().len(), 0);
+    let set = json(&b, &["reminders", "--at", "07:30"]);
+    assert_eq!(set["at"], "07:30");
+    let err = fails(&b, &["reminders", "--at", "7 o'clock"]);
+    assert!(err.contains("at"), "{err}");
+}
