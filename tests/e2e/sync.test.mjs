@@ -52,6 +52,7 @@ test("sign in, receive a colleague's customer, restore an overwritten value", as
 
   const mine = path.join(work, "xiaolin.sqlite3");
   lt(mine, "init", "--associate", "小林", "--store", "静安嘉里", "--language", "zh-Hans");
+  lt(mine, "reminders", "--off");
   lt(mine, "add", "--name", "欧阳娜娜");
   let app = await App.launch({ binary, env: { LIGHTTOUCH_DB: mine }, shotsDir: shots });
   try {

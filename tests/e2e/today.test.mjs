@@ -21,6 +21,7 @@ test("today: reasons and drafts, copy and log records the contact", async () => 
   const db = path.join(work, "book.sqlite3");
   lt(db, "init", "--associate", "小林", "--store", "静安嘉里", "--language", "zh-Hans");
   lt(db, "demo", "--customers", "300");
+  lt(db, "reminders", "--off");
   const day = new Date();
   const pad = (n) => String(n).padStart(2, "0");
   const today = `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;

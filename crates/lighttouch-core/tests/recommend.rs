@@ -555,6 +555,7 @@ fn reminders_fire_once_at_the_associates_time_and_follow_ups_scheduled_later_sti
     assert_eq!(first.len(), 2, "{first:?}");
     assert_eq!(first[0].title, "今天有 1 位客人可以联系");
     assert_eq!(first[1].title, "今天回访周芳");
+    assert_eq!(first[1].body, "你安排的跟进：问问婚期定了没有");
     assert_eq!(first[1].customer_id.as_deref(), Some(zhou.as_str()));
     // Once only, also for a second window or after a restart.
     assert!(book

@@ -10,9 +10,21 @@ const SAMPLES: Record<string, Record<string, string>> = {
   en: { "{name}": "Emma", "{product}": "rose gold necklace", "{reason}": "I remember you like rose gold", "{occasion}": "birthday" },
 };
 
+/** {occasion} differs by purpose: a festival, an anniversary, a follow-up's note. */
+const OCCASIONS: Record<string, Record<string, string>> = {
+  anniversary: { "zh-Hans": "结婚纪念日", "zh-Hant": "結婚紀念日", en: "wedding anniversary" },
+  festival: { "zh-Hans": "七夕", "zh-Hant": "七夕", en: "Qixi" },
+  followup: { "zh-Hans": "您改好尺寸的戒指到了", "zh-Hant": "您改好尺寸的戒指到了", en: "the ring you had resized is ready" },
+};
+
 /** The script as a customer would read it, with sample values. */
-export function preview(body: string, language: string, associate: string): string {
-  const values = { ...(SAMPLES[language] ?? SAMPLES["zh-Hans"]), "{associate}": associate };
+export function preview(body: string, language: string, associate: string, purpose = "recommend"): string {
+  const occasion = OCCASIONS[purpose]?.[language];
+  const values = {
+    ...(SAMPLES[language] ?? SAMPLES["zh-Hans"]),
+    ...(occasion ? { "{occasion}": occasion } : {}),
+    "{associate}": associate,
+  };
   return body.replace(/\{\w+\}/g, (ph) => values[ph as keyof typeof values] ?? ph);
 }
 

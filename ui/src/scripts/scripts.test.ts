@@ -9,6 +9,7 @@ describe("talk scripts", () => {
   it("previews with sample values in the script's language and finds typos", () => {
     expect(preview("{name}您好，我是{associate}。{product}到了", "zh-Hans", "小林")).toBe("王女士您好，我是小林。玫瑰金项链到了");
     expect(preview("Hi {name}, {reason}.", "en", "Lin")).toBe("Hi Emma, I remember you like rose gold.");
+    expect(preview("{occasion}快到了", "zh-Hant", "小林", "anniversary")).toBe("結婚紀念日快到了");
     expect(unknownPlaceholder("{name} {nmae}")).toBe("{nmae}");
     expect(unknownPlaceholder("{name} {product")).toBe("{product");
     expect(unknownPlaceholder("{name}，{occasion}")).toBeNull();

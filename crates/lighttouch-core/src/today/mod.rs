@@ -534,10 +534,16 @@ fn lang_of(p: &Profile) -> &str {
 /// What the entry's kind says on its own, for the associate.
 fn extra_reason(c: &Candidate, p: &Profile, today: NaiveDate, lang: &str) -> Option<String> {
     let text = extra_reason_hans(c, p, today, lang)?;
-    Some(if lang == "zh-Hant" {
+    let text = if lang == "zh-Hant" {
         crate::recommend::reasons::hant(&text)
     } else {
         text
+    };
+    // The associate's own note says what the follow-up is about; it stays as written.
+    Some(match (c.kind, c.occasion.as_deref()) {
+        ("follow_up", Some(note)) if lang == "en" => format!("{text}: {note}"),
+        ("follow_up", Some(note)) => format!("{text}：{note}"),
+        _ => text,
     })
 }
 
