@@ -380,7 +380,7 @@ fn talk_scripts_and_reminders_from_the_command_line() {
 
     let hq = json(&b, &["scripts", "list", "--lang", "zh-Hans"]);
     let all = hq.as_array().unwrap();
-    assert!(all.len() >= 8 && all.iter().all(|s| s["id"].is_null()));
+    assert!(all.len() >= 8 && all.iter().all(|s| s["source"] == "builtin"));
     let err = fails(
         &b,
         &[

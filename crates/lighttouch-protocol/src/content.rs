@@ -67,7 +67,7 @@ impl ContentItem {
     }
 }
 
-fn text(v: Option<&Value>) -> Option<String> {
+pub(crate) fn text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
         Value::Number(n) => Some(n.to_string()),
@@ -214,36 +214,43 @@ fn translations(
     Ok(out)
 }
 
-/// Reads a content file (JSON when it starts with `[`, CSV otherwise).
-pub fn parse_content(bytes: &[u8]) -> Result<Vec<ContentItem>, ContentFileError> {
+/// The records of an HQ file: a JSON array of objects when it starts with
+/// `[`, CSV with a header row otherwise. Headers are trimmed and lower-cased.
+pub(crate) fn read_records(
+    bytes: &[u8],
+) -> Result<Vec<serde_json::Map<String, Value>>, ContentFileError> {
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
         .map_err(|_| ContentFileError("the file is not UTF-8 text".into()))?;
-    let records: Vec<serde_json::Map<String, Value>> = if text.trim_start().starts_with('[') {
-        serde_json::from_str::<Vec<serde_json::Map<String, Value>>>(text)
-            .map_err(|e| ContentFileError(format!("not a JSON array of records: {e}")))?
-    } else {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(false)
-            .from_reader(text.as_bytes());
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| ContentFileError(format!("CSV header: {e}")))?
-            .iter()
-            .map(|h| h.trim().to_lowercase())
-            .collect();
-        let mut out = Vec::new();
-        for (i, row) in reader.records().enumerate() {
-            let row = row.map_err(|e| ContentFileError(format!("CSV record {}: {e}", i + 1)))?;
-            out.push(
-                headers
-                    .iter()
-                    .zip(row.iter())
-                    .map(|(h, v)| (h.clone(), Value::String(v.to_string())))
-                    .collect(),
-            );
-        }
-        out
-    };
+    if text.trim_start().starts_with('[') {
+        return serde_json::from_str::<Vec<serde_json::Map<String, Value>>>(text)
+            .map_err(|e| ContentFileError(format!("not a JSON array of records: {e}")));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| ContentFileError(format!("CSV header: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_lowercase())
+        .collect();
+    let mut out = Vec::new();
+    for (i, row) in reader.records().enumerate() {
+        let row = row.map_err(|e| ContentFileError(format!("CSV record {}: {e}", i + 1)))?;
+        out.push(
+            headers
+                .iter()
+                .zip(row.iter())
+                .map(|(h, v)| (h.clone(), Value::String(v.to_string())))
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
+/// Reads a content file (JSON when it starts with `[`, CSV otherwise).
+pub fn parse_content(bytes: &[u8]) -> Result<Vec<ContentItem>, ContentFileError> {
+    let records = read_records(bytes)?;
     let mut seen = std::collections::HashSet::new();
     let mut items = Vec::with_capacity(records.len());
     for (i, rec) in records.iter().enumerate() {

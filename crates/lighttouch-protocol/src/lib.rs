@@ -8,6 +8,7 @@
 //! [`OLDEST_SUPPORTED_PROTOCOL`] with `please_update` before touching data.
 
 pub mod content;
+pub mod scripts;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

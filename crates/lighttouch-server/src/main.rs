@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use lighttouch_protocol::Role;
-use lighttouch_server::admin::{parse_content, Admin};
+use lighttouch_server::admin::{parse_content, parse_scripts, Admin};
 use lighttouch_server::config::{self, FileConfig};
 use lighttouch_server::routes::{router, AppState};
 use lighttouch_server::storage;
@@ -79,6 +79,11 @@ enum AdminCommand {
         #[command(subcommand)]
         command: ContentCommand,
     },
+    /// HQ's talk scripts (话术)
+    Scripts {
+        #[command(subcommand)]
+        command: ScriptsCommand,
+    },
     /// Clear what every active device has synced past (erased customers'
     /// history, replaced edits). A device away longer re-downloads.
     Compact {
@@ -132,6 +137,12 @@ enum DeviceCommand {
 #[derive(Subcommand)]
 enum ContentCommand {
     /// Publish products and stories (CSV or JSON) to every store
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ScriptsCommand {
+    /// Publish talk scripts (CSV or JSON: purpose, language, name, body) to every store
     Import { file: PathBuf },
 }
 
@@ -375,6 +386,19 @@ async fn admin_command(admin: &Admin, command: AdminCommand, json: bool) -> Resu
                 .await?;
             print(json, &serde_json::json!({"published": n}), || {
                 format!("{n} content items published to every store")
+            });
+        }
+        AdminCommand::Scripts {
+            command: ScriptsCommand::Import { file },
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let scripts = parse_scripts(&bytes)?;
+            let n = admin
+                .publish_scripts(ACTOR, scripts, &file.display().to_string())
+                .await?;
+            print(json, &serde_json::json!({"published": n}), || {
+                format!("{n} talk scripts published to every store")
             });
         }
         AdminCommand::Compact { store } => {

@@ -89,6 +89,13 @@ pub fn validate_change(c: &PushedChange) -> Result<(), ApiError> {
     if c.entity == "customer_tag" && !c.row_id.contains('/') {
         return Err(at("a tag link's id is CUSTOMER/TAG".into()));
     }
+    // HQ's scripts are published by admins; a device cannot rewrite them for its store.
+    if c.entity == "talk_script"
+        && c.row_id
+            .starts_with(lighttouch_protocol::scripts::HQ_SCRIPT_PREFIX)
+    {
+        return Err(at("HQ's talk scripts are published by HQ only".into()));
+    }
     match (c.op.as_str(), &c.field) {
         ("set", None) => return Err(at("a set names its field".into())),
         (_, Some(f))
@@ -320,6 +327,13 @@ mod tests {
             .unwrap_err()
             .message
             .contains("unknown kind"));
+        let mut bad = change(1, 1);
+        bad.entity = "talk_script".into();
+        bad.row_id = "hq:birthday:zh-Hans".into();
+        assert!(prepare_push(&PushRequest { changes: vec![bad] }, now)
+            .unwrap_err()
+            .message
+            .contains("HQ only"));
         let mut bad = change(1, 1);
         bad.field = Some("name; DROP TABLE".into());
         assert!(prepare_push(&PushRequest { changes: vec![bad] }, now)

@@ -6,7 +6,7 @@ use lighttouch_core::sync::http::HttpTransport;
 use lighttouch_core::sync::{engine, sync_once};
 use lighttouch_core::{Book, ManualClock};
 use lighttouch_protocol::Role;
-use lighttouch_server::admin::{parse_content, Admin};
+use lighttouch_server::admin::{parse_content, parse_scripts, Admin};
 use lighttouch_server::storage::{SqliteStorage, Storage};
 use lighttouch_sync_tests::{serve, snapshot, ServerClock};
 use std::sync::{Arc, Mutex};
@@ -15,6 +15,7 @@ struct World {
     url: String,
     admin: Admin,
     http: HttpTransport,
+    server_clock: Arc<ServerClock>,
     _dir: tempfile::TempDir,
 }
 
@@ -38,11 +39,12 @@ async fn world() -> World {
             .await
             .unwrap();
     }
-    let url = serve(storage, clock).await;
+    let url = serve(storage, clock.clone()).await;
     World {
         url,
         admin,
         http: HttpTransport::new().unwrap(),
+        server_clock: clock,
         _dir: dir,
     }
 }
@@ -283,4 +285,88 @@ async fn hq_content_reaches_every_store() {
     assert_eq!(w.sync(&o).await.pulled, 1);
     let sa = snapshot(&a.lock().unwrap());
     assert_eq!(sa, snapshot(&o.lock().unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hq_talk_scripts_reach_every_store_and_an_associates_own_still_wins() {
+    let w = world().await;
+    let (a, o) = (book(at(10, 0)), book(at(10, 0)));
+    w.login(&a, "xiaolin").await;
+    w.login(&o, "other").await;
+    let scripts = parse_scripts(
+        "purpose,language,name,body\n\
+         birthday,zh-Hans,总部生日,{name}，生日快乐！{associate}给您留了一份小礼物。\n\
+         birthday,en,HQ birthday,\"Happy birthday, {name}!\"\n"
+            .as_bytes(),
+    )
+    .unwrap();
+    w.admin
+        .publish_scripts("hq", scripts, "scripts.csv")
+        .await
+        .unwrap();
+    assert_eq!(w.sync(&a).await.pulled, 2);
+    assert_eq!(w.sync(&o).await.pulled, 2);
+    let hq = a
+        .lock()
+        .unwrap()
+        .talk_script("birthday", "zh-Hans")
+        .unwrap();
+    assert_eq!(hq.source, "hq");
+    assert_eq!(hq.body, "{name}，生日快乐！{associate}给您留了一份小礼物。");
+    // Languages HQ did not send keep the app's defaults.
+    assert_eq!(
+        a.lock()
+            .unwrap()
+            .talk_script("birthday", "zh-Hant")
+            .unwrap()
+            .source,
+        "builtin"
+    );
+
+    // The associate's own wins over HQ's, on their laptop only; reset brings HQ's back.
+    a.lock()
+        .unwrap()
+        .add_talk_script("zh-Hans", "birthday", "我的", "{name}生日快乐！")
+        .unwrap();
+    assert_eq!(
+        a.lock()
+            .unwrap()
+            .talk_script("birthday", "zh-Hans")
+            .unwrap()
+            .source,
+        "own"
+    );
+    assert!(a
+        .lock()
+        .unwrap()
+        .reset_talk_script("birthday", "zh-Hans")
+        .unwrap());
+    assert_eq!(
+        a.lock()
+            .unwrap()
+            .talk_script("birthday", "zh-Hans")
+            .unwrap()
+            .body,
+        hq.body
+    );
+
+    // Publishing again (later) replaces HQ's script rather than adding one.
+    *w.server_clock.0.lock().unwrap() += chrono::Duration::minutes(5);
+    let again = parse_scripts(
+        "purpose,language,body\nbirthday,zh-Hans,{name}生日快乐，{associate}敬上\n".as_bytes(),
+    )
+    .unwrap();
+    w.admin
+        .publish_scripts("hq", again, "v2.csv")
+        .await
+        .unwrap();
+    w.sync(&o).await;
+    let o_scripts = o.lock().unwrap().talk_scripts().unwrap();
+    let birthday: Vec<_> = o_scripts
+        .iter()
+        .filter(|s| s.purpose == "birthday" && s.language == "zh-Hans")
+        .collect();
+    assert_eq!(birthday.len(), 1);
+    assert_eq!(birthday[0].body, "{name}生日快乐，{associate}敬上");
+    assert_eq!(birthday[0].source, "hq");
 }

@@ -802,7 +802,12 @@ export type TalkScript = {
 /**
  * None for the built-in defaults.
  */
-id: string | null; language: string; purpose: string; name: string; body: string }
+id: string | null; 
+/**
+ * `own` (the associate's), `hq` (published by HQ through sync) or
+ * `builtin` (shipped with the app).
+ */
+source: string; language: string; purpose: string; name: string; body: string }
 export type Touchpoint = { id: string; customer_id: string; at: string; channel: string; 
 /**
  * outreach (a promotion or recommendation), service, visit, call, purchase

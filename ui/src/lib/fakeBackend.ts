@@ -62,7 +62,7 @@ export class FakeBackend {
   /** HQ's defaults for two purposes in every language; saving adds the book's own. */
   scripts: TalkScript[] = ["recommend", "birthday"].flatMap((purpose) =>
     (["zh-Hans", "zh-Hant", "en"] as const).map((language) => ({
-      id: null, purpose, language, name: `HQ · ${purpose}`,
+      id: null, source: "builtin", purpose, language, name: `HQ · ${purpose}`,
       body: language === "en" ? "Hi {name}, it's {associate}. {product}" : "{name}您好，我是{associate}。{product}",
     })),
   );
@@ -361,14 +361,15 @@ export class FakeBackend {
           const bad = body.match(/\{(?!(name|product|reason|occasion|associate)\})[^}]*\}/);
           if (bad) fail("invalid_field", `body: ${bad[0]} is not a placeholder`);
           const s = this.scripts.find((x) => x.purpose === purpose && x.language === language) ?? fail("invalid_field", "purpose");
-          Object.assign(s, { id: s.id ?? newId(), name, body });
+          Object.assign(s, { id: s.id ?? newId(), source: "own", name, body });
           return s.id as string;
         }),
       resetTalkScript: (purpose, language) =>
         call("resetTalkScript", () => {
           const s = this.scripts.find((x) => x.purpose === purpose && x.language === language);
-          if (!s?.id) return false;
-          Object.assign(s, { id: null, name: `HQ · ${purpose}`, body: "{name}您好，我是{associate}。{product}" });
+          if (s?.source !== "own") return false;
+          const body = language === "en" ? "Hi {name}, it's {associate}. {product}" : "{name}您好，我是{associate}。{product}";
+          Object.assign(s, { id: null, source: "builtin", name: `HQ · ${purpose}`, body });
           return true;
         }),
       reminderSettings: () => call("reminderSettings", () => ({ ...this.reminderPrefs })),

@@ -12,30 +12,17 @@ use crate::store::Book;
 use serde::Serialize;
 use serde_json::Value;
 
-pub const PURPOSES: &[&str] = &[
-    "recommend",
-    "birthday",
-    "anniversary",
-    "aftercare",
-    "care_month",
-    "quiet",
-    "followup",
-    "festival",
-];
-
-const PLACEHOLDERS: &[&str] = &[
-    "{name}",
-    "{product}",
-    "{reason}",
-    "{occasion}",
-    "{associate}",
-];
+use lighttouch_protocol::scripts::HQ_SCRIPT_PREFIX;
+pub use lighttouch_protocol::scripts::{unknown_placeholder, PLACEHOLDERS, PURPOSES};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TalkScript {
     /// None for the built-in defaults.
     pub id: Option<String>,
+    /// `own` (the associate's), `hq` (published by HQ through sync) or
+    /// `builtin` (shipped with the app).
+    pub source: String,
     pub language: String,
     pub purpose: String,
     pub name: String,
@@ -103,6 +90,7 @@ fn default_script(purpose: &str, language: &str) -> Option<TalkScript> {
     };
     Some(TalkScript {
         id: None,
+        source: "builtin".into(),
         language: language.to_string(),
         purpose: purpose.to_string(),
         name: format!("HQ · {purpose}"),
@@ -111,19 +99,34 @@ fn default_script(purpose: &str, language: &str) -> Option<TalkScript> {
 }
 
 impl Book {
-    /// The script for a purpose in a language: the newest of the book's own,
-    /// else HQ's default.
+    /// The script for a purpose in a language: the associate's own, else
+    /// the one HQ published, else the default shipped with the app.
     pub fn talk_script(&self, purpose: &str, language: &str) -> Result<TalkScript> {
-        let own = self
+        if let Some(own) = self.stored_script(purpose, language, false)? {
+            return Ok(own);
+        }
+        if let Some(hq) = self.stored_script(purpose, language, true)? {
+            return Ok(hq);
+        }
+        default_script(purpose, language).ok_or_else(|| {
+            BookError::invalid("purpose", format!("{purpose:?} is not a script purpose"))
+        })
+    }
+
+    fn stored_script(&self, purpose: &str, language: &str, hq: bool) -> Result<Option<TalkScript>> {
+        let hq_like = format!("{HQ_SCRIPT_PREFIX}%");
+        Ok(self
             .conn
             .prepare_cached(
                 "SELECT id, language, purpose, name, body FROM talk_scripts
                  WHERE purpose = ?1 AND language = ?2 AND deleted_at IS NULL
+                   AND (id LIKE ?3) = ?4
                  ORDER BY created_at DESC, id DESC LIMIT 1",
             )?
-            .query_map([purpose, language], |r| {
+            .query_map(rusqlite::params![purpose, language, hq_like, hq], |r| {
                 Ok(TalkScript {
                     id: r.get(0)?,
+                    source: if hq { "hq" } else { "own" }.into(),
                     language: r.get(1)?,
                     purpose: r.get(2)?,
                     name: r.get(3)?,
@@ -131,11 +134,7 @@ impl Book {
                 })
             })?
             .next()
-            .transpose()?;
-        own.or_else(|| default_script(purpose, language))
-            .ok_or_else(|| {
-                BookError::invalid("purpose", format!("{purpose:?} is not a script purpose"))
-            })
+            .transpose()?)
     }
 
     /// Every script the book has, and the defaults it has not replaced.
@@ -184,7 +183,10 @@ impl Book {
         let author = self.associate()?;
         // Editing replaces the book's own script in place rather than piling
         // up versions; only the newest counts anyway.
-        if let Some(own) = self.talk_script(purpose, language)?.id {
+        if let Some(own) = self
+            .stored_script(purpose, language, false)?
+            .and_then(|s| s.id)
+        {
             return self.write(|w| {
                 w.update(
                     Entity::TalkScript,
@@ -222,15 +224,18 @@ impl Book {
 
 impl Book {
     /// Drops the book's own script for a purpose and language, so HQ's
-    /// default speaks again. Returns false when there was none.
+    /// (published or default) speaks again. Returns false when there was none.
     pub fn reset_talk_script(&mut self, purpose: &str, language: &str) -> Result<bool> {
         let own: Vec<String> = self
             .conn
             .prepare_cached(
                 "SELECT id FROM talk_scripts
-                 WHERE purpose = ?1 AND language = ?2 AND deleted_at IS NULL",
+                 WHERE purpose = ?1 AND language = ?2 AND deleted_at IS NULL
+                   AND id NOT LIKE ?3",
             )?
-            .query_map([purpose, language], |r| r.get(0))?
+            .query_map([purpose, language, &format!("{HQ_SCRIPT_PREFIX}%")], |r| {
+                r.get(0)
+            })?
             .collect::<rusqlite::Result<_>>()?;
         if own.is_empty() {
             return Ok(false);
@@ -243,21 +248,6 @@ impl Book {
             Ok(true)
         })
     }
-}
-
-/// The first `{…}` in a script that is not a known placeholder.
-fn unknown_placeholder(body: &str) -> Option<String> {
-    let mut rest = body;
-    while let Some(start) = rest.find('{') {
-        let tail = &rest[start..];
-        let end = tail.find('}').map_or(tail.len(), |e| e + 1);
-        let ph = &tail[..end];
-        if !PLACEHOLDERS.contains(&ph) {
-            return Some(ph.to_string());
-        }
-        rest = &tail[end..];
-    }
-    None
 }
 
 /// Fills a script. Empty values leave no stray punctuation behind.

@@ -2,6 +2,7 @@
 //! Every action is written to the audit log with who did it.
 
 pub use lighttouch_protocol::content::{parse_content, ContentFileError, ContentItem};
+pub use lighttouch_protocol::scripts::{parse_scripts, ScriptRecord};
 
 use crate::auth::{hash_password, PasswordError};
 use crate::storage::{
@@ -262,6 +263,44 @@ impl Admin {
             actor,
             "content.import",
             json!({"file": source, "items": ids}),
+        )
+        .await?;
+        Ok(n)
+    }
+
+    /// Publishes HQ's talk scripts to every store. Each replaces HQ's earlier
+    /// script for its purpose and language; an associate's own still wins on
+    /// their laptop.
+    pub async fn publish_scripts(
+        &self,
+        actor: &str,
+        scripts: Vec<ScriptRecord>,
+        source: &str,
+    ) -> Result<usize, AdminError> {
+        let now = self.clock.now();
+        let created = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let ids: Vec<String> = scripts.iter().map(ScriptRecord::row_id).collect();
+        let changes: Vec<ServerChange> = scripts
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ServerChange {
+                hlc: server_stamp(now, None, i as u32, self.node),
+                entity: "talk_script".into(),
+                row_id: s.row_id(),
+                op: "insert".into(),
+                field: None,
+                value: Some(s.fields(&created).to_string()),
+                base: None,
+            })
+            .collect();
+        let n = self
+            .storage
+            .append_server_changes(HQ_STREAM, changes, now)
+            .await?;
+        self.audit(
+            actor,
+            "scripts.import",
+            json!({"file": source, "scripts": ids}),
         )
         .await?;
         Ok(n)
