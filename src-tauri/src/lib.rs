@@ -133,6 +133,7 @@ fn try_run() -> anyhow::Result<()> {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
         .manage(BookState(Mutex::new(book)))
         .manage(commands::SyncState {
             runner: Arc::new(SyncRunner::default()),

@@ -359,6 +359,9 @@ export const en = {
   "scripts.purpose.quiet": "Gone quiet",
   "scripts.purpose.followup": "Follow-up",
   "scripts.purpose.festival": "Festival",
+  "channel.open.sms": "Open in SMS",
+  "channel.open.email": "Open in mail",
+  "draft.opened": "Opened in {app}; contact logged",
 };
 
 export type MessageKey = keyof typeof en;

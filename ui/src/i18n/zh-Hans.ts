@@ -359,4 +359,7 @@ export const zhHans: Record<MessageKey, string> = {
   "scripts.purpose.quiet": "许久未联系",
   "scripts.purpose.followup": "回访",
   "scripts.purpose.festival": "节日",
+  "channel.open.sms": "用短信发",
+  "channel.open.email": "用邮件发",
+  "draft.opened": "已在{app}中打开，已记录这次联系",
 };

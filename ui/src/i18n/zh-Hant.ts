@@ -361,4 +361,7 @@ export const zhHant: Record<MessageKey, string> = {
   "scripts.purpose.quiet": "許久未聯絡",
   "scripts.purpose.followup": "回訪",
   "scripts.purpose.festival": "節日",
+  "channel.open.sms": "用簡訊發",
+  "channel.open.email": "用郵件發",
+  "draft.opened": "已在{app}中打開，已記錄這次聯絡",
 };

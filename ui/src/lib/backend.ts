@@ -16,6 +16,8 @@ export interface DesktopApi {
   pickCsv(): Promise<string | null>;
   pickSavePath(defaultName: string, extension: string): Promise<string | null>;
   copyText(text: string): Promise<void>;
+  /** Opens an sms: or mailto: link in the system's app for it. */
+  openUrl(url: string): Promise<void>;
   /** A desktop notification; false when the system would not show one. */
   notify(title: string, body: string): Promise<boolean>;
 }
@@ -49,6 +51,7 @@ export async function tauriBackend(): Promise<Backend> {
   const dialog = await import("@tauri-apps/plugin-dialog");
   const clipboard = await import("@tauri-apps/plugin-clipboard-manager");
   const notification = await import("@tauri-apps/plugin-notification");
+  const opener = await import("@tauri-apps/plugin-opener");
   return {
     ...unwrapAll(commands),
     async pickCsv() {
@@ -64,6 +67,9 @@ export async function tauriBackend(): Promise<Backend> {
     },
     async copyText(text) {
       await clipboard.writeText(text);
+    },
+    async openUrl(url) {
+      await opener.openUrl(url);
     },
     async notify(title, body) {
       try {

@@ -59,6 +59,10 @@ export class FakeBackend {
   /** What the next reminder check hands out (once), and what was shown on the desktop. */
   dueReminders: Reminder[] = [];
   notified: { title: string; body: string }[] = [];
+  /** Links opened in other apps (sms:, mailto:) and text copied, in order. */
+  opened: string[] = [];
+  sentChannels: string[] = [];
+  copied: string[] = [];
   /** HQ's defaults for two purposes in every language; saving adds the book's own. */
   scripts: TalkScript[] = ["recommend", "birthday"].flatMap((purpose) =>
     (["zh-Hans", "zh-Hant", "en"] as const).map((language) => ({
@@ -338,11 +342,12 @@ export class FakeBackend {
           Object.assign(d, { body, status: "edited" });
           return structuredClone(d);
         }),
-      sendDraft: (id) =>
+      sendDraft: (id, channel) =>
         call("sendDraft", () => {
           const d = this.drafts.find((x) => x.id === id) ?? fail("draft_not_found", `no draft ${id}`);
           if (!this.#get(d.customer_id).consent_marketing && d.content_id) fail("no_consent", "未同意营销信息：只发服务消息");
           d.status = "sent";
+          this.sentChannels.push(channel);
           return newId();
         }),
       dismissDraft: (id, reason) =>
@@ -390,7 +395,12 @@ export class FakeBackend {
       },
       pickCsv: async () => "/tmp/customers.csv",
       pickSavePath: async (name) => `/tmp/${name}`,
-      copyText: async () => {},
+      copyText: async (text) => {
+        this.copied.push(text);
+      },
+      openUrl: async (url) => {
+        this.opened.push(url);
+      },
     };
   }
 }

@@ -50,3 +50,53 @@ describe("SuggestionsPanel", () => {
     expect(fake.drafts[0].dismiss_reason).toBe("对玫瑰金不感兴趣");
   });
 });
+
+describe("sending in a channel", () => {
+  it("opens the SMS app with the text only after the guard let it through", async () => {
+    i18n.locale = "zh-Hans";
+    const { fake, id } = setup(true);
+    fake.records.get(id)!.phone = "13800138000";
+    render(SuggestionsPanel, { backend: fake.api(), customerId: id, onchanged: () => {} });
+    await fireEvent.click(await screen.findByRole("button", { name: "写消息" }));
+    await fireEvent.click(await screen.findByRole("button", { name: "用短信发" }));
+    await waitFor(() => expect(fake.opened).toHaveLength(1));
+    expect(fake.opened[0]).toMatch(/^sms:13800138000\?body=/);
+    expect(decodeURIComponent(fake.opened[0].split("body=")[1])).toBe("王丽您好，我是小林。");
+    expect(fake.sentChannels).toEqual(["sms"]);
+    expect(fake.copied).toEqual([]);
+  });
+
+  it("hands nothing on when the guard holds the customer back", async () => {
+    i18n.locale = "zh-Hans";
+    const fake = new FakeBackend(["李娜"]);
+    const id = [...fake.records.keys()][0];
+    fake.records.get(id)!.phone = "13900139000";
+    const { default: DraftEditor } = await import("./DraftEditor.svelte");
+    render(DraftEditor, {
+      backend: fake.api(),
+      composed: { customer_id: id, content_id: "p-rose", language: "zh-Hans", body: "李娜您好", reasons: [] },
+      title: "玫瑰金项链",
+      ondone: () => {},
+      oncancel: () => {},
+    });
+    await fireEvent.click(await screen.findByRole("button", { name: "用短信发" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("未同意营销信息");
+    expect(fake.opened).toEqual([]);
+    await fireEvent.click(screen.getByTestId("draft-send"));
+    await screen.findByRole("alert");
+    expect(fake.copied).toEqual([]);
+  });
+});
+
+describe("channels", () => {
+  it("offers SMS and mail only with a number or an address, and builds links with the text", async () => {
+    const { channelsFor, channelUrl } = await import("./channels");
+    expect(channelsFor(null)).toEqual(["wecom"]);
+    expect(channelsFor({ phone: "138 0013 8000", email: null })).toEqual(["wecom", "sms"]);
+    expect(channelsFor({ phone: null, email: "emma@example.com" })).toEqual(["wecom", "email"]);
+    const reach = { phone: "+86 138-0013-8000", email: "emma@example.com" };
+    expect(channelUrl("sms", reach, "王女士您好 & 周末见")).toBe("sms:+8613800138000?body=%E7%8E%8B%E5%A5%B3%E5%A3%AB%E6%82%A8%E5%A5%BD%20%26%20%E5%91%A8%E6%9C%AB%E8%A7%81");
+    expect(channelUrl("email", reach, "Hi")).toBe("mailto:emma%40example.com?body=Hi");
+    expect(channelUrl("wecom", reach, "Hi")).toBeNull();
+  });
+});

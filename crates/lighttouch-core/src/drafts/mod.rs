@@ -298,6 +298,7 @@ impl Book {
                 code: "quiet_hours",
                 message: match lang.as_str() {
                     "en" => format!("quiet hours until {}; send it then", settings.quiet_until),
+                    "zh-Hant" => format!("勿擾時段，{} 後再發", settings.quiet_until),
                     _ => format!("免打扰时段，{} 后再发", settings.quiet_until),
                 },
             });
