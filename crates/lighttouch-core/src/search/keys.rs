@@ -6,6 +6,7 @@ use super::fold::{fold, pinyin_spellings};
 use crate::changes::link_present;
 use crate::error::Result;
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
 
 // display segment
 pub(crate) const K_NAME: u8 = 0x01;
@@ -182,4 +183,117 @@ pub(crate) fn write_doc(conn: &Connection, customer_id: &str) -> Result<()> {
         k.notes
     ])?;
     Ok(())
+}
+
+/// One customer's searchable text, read in bulk.
+#[derive(Default)]
+struct DocSource {
+    name: String,
+    phones: Vec<String>,
+    wechat: Option<String>,
+    email: Option<String>,
+    tags: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// Rewrites every customer's search keys in three reads and one pass of
+/// inserts, the keys computed on every core: a first sync applies a whole
+/// store's history, where keys written customer by customer would cost a
+/// query round per customer and page.
+pub(crate) fn rebuild_docs(conn: &Connection) -> Result<usize> {
+    let mut sources: HashMap<String, DocSource> = HashMap::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT id, name, phone, phone2, wechat, email FROM customers
+             WHERE erased_at IS NULL AND merged_into IS NULL",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let phones = [r.get::<_, Option<String>>(2)?, r.get(3)?]
+                .into_iter()
+                .flatten()
+                .collect();
+            sources.insert(
+                r.get(0)?,
+                DocSource {
+                    name: r.get(1)?,
+                    phones,
+                    wechat: r.get(4)?,
+                    email: r.get(5)?,
+                    ..DocSource::default()
+                },
+            );
+        }
+    }
+    {
+        let mut stmt = conn.prepare(
+            "SELECT ct.customer_id, t.name, ct.added_hlc, ct.removed_hlc
+             FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let added: String = r.get(2)?;
+            let removed: Option<String> = r.get(3)?;
+            if !link_present(&added, removed.as_deref()) {
+                continue;
+            }
+            let customer: String = r.get(0)?;
+            if let Some(s) = sources.get_mut(&customer) {
+                s.tags.push(r.get(1)?);
+            }
+        }
+    }
+    {
+        let mut stmt = conn.prepare(
+            "SELECT customer_id, body FROM notes WHERE deleted_at IS NULL
+             ORDER BY customer_id, created_at DESC",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let customer: String = r.get(0)?;
+            if let Some(s) = sources.get_mut(&customer) {
+                s.notes.push(r.get(1)?);
+            }
+        }
+    }
+    let sources: Vec<(String, DocSource)> = sources.into_iter().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = sources.len().div_ceil(threads).max(1);
+    let keys: Vec<DocKeys> = std::thread::scope(|scope| {
+        let workers: Vec<_> = sources
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(_, s)| {
+                            let phones: Vec<&str> = s.phones.iter().map(String::as_str).collect();
+                            doc_keys(
+                                &s.name,
+                                &phones,
+                                s.wechat.as_deref(),
+                                s.email.as_deref(),
+                                &s.tags,
+                                &s.notes,
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("computing search keys does not panic"))
+            .collect()
+    });
+    conn.execute("DELETE FROM search_docs", [])?;
+    let mut insert = conn.prepare(
+        "INSERT INTO search_docs(customer_id, sort_key, display, pinyin, others, notes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for ((id, _), k) in sources.iter().zip(&keys) {
+        insert.execute(params![
+            id, k.sort_key, k.display, k.pinyin, k.others, k.notes
+        ])?;
+    }
+    Ok(keys.len())
 }

@@ -11,7 +11,7 @@ mod keys;
 
 pub use fold::fold;
 pub use index::{MatchClass, MatchField, SearchIndex};
-pub(crate) use keys::write_doc;
+pub(crate) use keys::{rebuild_docs, write_doc};
 
 use crate::customers::mask_phone;
 use crate::error::Result;
@@ -90,9 +90,28 @@ impl Book {
     /// The index, built from `search_docs` on first use.
     pub fn search_index(&mut self) -> Result<&SearchIndex> {
         if self.index.is_none() {
+            self.ensure_search_docs()?;
             self.index = Some(load(&self.conn)?);
         }
         Ok(self.index.as_ref().expect("just built"))
+    }
+}
+
+/// Set while a bulk pull (first sync, re-download) has applied customers
+/// whose search keys are still to be built.
+pub(crate) const SEARCH_DOCS_PENDING: &str = "search_docs_pending";
+
+impl Book {
+    /// Builds the keys a bulk pull left pending (one cut short by going offline).
+    fn ensure_search_docs(&mut self) -> Result<()> {
+        if crate::store::meta_get(&self.conn, SEARCH_DOCS_PENDING)?.is_none() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        keys::rebuild_docs(&tx)?;
+        tx.execute("DELETE FROM meta WHERE key = ?1", [SEARCH_DOCS_PENDING])?;
+        tx.commit()?;
+        Ok(())
     }
 }
 

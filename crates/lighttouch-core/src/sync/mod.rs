@@ -19,6 +19,7 @@ use crate::changes::Entity;
 use crate::clock::HlcGenerator;
 use crate::error::{BookError, Result};
 use crate::search;
+use crate::search::SEARCH_DOCS_PENDING;
 use crate::store::{meta_get, meta_set, Book};
 use chrono::{DateTime, Utc};
 use lighttouch_protocol::{
@@ -32,6 +33,8 @@ pub const PUSH_BATCH: usize = 2_000;
 pub const PULL_PAGE: u32 = 20_000;
 /// A clock difference below this is noise (network delay), not skew.
 const CLOCK_SKEW_TOLERANCE_MS: i64 = 30_000;
+/// SQLite's page cache during a bulk pull, in KiB (normally 2 MiB).
+const BULK_CACHE_KIB: i64 = 64 * 1024;
 
 /// Where a device token may be kept instead of the book: the OS keyring.
 /// The core knows only this trait; the desktop shell provides the keyring.
@@ -243,6 +246,20 @@ impl Book {
         let now = self
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        // A first sync or a re-download applies a whole store's history:
+        // search keys are then built once at the end, for every customer
+        // together, with a larger page cache meanwhile. The pending mark
+        // commits with the pages, so a pull cut short still ends with keys
+        // (see `Book::ensure_search_docs`).
+        let bulk = page.reset
+            || meta_get(&self.conn, "sync_cursor")?.is_none()
+            || meta_get(&self.conn, SEARCH_DOCS_PENDING)?.is_some();
+        if bulk {
+            // Room for a page's index pages: spilling them mid-transaction
+            // rewrote each many times. Given back when the pull ends.
+            self.conn
+                .pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
+        }
         let tx = self.conn.transaction()?;
         let mut applied = apply::Applied::default();
         if page.reset {
@@ -264,8 +281,16 @@ impl Book {
             }
             tx.execute("DELETE FROM meta WHERE key = 'sync_redownload'", [])?;
         }
-        for customer in &applied.touched {
-            search::write_doc(&tx, customer)?;
+        let finished_bulk = bulk && !page.more;
+        if finished_bulk {
+            search::rebuild_docs(&tx)?;
+            tx.execute("DELETE FROM meta WHERE key = ?1", [SEARCH_DOCS_PENDING])?;
+        } else if bulk {
+            meta_set(&tx, SEARCH_DOCS_PENDING, "1")?;
+        } else {
+            for customer in &applied.touched {
+                search::write_doc(&tx, customer)?;
+            }
         }
         meta_set(&tx, "sync_cursor", &page.cursor)?;
         if let Some(max) = &applied.max_hlc {
@@ -279,12 +304,16 @@ impl Book {
             meta_set(&tx, "hlc_last", &self.hlc.last().to_string())?;
         }
         tx.commit()?;
+        if finished_bulk {
+            self.conn.pragma_update(None, "cache_size", -2000)?;
+            self.conn.execute_batch("PRAGMA shrink_memory")?;
+        }
         self.generation += 1;
         if !page.changes.is_empty() || page.reset {
             // Pulled changes can touch tags and content: rebuild, not patch.
             self.recommend_stale = crate::changes::Affected::Everything;
         }
-        if page.reset {
+        if bulk {
             // Rebuilt from search_docs at the next search.
             self.index = None;
             self.list_cache = None;
@@ -558,5 +587,115 @@ mod tests {
             "secret-token",
             "no keyring service: kept in the book"
         );
+    }
+
+    fn pulled(source: &Book) -> Vec<lighttouch_protocol::PulledChange> {
+        source
+            .changes_since(0, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|c| lighttouch_protocol::PulledChange {
+                hlc: c.hlc,
+                entity: c.entity,
+                row_id: c.row_id,
+                op: c.op,
+                field: c.field,
+                value: c.value,
+                base: c.base,
+            })
+            .collect()
+    }
+
+    fn page(
+        changes: &[lighttouch_protocol::PulledChange],
+        cursor: usize,
+        more: bool,
+    ) -> PullResponse {
+        PullResponse {
+            reset: false,
+            changes: changes.to_vec(),
+            cursor: cursor.to_string(),
+            more,
+            server_time: Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap(),
+        }
+    }
+
+    fn docs(b: &Book) -> Vec<(String, String, String, String, String)> {
+        b.conn
+            .prepare("SELECT customer_id, sort_key, pinyin, others, notes FROM search_docs ORDER BY customer_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_first_sync_builds_search_keys_once_and_they_equal_keys_written_one_by_one() {
+        let mut source = book();
+        source.generate_demo(60, 7).unwrap();
+        let changes = pulled(&source);
+        let mut fresh = book();
+        let half = changes.len() / 2;
+        fresh.apply_pull(&page(&changes[..half], 1, true)).unwrap();
+        assert!(meta_get(&fresh.conn, SEARCH_DOCS_PENDING)
+            .unwrap()
+            .is_some());
+        fresh.apply_pull(&page(&changes[half..], 2, false)).unwrap();
+        assert!(meta_get(&fresh.conn, SEARCH_DOCS_PENDING)
+            .unwrap()
+            .is_none());
+        let bulk = docs(&fresh);
+        let live: i64 = fresh
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM customers WHERE erased_at IS NULL AND merged_into IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(bulk.len() as i64, live);
+        let ids: Vec<String> = bulk.iter().map(|d| d.0.clone()).collect();
+        for id in &ids {
+            search::write_doc(&fresh.conn, id).unwrap();
+        }
+        assert_eq!(docs(&fresh), bulk);
+        // Later pulls write keys customer by customer again.
+        let name = source.customer(&ids[0]).unwrap().name;
+        assert_eq!(fresh.search(&name, 3).unwrap()[0].id, ids[0]);
+    }
+
+    #[test]
+    fn a_first_sync_cut_short_is_searchable_all_the_same() {
+        let mut source = book();
+        source.generate_demo(40, 3).unwrap();
+        let changes = pulled(&source);
+        let mut fresh = book();
+        fresh
+            .apply_pull(&page(&changes[..changes.len() / 2], 1, true))
+            .unwrap();
+        let arrived = docs(&source)
+            .into_iter()
+            .map(|d| d.0)
+            .find(|id| fresh.customer(id).is_ok())
+            .expect("the first half brings customers");
+        let name = source.customer(&arrived).unwrap().name;
+        let hits: Vec<String> = fresh
+            .search(&name, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        assert!(hits.contains(&arrived), "{name} not found: {hits:?}");
+        assert!(
+            meta_get(&fresh.conn, SEARCH_DOCS_PENDING)
+                .unwrap()
+                .is_none(),
+            "built at the first search"
+        );
+        fresh
+            .apply_pull(&page(&changes[changes.len() / 2..], 2, false))
+            .unwrap();
+        assert_eq!(docs(&fresh).len(), docs(&source).len());
     }
 }
