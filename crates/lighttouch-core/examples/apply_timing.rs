@@ -41,15 +41,7 @@ fn main() {
         .changes_since(0, usize::MAX)
         .unwrap()
         .into_iter()
-        .map(|c| PulledChange {
-            hlc: c.hlc,
-            entity: c.entity,
-            row_id: c.row_id,
-            op: c.op,
-            field: c.field,
-            value: c.value,
-            base: c.base,
-        })
+        .map(PulledChange::from)
         .collect();
     let mut fresh = open("fresh.sqlite3");
     let t = Instant::now();

@@ -32,6 +32,21 @@ pub struct Change {
     pub base: Option<String>,
 }
 
+/// A change as another replica receives it (what a pull hands out).
+impl From<Change> for lighttouch_protocol::PulledChange {
+    fn from(c: Change) -> Self {
+        lighttouch_protocol::PulledChange {
+            hlc: c.hlc,
+            entity: c.entity,
+            row_id: c.row_id,
+            op: c.op,
+            field: c.field,
+            value: c.value,
+            base: c.base,
+        }
+    }
+}
+
 pub struct Writer<'b> {
     tx: Transaction<'b>,
     hlc: &'b mut HlcGenerator,

@@ -594,15 +594,7 @@ mod tests {
             .changes_since(0, usize::MAX)
             .unwrap()
             .into_iter()
-            .map(|c| lighttouch_protocol::PulledChange {
-                hlc: c.hlc,
-                entity: c.entity,
-                row_id: c.row_id,
-                op: c.op,
-                field: c.field,
-                value: c.value,
-                base: c.base,
-            })
+            .map(Into::into)
             .collect()
     }
 

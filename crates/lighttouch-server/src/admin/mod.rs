@@ -239,33 +239,13 @@ impl Admin {
         items: Vec<ContentItem>,
         source: &str,
     ) -> Result<usize, AdminError> {
-        let now = self.clock.now();
-        let created = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        let changes: Vec<ServerChange> = items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| ServerChange {
-                hlc: server_stamp(now, None, i as u32, self.node),
-                entity: "content_item".into(),
-                row_id: item.id.clone(),
-                op: "insert".into(),
-                field: None,
-                value: Some(item.fields(&created).to_string()),
-                base: None,
-            })
-            .collect();
-        let n = self
-            .storage
-            .append_server_changes(HQ_STREAM, changes, now)
-            .await?;
-        self.audit(
-            actor,
-            "content.import",
-            json!({"file": source, "items": ids}),
-        )
-        .await?;
-        Ok(n)
+        self.publish_rows(actor, "content_item", "content.import", source, |created| {
+            items
+                .iter()
+                .map(|i| (i.id.clone(), i.fields(created)))
+                .collect()
+        })
+        .await
     }
 
     /// Publishes HQ's talk scripts to every store. Each replaces HQ's earlier
@@ -277,19 +257,40 @@ impl Admin {
         scripts: Vec<ScriptRecord>,
         source: &str,
     ) -> Result<usize, AdminError> {
+        self.publish_rows(actor, "talk_script", "scripts.import", source, |created| {
+            scripts
+                .iter()
+                .map(|s| (s.row_id(), s.fields(created)))
+                .collect()
+        })
+        .await
+    }
+
+    /// Appends HQ rows (ID and fields, given the creation time) to the stream
+    /// every store pulls, in one transaction, and audits it.
+    async fn publish_rows(
+        &self,
+        actor: &str,
+        entity: &str,
+        action: &str,
+        source: &str,
+        rows: impl FnOnce(&str) -> Vec<(String, serde_json::Value)>,
+    ) -> Result<usize, AdminError> {
         let now = self.clock.now();
         let created = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let ids: Vec<String> = scripts.iter().map(ScriptRecord::row_id).collect();
-        let changes: Vec<ServerChange> = scripts
+        let rows = rows(&created);
+        let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+        let audit = json!({"file": source, "rows": ids});
+        let changes: Vec<ServerChange> = rows
             .iter()
             .enumerate()
-            .map(|(i, s)| ServerChange {
+            .map(|(i, (id, fields))| ServerChange {
                 hlc: server_stamp(now, None, i as u32, self.node),
-                entity: "talk_script".into(),
-                row_id: s.row_id(),
+                entity: entity.into(),
+                row_id: id.clone(),
                 op: "insert".into(),
                 field: None,
-                value: Some(s.fields(&created).to_string()),
+                value: Some(fields.to_string()),
                 base: None,
             })
             .collect();
@@ -297,12 +298,7 @@ impl Admin {
             .storage
             .append_server_changes(HQ_STREAM, changes, now)
             .await?;
-        self.audit(
-            actor,
-            "scripts.import",
-            json!({"file": source, "scripts": ids}),
-        )
-        .await?;
+        self.audit(actor, action, audit).await?;
         Ok(n)
     }
 
