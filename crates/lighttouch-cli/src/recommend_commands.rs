@@ -37,6 +37,16 @@ fn print_id(out: &mut impl Write, json: bool, key: &str, id: String) -> Result<(
     Ok(())
 }
 
+/// A draft after a change: the whole draft with `--json`, else its status.
+fn print_draft(out: &mut impl Write, json: bool, d: lighttouch_core::drafts::Draft) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&d)?)?;
+    } else {
+        writeln!(out, "{}", d.status)?;
+    }
+    Ok(())
+}
+
 fn local_offset() -> FixedOffset {
     Local::now().offset().fix()
 }
@@ -170,16 +180,7 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
                 }
             }
             DraftsCommand::Edit { draft_id, text } => {
-                let d = book.edit_draft(draft_id, text)?;
-                writeln!(
-                    out,
-                    "{}",
-                    if json {
-                        serde_json::to_string(&d)?
-                    } else {
-                        d.status
-                    }
-                )?;
+                print_draft(out, json, book.edit_draft(draft_id, text)?)?;
             }
             DraftsCommand::Send { draft_id, channel } => {
                 let touch = book.send_draft(draft_id, channel, local_offset())?;
@@ -190,16 +191,7 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
                 }
             }
             DraftsCommand::Dismiss { draft_id, reason } => {
-                let d = book.dismiss_draft(draft_id, reason.as_deref())?;
-                writeln!(
-                    out,
-                    "{}",
-                    if json {
-                        serde_json::to_string(&d)?
-                    } else {
-                        d.status
-                    }
-                )?;
+                print_draft(out, json, book.dismiss_draft(draft_id, reason.as_deref())?)?;
             }
         },
         Command::Today {

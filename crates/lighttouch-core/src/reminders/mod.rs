@@ -156,23 +156,13 @@ fn digest_title(n: usize, lang: &str) -> String {
 fn digest_body(queue: &[QueueEntry], lang: &str) -> String {
     let mut counts: BTreeMap<u8, usize> = BTreeMap::new();
     for e in queue {
-        *counts.entry(group(&e.kind)).or_default() += 1;
+        *counts.entry(crate::today::rank(&e.kind)).or_default() += 1;
     }
     counts
         .into_iter()
         .map(|(g, n)| group_words(g, n, lang))
         .collect::<Vec<_>>()
         .join(" · ")
-}
-
-fn group(kind: &str) -> u8 {
-    match kind {
-        "follow_up" => 0,
-        "birthday" | "anniversary" => 1,
-        "aftercare" | "care_month" => 2,
-        "new_arrival" => 3,
-        _ => 4,
-    }
 }
 
 fn group_words(group: u8, n: usize, lang: &str) -> String {

@@ -77,7 +77,9 @@ struct Candidate {
     promotion: bool,
 }
 
-fn rank(kind: &str) -> u8 {
+/// The order entries come in (and reminders count them): follow-ups,
+/// occasions, care, new arrivals, quiet customers.
+pub(crate) fn rank(kind: &str) -> u8 {
     match kind {
         "follow_up" => 0,
         "birthday" | "anniversary" => 1,
