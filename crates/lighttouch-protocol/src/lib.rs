@@ -157,8 +157,12 @@ pub struct PullRequest {
 }
 
 /// A change as other devices of the store see it: no device or sequence.
+/// `V` is how its value is held: parsed (the client), or as the server
+/// stored it, passed through without parsing ([`RawChangeValue`]): the wire
+/// is the same.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PulledChange {
+#[serde(bound(deserialize = "V: Deserialize<'de>"))]
+pub struct PulledChange<V = Value> {
     pub hlc: String,
     pub entity: String,
     pub row_id: String,
@@ -166,14 +170,18 @@ pub struct PulledChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
+    pub value: Option<V>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
 }
 
+/// A change's value as JSON text, for the server to send without parsing.
+pub type RawChangeValue = Box<serde_json::value::RawValue>;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PullResponse {
-    pub changes: Vec<PulledChange>,
+#[serde(bound(deserialize = "V: Deserialize<'de>"))]
+pub struct PullResponse<V = Value> {
+    pub changes: Vec<PulledChange<V>>,
     /// Save it with these changes, in the same transaction.
     pub cursor: String,
     /// More changes wait after this page.

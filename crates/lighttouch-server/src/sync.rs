@@ -4,8 +4,8 @@
 use crate::storage::{Cursor, DeviceAuth, IncomingChange, Storage, StorageError};
 use chrono::{DateTime, Utc};
 use lighttouch_protocol::{
-    codes, ApiError, PullRequest, PullResponse, PushRequest, PushResponse, PushedChange, Restamp,
-    MAX_CLOCK_LEAD_MS, MAX_PULL_CHANGES, MAX_PUSH_CHANGES,
+    codes, ApiError, PullRequest, PullResponse, PushRequest, PushResponse, PushedChange,
+    RawChangeValue, Restamp, MAX_CLOCK_LEAD_MS, MAX_PULL_CHANGES, MAX_PUSH_CHANGES,
 };
 use uuid::Uuid;
 
@@ -241,7 +241,7 @@ pub async fn pull(
     device: &DeviceAuth,
     request: &PullRequest,
     now: DateTime<Utc>,
-) -> Result<PullResponse, ApiError> {
+) -> Result<PullResponse<RawChangeValue>, ApiError> {
     let cursor = match &request.cursor {
         None => Cursor::default(),
         Some(s) => Cursor::decode(s).ok_or_else(|| invalid(format!("unknown cursor {s:?}")))?,

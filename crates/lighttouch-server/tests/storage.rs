@@ -584,6 +584,13 @@ async fn concurrent_pushes_never_make_a_pull_skip_a_change(s: Arc<dyn Storage>) 
     let _ = x;
 }
 
+/// Changes as a client reads them off the wire.
+fn parsed(
+    changes: Vec<lighttouch_protocol::PulledChange<lighttouch_protocol::RawChangeValue>>,
+) -> Vec<lighttouch_protocol::PulledChange> {
+    serde_json::from_str(&serde_json::to_string(&changes).unwrap()).unwrap()
+}
+
 /// Pulls until done, then once more: the cursor sent proves what was applied.
 async fn catch_up(
     s: &dyn Storage,
@@ -594,7 +601,7 @@ async fn catch_up(
     let mut all = Vec::new();
     loop {
         let page = s.pull(store, device, cursor, 1000).await.unwrap();
-        all.extend(page.changes);
+        all.extend(parsed(page.changes));
         cursor = page.cursor;
         if !page.more {
             break;
@@ -647,7 +654,7 @@ async fn compaction_waits_for_every_device_and_a_late_one_redownloads(s: Arc<dyn
         shown,
         vec![("c1".into(), None), ("c1".into(), Some("ring_size".into()))]
     );
-    assert_eq!(page.changes[1].value, Some(serde_json::json!("13")));
+    assert_eq!(parsed(page.changes)[1].value, Some(serde_json::json!("13")));
     // A device whose cursor is older than the compaction starts over, its own changes included.
     let stale = Cursor {
         store_seq: 1,
@@ -892,8 +899,7 @@ async fn compaction_keeps_a_concurrent_loser_and_the_chain_of_bases(s: Arc<dyn S
         .pull(x.store.id, Uuid::now_v7(), Cursor::default(), 100)
         .await
         .unwrap();
-    let sizes: Vec<(Option<serde_json::Value>, Option<String>)> = page
-        .changes
+    let sizes: Vec<(Option<serde_json::Value>, Option<String>)> = parsed(page.changes)
         .iter()
         .filter(|c| c.field.is_some())
         .map(|c| (c.value.clone(), c.base.clone()))

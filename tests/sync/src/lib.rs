@@ -139,8 +139,18 @@ impl Transport for InProcess {
         request: &PullRequest,
     ) -> Result<PullResponse, TransportError> {
         let device = self.device(token).await?;
-        lighttouch_server::sync::pull(self.storage.as_ref(), &device, request, self.clock.now())
-            .await
-            .map_err(api)
+        let page = lighttouch_server::sync::pull(
+            self.storage.as_ref(),
+            &device,
+            request,
+            self.clock.now(),
+        )
+        .await
+        .map_err(api)?;
+        // Through the wire format, as over HTTP: the server sends values as
+        // it stored them, the client parses them.
+        let json =
+            serde_json::to_vec(&page).map_err(|e| TransportError::Protocol(e.to_string()))?;
+        serde_json::from_slice(&json).map_err(|e| TransportError::Protocol(e.to_string()))
     }
 }

@@ -183,7 +183,7 @@ impl<'b> Writer<'b> {
             id,
             &hlc.to_string(),
             fields.iter().map(|(n, v)| (*n, v)),
-            "",
+            OnConflict::Fail,
         )?;
         let object: serde_json::Map<String, Value> = fields
             .iter()
@@ -523,33 +523,82 @@ pub(crate) fn wipe_customer(
     Ok(())
 }
 
+/// What an insert does when a row with its `id` exists already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum OnConflict {
+    Fail,
+    Ignore,
+}
+
 /// Inserts one row (`id`, `hlc` and the given columns, all whitelisted by
-/// `Entity`); `on_conflict` is appended to the statement. Returns rows written.
+/// `Entity`). Returns rows written.
+///
+/// A first sync inserts a million rows through here: the statement text is
+/// made once per set of columns (in the entity's column order, whatever the
+/// order given) and strings are bound without copying.
 pub(crate) fn insert_row<'v>(
     conn: &rusqlite::Connection,
     entity: Entity,
     id: &str,
     hlc: &str,
-    fields: impl Iterator<Item = (&'v str, &'v Value)> + Clone,
-    on_conflict: &str,
+    fields: impl Iterator<Item = (&'v str, &'v Value)>,
+    on_conflict: OnConflict,
 ) -> Result<usize> {
-    let mut cols = vec!["id", "hlc"];
-    cols.extend(fields.clone().map(|(n, _)| n));
-    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({}) {on_conflict}",
-        entity.table(),
-        cols.join(", "),
-        marks.join(", ")
-    );
-    let mut values = vec![
-        SqlValue::Text(id.to_string()),
-        SqlValue::Text(hlc.to_string()),
-    ];
-    values.extend(fields.map(|(_, v)| to_sql(v)));
+    use rusqlite::types::{ToSqlOutput, ValueRef};
+    let columns = entity.columns();
+    let mut present: Vec<(usize, &Value)> = Vec::with_capacity(columns.len());
+    let mut mask: u64 = 0;
+    for (name, value) in fields {
+        let Some(i) = columns.iter().position(|c| *c == name) else {
+            return Err(BookError::invalid(
+                name,
+                format!("not a field of {}", entity.as_str()),
+            ));
+        };
+        if mask & (1 << i) == 0 {
+            mask |= 1 << i;
+            present.push((i, value));
+        }
+    }
+    present.sort_unstable_by_key(|(i, _)| *i);
+    let sql = INSERT_SQL.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry((entity, mask, on_conflict))
+            .or_insert_with(|| {
+                let mut cols = vec!["id", "hlc"];
+                cols.extend(present.iter().map(|(i, _)| columns[*i]));
+                let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+                let tail = match on_conflict {
+                    OnConflict::Fail => "",
+                    OnConflict::Ignore => " ON CONFLICT(id) DO NOTHING",
+                };
+                std::rc::Rc::from(format!(
+                    "INSERT INTO {} ({}) VALUES ({}){tail}",
+                    entity.table(),
+                    cols.join(", "),
+                    marks.join(", ")
+                ))
+            })
+            .clone()
+    });
+    let mut values: Vec<ToSqlOutput<'_>> = Vec::with_capacity(present.len() + 2);
+    values.push(ToSqlOutput::Borrowed(ValueRef::Text(id.as_bytes())));
+    values.push(ToSqlOutput::Borrowed(ValueRef::Text(hlc.as_bytes())));
+    values.extend(present.iter().map(|(_, v)| match v {
+        Value::String(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        other => ToSqlOutput::Owned(to_sql(other)),
+    }));
     Ok(conn
         .prepare_cached(&sql)?
         .execute(rusqlite::params_from_iter(values))?)
+}
+
+thread_local! {
+    /// Insert statements by entity and set of columns (a bit per column).
+    static INSERT_SQL: std::cell::RefCell<
+        std::collections::HashMap<(Entity, u64, OnConflict), std::rc::Rc<str>>,
+    > = Default::default();
 }
 
 /// The stamp (and its base) of one field's current value, when the field was

@@ -1,5 +1,6 @@
 //! The book on disk: opening, pragmas, migrations and book-level settings.
 
+pub(crate) mod deferred_indexes;
 mod migrations;
 mod settings;
 
@@ -90,6 +91,8 @@ impl Book {
         // Writes and merges build statements per set of columns; the default
         // cache of 16 would re-parse them over and over.
         conn.set_prepared_statement_cache_capacity(256);
+        // A first sync cut short left its indexes set aside: back first.
+        deferred_indexes::restore(&conn)?;
         migrations::migrate(&mut conn)?;
         let device = match meta_get(&conn, "device_id")? {
             Some(id) => Uuid::parse_str(&id)

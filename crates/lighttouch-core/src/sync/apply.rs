@@ -9,7 +9,9 @@
 //! concurrent when its `base` (the stamp it replaced) is not the stamp of the
 //! value it meets.
 
-use crate::changes::{field_stamp, insert_row, set_field_stamp, to_sql, wipe_customer, Entity};
+use crate::changes::{
+    field_stamp, insert_row, set_field_stamp, to_sql, wipe_customer, Entity, OnConflict,
+};
 use crate::error::Result;
 use lighttouch_protocol::PulledChange;
 use rusqlite::types::Value as SqlValue;
@@ -21,6 +23,9 @@ use std::collections::{BTreeSet, HashMap};
 #[derive(Debug, Default)]
 pub(crate) struct Applied {
     pub touched: BTreeSet<String>,
+    /// A bulk pull rebuilds every customer's search keys at its end, so it
+    /// keeps no list of customers touched.
+    pub bulk: bool,
     pub tags_changed: bool,
     pub max_hlc: Option<String>,
     pub conflicts: usize,
@@ -36,6 +41,19 @@ enum CustomerState {
 }
 
 impl Applied {
+    pub fn new(bulk: bool) -> Applied {
+        Applied {
+            bulk,
+            ..Applied::default()
+        }
+    }
+
+    fn touch_customer(&mut self, id: &str) {
+        if !self.bulk {
+            self.touched.insert(id.to_string());
+        }
+    }
+
     fn customer_state(&mut self, tx: &Connection, id: &str) -> Result<CustomerState> {
         if let Some(s) = self.known.get(id) {
             return Ok(*s);
@@ -117,7 +135,7 @@ pub(crate) fn apply_change(
                 }
             }
             out.known.insert(id.clone(), CustomerState::Erased);
-            out.touched.insert(id.clone());
+            out.touch_customer(id);
             Ok(())
         }
         _ => Ok(()),
@@ -176,7 +194,7 @@ fn apply_insert(
         id,
         &change.hlc,
         known.iter().copied(),
-        "ON CONFLICT(id) DO NOTHING",
+        OnConflict::Ignore,
     )?;
     if inserted == 0 {
         for (col, value) in known {
@@ -324,7 +342,7 @@ fn apply_tag_link(tx: &Connection, change: &PulledChange, out: &mut Applied) -> 
         )?
         .execute(params![customer, tag, seen])?;
     }
-    out.touched.insert(customer.to_string());
+    out.touch_customer(customer);
     Ok(())
 }
 
@@ -360,6 +378,9 @@ fn note_customer(tx: &Connection, note: &str) -> Result<Option<String>> {
 
 fn touch_tag_customers(tx: &Connection, tag: &str, out: &mut Applied) -> Result<()> {
     out.tags_changed = true;
+    if out.bulk {
+        return Ok(());
+    }
     let mut stmt = tx.prepare_cached("SELECT customer_id FROM customer_tags WHERE tag_id = ?1")?;
     for c in stmt.query_map([tag], |r| r.get::<_, String>(0))? {
         out.touched.insert(c?);
@@ -373,7 +394,7 @@ fn touch(entity: Entity, customer: &str, out: &mut Applied) {
         Entity::Customer | Entity::Note | Entity::NoteRevision
     ) && !customer.is_empty()
     {
-        out.touched.insert(customer.to_string());
+        out.touch_customer(customer);
     }
     if entity == Entity::Tag {
         out.tags_changed = true;

@@ -20,7 +20,7 @@ use crate::clock::HlcGenerator;
 use crate::error::{BookError, Result};
 use crate::search;
 use crate::search::SEARCH_DOCS_PENDING;
-use crate::store::{meta_get, meta_set, Book};
+use crate::store::{deferred_indexes, meta_get, meta_set, Book};
 use chrono::{DateTime, Utc};
 use lighttouch_protocol::{
     LoginResponse, PullResponse, PushRequest, PushResponse, PushedChange, Restamp, UserInfo,
@@ -261,7 +261,10 @@ impl Book {
                 .pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
         }
         let tx = self.conn.transaction()?;
-        let mut applied = apply::Applied::default();
+        if bulk {
+            deferred_indexes::defer(&tx, SYNCED_TABLES)?;
+        }
+        let mut applied = apply::Applied::new(bulk);
         if page.reset {
             // The server no longer has every change since our cursor: start
             // over from its log. The outbox stays; unsent changes go back on
@@ -284,6 +287,7 @@ impl Book {
         let finished_bulk = bulk && !page.more;
         if finished_bulk {
             search::rebuild_docs(&tx)?;
+            deferred_indexes::restore(&tx)?;
             tx.execute("DELETE FROM meta WHERE key = ?1", [SEARCH_DOCS_PENDING])?;
         } else if bulk {
             meta_set(&tx, SEARCH_DOCS_PENDING, "1")?;
@@ -383,6 +387,22 @@ impl Book {
         })
     }
 }
+
+/// The tables a pull writes, whose secondary indexes a bulk pull sets aside.
+const SYNCED_TABLES: &[&str] = &[
+    "customers",
+    "notes",
+    "note_revisions",
+    "purchases",
+    "touchpoints",
+    "drafts",
+    "follow_ups",
+    "customer_tags",
+    "search_docs",
+    "tags",
+    "content_items",
+    "talk_scripts",
+];
 
 /// Empties the synced tables (not the outbox, not this book's own records).
 fn forget_synced_data(tx: &rusqlite::Transaction<'_>) -> Result<()> {
@@ -637,6 +657,7 @@ mod tests {
         assert!(meta_get(&fresh.conn, SEARCH_DOCS_PENDING)
             .unwrap()
             .is_none());
+        assert_eq!(index_names(&fresh), index_names(&source));
         let bulk = docs(&fresh);
         let live: i64 = fresh
             .conn
@@ -655,6 +676,46 @@ mod tests {
         // Later pulls write keys customer by customer again.
         let name = source.customer(&ids[0]).unwrap().name;
         assert_eq!(fresh.search(&name, 3).unwrap()[0].id, ids[0]);
+    }
+
+    fn index_names(b: &Book) -> Vec<String> {
+        b.conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_first_sync_sets_indexes_aside_and_a_book_cut_short_gets_them_back_when_opened() {
+        let mut source = book();
+        source.generate_demo(30, 5).unwrap();
+        let all_indexes = index_names(&source);
+        assert!(all_indexes.contains(&"notes_customer".to_string()));
+        let changes = pulled(&source);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fresh.sqlite3");
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap(),
+        ));
+        let open = || Book::open(&path, crate::OpenMode::CreateIfMissing, clock.clone()).unwrap();
+        let mut fresh = open();
+        let half = changes.len() / 2;
+        fresh.apply_pull(&page(&changes[..half], 1, true)).unwrap();
+        assert!(
+            !index_names(&fresh).contains(&"notes_customer".to_string()),
+            "set aside while the history loads"
+        );
+        drop(fresh); // the app is closed (or killed) mid-sync
+        let mut reopened = open();
+        assert_eq!(index_names(&reopened), all_indexes, "back when opened");
+        reopened
+            .apply_pull(&page(&changes[half..], 2, false))
+            .unwrap();
+        assert_eq!(index_names(&reopened), all_indexes, "back at the end");
+        assert_eq!(docs(&reopened).len(), docs(&source).len());
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub use sqlite::SqliteStorage;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use lighttouch_protocol::{DeviceInfo, PulledChange, Role};
+use lighttouch_protocol::{DeviceInfo, PulledChange, RawChangeValue, Role};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -160,9 +160,9 @@ pub struct Compacted {
     pub removed: u64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PullPage {
-    pub changes: Vec<PulledChange>,
+    pub changes: Vec<PulledChange<RawChangeValue>>,
     pub cursor: Cursor,
     pub more: bool,
     /// The device's cursor was older than the compacted log: these changes
@@ -389,7 +389,7 @@ pub(crate) struct PageBuilder {
     budget: i64,
     more: bool,
     reset: bool,
-    changes: Vec<PulledChange>,
+    changes: Vec<PulledChange<RawChangeValue>>,
 }
 
 pub(crate) enum PulledMark {
@@ -402,7 +402,7 @@ pub(crate) enum PulledMark {
 pub(crate) struct LogRow {
     pub seq: i64,
     pub device: Option<Uuid>,
-    pub change: PulledChange,
+    pub change: PulledChange<RawChangeValue>,
 }
 
 impl PageBuilder {

@@ -5,6 +5,7 @@
 
 use super::*;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use serde_json::value::RawValue;
 use tokio_postgres::{NoTls, Row};
 
 const MIGRATIONS: &[&str] = &[
@@ -568,7 +569,10 @@ impl Storage for PostgresStorage {
                         row_id: r.get(4),
                         op: r.get(5),
                         field: r.get(6),
-                        value: r.get::<_, Option<String>>(7).and_then(|v| serde_json::from_str(&v).ok()),
+                        // Sent as stored, never parsed here.
+                        value: r
+                            .get::<_, Option<String>>(7)
+                            .and_then(|v| RawValue::from_string(v).ok()),
                         base: r.get(8),
                     },
                 })

@@ -3,6 +3,7 @@
 
 use super::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde_json::value::RawValue;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -510,9 +511,10 @@ impl Storage for SqliteStorage {
                                 row_id: r.get(4)?,
                                 op: r.get(5)?,
                                 field: r.get(6)?,
+                                // Sent as stored, never parsed here.
                                 value: r
                                     .get::<_, Option<String>>(7)?
-                                    .and_then(|v| serde_json::from_str(&v).ok()),
+                                    .and_then(|v| RawValue::from_string(v).ok()),
                                 base: r.get(8)?,
                             },
                         })
