@@ -193,7 +193,8 @@ struct DocSource {
     wechat: Option<String>,
     email: Option<String>,
     tags: Vec<String>,
-    notes: Vec<String>,
+    /// (created_at, body), newest first once sorted.
+    notes: Vec<(String, String)>,
 }
 
 /// Rewrites every customer's search keys in three reads and one pass of
@@ -201,6 +202,16 @@ struct DocSource {
 /// store's history, where keys written customer by customer would cost a
 /// query round per customer and page.
 pub(crate) fn rebuild_docs(conn: &Connection) -> Result<usize> {
+    rebuild_docs_alongside(conn, || Ok(()))
+}
+
+/// [`rebuild_docs`], running `alongside` on this thread (and connection)
+/// while the keys are computed on the others: the end of a first sync builds
+/// its indexes meanwhile.
+pub(crate) fn rebuild_docs_alongside(
+    conn: &Connection,
+    alongside: impl FnOnce() -> Result<()>,
+) -> Result<usize> {
     let mut sources: HashMap<String, DocSource> = HashMap::new();
     {
         let mut stmt = conn.prepare(
@@ -244,28 +255,32 @@ pub(crate) fn rebuild_docs(conn: &Connection) -> Result<usize> {
         }
     }
     {
-        let mut stmt = conn.prepare(
-            "SELECT customer_id, body FROM notes WHERE deleted_at IS NULL
-             ORDER BY customer_id, created_at DESC",
-        )?;
+        // Unordered (its index may be set aside): each customer's notes
+        // are sorted by the workers.
+        let mut stmt = conn
+            .prepare("SELECT customer_id, created_at, body FROM notes WHERE deleted_at IS NULL")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let customer: String = r.get(0)?;
             if let Some(s) = sources.get_mut(&customer) {
-                s.notes.push(r.get(1)?);
+                s.notes.push((r.get(1)?, r.get(2)?));
             }
         }
     }
-    let sources: Vec<(String, DocSource)> = sources.into_iter().collect();
+    let mut sources: Vec<(String, DocSource)> = sources.into_iter().collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = sources.len().div_ceil(threads).max(1);
-    let keys: Vec<DocKeys> = std::thread::scope(|scope| {
+    let (keys, alongside) = std::thread::scope(|scope| {
         let workers: Vec<_> = sources
-            .chunks(chunk)
+            .chunks_mut(chunk)
             .map(|part| {
                 scope.spawn(move || {
-                    part.iter()
+                    part.iter_mut()
                         .map(|(_, s)| {
+                            // Newest first, as one customer's search keys list them.
+                            s.notes.sort_by(|a, b| b.0.cmp(&a.0));
+                            let notes: Vec<String> =
+                                s.notes.iter().map(|(_, body)| body.clone()).collect();
                             let phones: Vec<&str> = s.phones.iter().map(String::as_str).collect();
                             doc_keys(
                                 &s.name,
@@ -273,18 +288,21 @@ pub(crate) fn rebuild_docs(conn: &Connection) -> Result<usize> {
                                 s.wechat.as_deref(),
                                 s.email.as_deref(),
                                 &s.tags,
-                                &s.notes,
+                                &notes,
                             )
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        workers
+        let alongside = alongside();
+        let keys: Vec<DocKeys> = workers
             .into_iter()
             .flat_map(|w| w.join().expect("computing search keys does not panic"))
-            .collect()
+            .collect();
+        (keys, alongside)
     });
+    alongside?;
     conn.execute("DELETE FROM search_docs", [])?;
     let mut insert = conn.prepare(
         "INSERT INTO search_docs(customer_id, sort_key, display, pinyin, others, notes)

@@ -11,7 +11,7 @@ mod keys;
 
 pub use fold::fold;
 pub use index::{MatchClass, MatchField, SearchIndex};
-pub(crate) use keys::{rebuild_docs, write_doc};
+pub(crate) use keys::{rebuild_docs_alongside, write_doc};
 
 use crate::customers::mask_phone;
 use crate::error::Result;

@@ -23,7 +23,7 @@ pub(crate) fn defer(conn: &Connection, tables: &[&str]) -> Result<()> {
     if meta_get(conn, DEFERRED_INDEXES)?.is_some() {
         return Ok(());
     }
-    let mut indexes: Vec<(String, String)> = Vec::new();
+    let mut indexes: Vec<SetAside> = Vec::new();
     {
         let mut stmt = conn.prepare(
             "SELECT name, tbl_name, sql FROM sqlite_master
@@ -37,14 +37,34 @@ pub(crate) fn defer(conn: &Connection, tables: &[&str]) -> Result<()> {
                 .get(..13)
                 .is_some_and(|p| p.eq_ignore_ascii_case("CREATE UNIQUE"));
             if !unique && tables.contains(&table.as_str()) {
-                indexes.push((name, sql));
+                indexes.push(SetAside { name, table, sql });
             }
         }
     }
-    let json = serde_json::to_string(&indexes).expect("pairs of strings serialise");
-    meta_set(conn, DEFERRED_INDEXES, &json)?;
-    for (name, _) in &indexes {
-        conn.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+    save(conn, &indexes)?;
+    for index in &indexes {
+        conn.execute_batch(&format!(
+            "DROP INDEX \"{}\"",
+            index.name.replace('"', "\"\"")
+        ))?;
+    }
+    Ok(())
+}
+
+/// One index set aside, with what recreates it word for word.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SetAside {
+    name: String,
+    table: String,
+    sql: String,
+}
+
+fn save(conn: &Connection, indexes: &[SetAside]) -> Result<()> {
+    if indexes.is_empty() {
+        conn.execute("DELETE FROM meta WHERE key = ?1", [DEFERRED_INDEXES])?;
+    } else {
+        let json = serde_json::to_string(indexes).expect("strings serialise");
+        meta_set(conn, DEFERRED_INDEXES, &json)?;
     }
     Ok(())
 }
@@ -52,6 +72,12 @@ pub(crate) fn defer(conn: &Connection, tables: &[&str]) -> Result<()> {
 /// Recreates the indexes [`defer`] set aside, if any. Call inside the
 /// load's last transaction, and when a book is opened.
 pub(crate) fn restore(conn: &Connection) -> Result<bool> {
+    restore_except(conn, &[])
+}
+
+/// [`restore`], but the indexes of `tables` stay aside (for the rows still
+/// to be written there).
+pub(crate) fn restore_except(conn: &Connection, tables: &[&str]) -> Result<bool> {
     let has_meta = conn
         .query_row(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
@@ -68,8 +94,11 @@ pub(crate) fn restore(conn: &Connection) -> Result<bool> {
     };
     // A mark that does not parse holds nothing to restore; it must not keep
     // the book from opening.
-    let indexes: Vec<(String, String)> = serde_json::from_str(&json).unwrap_or_default();
-    for (name, sql) in indexes {
+    let indexes: Vec<SetAside> = serde_json::from_str(&json).unwrap_or_default();
+    let (later, now): (Vec<SetAside>, Vec<SetAside>) = indexes
+        .into_iter()
+        .partition(|i| tables.contains(&i.table.as_str()));
+    for SetAside { name, sql, .. } in now {
         // Restoring twice, or after a migration made one again, is harmless;
         // the statement is kept word for word, as the schema had it.
         let exists = conn
@@ -84,7 +113,7 @@ pub(crate) fn restore(conn: &Connection) -> Result<bool> {
             conn.execute_batch(&sql)?;
         }
     }
-    conn.execute("DELETE FROM meta WHERE key = ?1", [DEFERRED_INDEXES])?;
+    save(conn, &later)?;
     Ok(true)
 }
 
@@ -137,6 +166,19 @@ mod tests {
         assert!(restore(&conn).unwrap());
         assert_eq!(schema(&conn), before, "word for word, partial ones too");
         assert!(!restore(&conn).unwrap(), "nothing left to restore");
+    }
+
+    #[test]
+    fn some_tables_may_wait() {
+        let conn = db();
+        let before = schema(&conn);
+        defer(&conn, &["notes", "other"]).unwrap();
+        assert!(restore_except(&conn, &["other"]).unwrap());
+        assert!(indexes(&conn).contains(&"notes_customer".to_string()));
+        assert!(!indexes(&conn).contains(&"other_x".to_string()));
+        assert!(restore(&conn).unwrap());
+        assert_eq!(schema(&conn), before);
+        assert!(!restore(&conn).unwrap());
     }
 
     #[test]

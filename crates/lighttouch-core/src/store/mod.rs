@@ -186,6 +186,12 @@ fn configure(conn: &Connection) -> Result<()> {
          PRAGMA secure_delete = ON;
          PRAGMA busy_timeout = 5000;",
     )?;
+    use_write_ahead_log(conn)
+}
+
+/// The book's journal: a write-ahead log, so reading never waits for a
+/// write. (A first sync loads with a rollback journal; see `apply_pull`.)
+pub(crate) fn use_write_ahead_log(conn: &Connection) -> Result<()> {
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     // In-memory databases answer "memory"; both are fine.
     debug_assert!(mode == "wal" || mode == "memory", "journal mode {mode}");

@@ -243,9 +243,6 @@ impl Book {
     /// Applies one pulled page and saves its cursor in the same transaction,
     /// so an interrupted pull resumes exactly where it stopped.
     pub fn apply_pull(&mut self, page: &PullResponse) -> Result<usize> {
-        let now = self
-            .now()
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         // A first sync or a re-download applies a whole store's history:
         // search keys are then built once at the end, for every customer
         // together, with a larger page cache meanwhile. The pending mark
@@ -259,7 +256,51 @@ impl Book {
             // rewrote each many times. Given back when the pull ends.
             self.conn
                 .pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
+            // A history is mostly new pages, which a rollback journal writes
+            // once and the write-ahead log twice (to the log, then the book).
+            // Each commit is as safe either way. If another connection holds
+            // the book, the mode stays as it is; it is WAL again at the end
+            // of the load, and at every open.
+            let _ = self
+                .conn
+                .pragma_update_and_check(None, "journal_mode", "TRUNCATE", |r| {
+                    r.get::<_, String>(0)
+                });
         }
+        let finished_bulk = bulk && !page.more;
+        let applied = self.apply_page(page, bulk, finished_bulk);
+        if finished_bulk {
+            self.conn.pragma_update(None, "cache_size", -2000)?;
+            self.conn.execute_batch("PRAGMA shrink_memory")?;
+            crate::store::use_write_ahead_log(&self.conn)?;
+        }
+        let applied = applied?;
+        self.generation += 1;
+        if !page.changes.is_empty() || page.reset {
+            // Pulled changes can touch tags and content: rebuild, not patch.
+            self.recommend_stale = crate::changes::Affected::Everything;
+        }
+        if bulk {
+            // Rebuilt from search_docs at the next search.
+            self.index = None;
+            self.list_cache = None;
+        } else if let Some(index) = self.index.as_mut() {
+            search::refresh(&self.conn, index, &applied.touched, applied.tags_changed)?;
+        }
+        self.adopt_server_time(page.server_time)?;
+        Ok(page.changes.len())
+    }
+
+    /// One pulled page and its cursor, in one transaction.
+    fn apply_page(
+        &mut self,
+        page: &PullResponse,
+        bulk: bool,
+        finished_bulk: bool,
+    ) -> Result<apply::Applied> {
+        let now = self
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let tx = self.conn.transaction()?;
         if bulk {
             deferred_indexes::defer(&tx, SYNCED_TABLES)?;
@@ -284,9 +325,12 @@ impl Book {
             }
             tx.execute("DELETE FROM meta WHERE key = 'sync_redownload'", [])?;
         }
-        let finished_bulk = bulk && !page.more;
         if finished_bulk {
-            search::rebuild_docs(&tx)?;
+            // The book's indexes are built while the search keys are computed;
+            // search_docs' own after its rows are written.
+            search::rebuild_docs_alongside(&tx, || {
+                deferred_indexes::restore_except(&tx, &["search_docs"]).map(|_| ())
+            })?;
             deferred_indexes::restore(&tx)?;
             tx.execute("DELETE FROM meta WHERE key = ?1", [SEARCH_DOCS_PENDING])?;
         } else if bulk {
@@ -308,24 +352,7 @@ impl Book {
             meta_set(&tx, "hlc_last", &self.hlc.last().to_string())?;
         }
         tx.commit()?;
-        if finished_bulk {
-            self.conn.pragma_update(None, "cache_size", -2000)?;
-            self.conn.execute_batch("PRAGMA shrink_memory")?;
-        }
-        self.generation += 1;
-        if !page.changes.is_empty() || page.reset {
-            // Pulled changes can touch tags and content: rebuild, not patch.
-            self.recommend_stale = crate::changes::Affected::Everything;
-        }
-        if bulk {
-            // Rebuilt from search_docs at the next search.
-            self.index = None;
-            self.list_cache = None;
-        } else if let Some(index) = self.index.as_mut() {
-            search::refresh(&self.conn, index, &applied.touched, applied.tags_changed)?;
-        }
-        self.adopt_server_time(page.server_time)?;
-        Ok(page.changes.len())
+        Ok(applied)
     }
 
     pub fn sync_cursor(&self) -> Result<Option<String>> {
@@ -708,13 +735,21 @@ mod tests {
             !index_names(&fresh).contains(&"notes_customer".to_string()),
             "set aside while the history loads"
         );
+        let mode = |b: &Book| -> String {
+            b.conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(mode(&fresh), "truncate", "a rollback journal while loading");
         drop(fresh); // the app is closed (or killed) mid-sync
         let mut reopened = open();
         assert_eq!(index_names(&reopened), all_indexes, "back when opened");
+        assert_eq!(mode(&reopened), "wal");
         reopened
             .apply_pull(&page(&changes[half..], 2, false))
             .unwrap();
         assert_eq!(index_names(&reopened), all_indexes, "back at the end");
+        assert_eq!(mode(&reopened), "wal");
         assert_eq!(docs(&reopened).len(), docs(&source).len());
     }
 
