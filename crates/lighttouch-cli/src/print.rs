@@ -76,8 +76,13 @@ pub fn customer(r: &CustomerRecord) -> String {
     line(&mut s, "anniversary", anniv.as_deref());
     line(&mut s, "language", c.language.as_deref());
     line(&mut s, "ring size", c.ring_size.as_deref());
+    line(&mut s, "wrist size", c.wrist_size.as_deref());
     line(&mut s, "clothing size", c.clothing_size.as_deref());
+    line(&mut s, "shoe size", c.shoe_size.as_deref());
     line(&mut s, "metals", Some(&c.preferred_metals.join(", ")));
+    line(&mut s, "stones", Some(&c.preferred_stones.join(", ")));
+    line(&mut s, "styles", Some(&c.preferred_styles.join(", ")));
+    line(&mut s, "colours", Some(&c.preferred_colors.join(", ")));
     line(&mut s, "budget", c.budget.as_deref());
     line(&mut s, "stage", c.stage.as_deref());
     let consent = if c.consent_marketing { "yes" } else { "no" };

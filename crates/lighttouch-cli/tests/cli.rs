@@ -109,6 +109,18 @@ fn a_customer_from_add_to_erase() {
     assert_eq!(shown["anniversary"], "2015-10-01");
     assert_eq!(shown["tags"][0]["name"], "珍珠");
     assert_eq!(shown["notes"][0]["body"], "喜欢简约款");
+    ok(
+        &b,
+        &["edit", id, "--set", "shoe_size=38", "--set", "ring_size=13"],
+    );
+    let text = ok(&b, &["show", id]);
+    for line in [
+        "shoe size     38",
+        "ring size     13",
+        "email         zw@example.com",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
     for q in ["zhangwei", "zw", "張偉", "8000", "zw_88"] {
         let hits = json(&b, &["search", q]);
         assert_eq!(hits[0]["id"], id, "{q}");
