@@ -178,6 +178,22 @@ pub(crate) struct Needs {
 }
 
 impl Book {
+    pub(crate) fn recommend_profiles_loaded(&self) -> bool {
+        self.recommend_cache
+            .as_ref()
+            .is_some_and(|c| c.profiles.is_some())
+    }
+
+    /// Drops every customer's profile (and what hangs on them); the next
+    /// call that needs them reads them again.
+    pub(crate) fn release_recommend_profiles(&mut self) {
+        if let Some(cache) = self.recommend_cache.as_mut() {
+            cache.profiles = None;
+            cache.positions = HashMap::new();
+            cache.occasions = None;
+        }
+    }
+
     /// The recommendation caches, brought up to date with every write since.
     pub(crate) fn recommend_data(&mut self, needs: Needs) -> Result<(&mut Cache, &StoreStats)> {
         let conn = &self.conn;

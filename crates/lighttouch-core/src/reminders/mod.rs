@@ -93,21 +93,60 @@ impl Book {
                 day: day.clone(),
                 keys: Vec::new(),
             });
-        let queue = self.today(now.date(), lang)?;
+        // The queue scores every customer: worth it once for the digest, and
+        // again only when a follow-up due today has not been looked at yet
+        // (the app asks every minute).
+        let digest_done = fired.keys.contains(&digest_key(&day));
+        let follow_ups = self.due_follow_ups(now.date())?;
+        let unseen = follow_ups
+            .iter()
+            .any(|f| !fired.keys.contains(&follow_up_key(&f.id, &day)));
+        if digest_done && !unseen {
+            return Ok(Vec::new());
+        }
+        // Reminders leave the recommendation caches as they found them: a
+        // book whose Today screen was not opened does not keep every
+        // customer's profile in memory for the digest's sake.
+        let had_profiles = self.recommend_profiles_loaded();
+        let queue = self.today(now.date(), lang);
+        if !had_profiles {
+            self.release_recommend_profiles();
+        }
+        let queue = queue?;
         let due = due_reminders(&queue, &day, lang);
         let fresh: Vec<Reminder> = due
             .into_iter()
             .filter(|r| !fired.keys.contains(&r.key))
             .collect();
-        if fresh.is_empty() {
-            return Ok(fresh);
+        // What was looked at is not looked at again today, fired or not:
+        // the digest (even an empty queue's), follow-ups beyond the few
+        // fired one by one, those of a customer not to be contacted.
+        let considered = std::iter::once(digest_key(&day))
+            .chain(follow_ups.iter().map(|f| follow_up_key(&f.id, &day)))
+            .chain(fresh.iter().map(|r| r.key.clone()));
+        for key in considered {
+            if !fired.keys.contains(&key) {
+                fired.keys.push(key);
+            }
         }
-        fired.keys.extend(fresh.iter().map(|r| r.key.clone()));
         let json =
             serde_json::to_string(&fired).map_err(|e| BookError::InvalidInput(e.to_string()))?;
         meta_set(&self.conn, FIRED_KEY, &json)?;
         Ok(fresh)
     }
+}
+
+fn digest_key(day: &str) -> String {
+    format!("digest:{day}")
+}
+
+/// `entry_key` is the queue's key for the follow-up (`follow_up:ID`).
+fn follow_up_reminder_key(entry_key: &str, day: &str) -> String {
+    format!("{entry_key}:{day}")
+}
+
+fn follow_up_key(follow_up_id: &str, day: &str) -> String {
+    follow_up_reminder_key(&format!("follow_up:{follow_up_id}"), day)
 }
 
 /// Everything that warrants a reminder for today's queue, fired or not.
@@ -116,7 +155,7 @@ fn due_reminders(queue: &[QueueEntry], day: &str, lang: &str) -> Vec<Reminder> {
         return Vec::new();
     }
     let mut out = vec![Reminder {
-        key: format!("digest:{day}"),
+        key: digest_key(day),
         title: digest_title(queue.len(), lang),
         body: digest_body(queue, lang),
         customer_id: None,
@@ -127,7 +166,7 @@ fn due_reminders(queue: &[QueueEntry], day: &str, lang: &str) -> Vec<Reminder> {
             .filter(|e| e.kind == "follow_up" && e.due.as_str() <= day)
             .take(SINGLE_FOLLOW_UPS)
             .map(|e| Reminder {
-                key: format!("{}:{day}", e.key),
+                key: follow_up_reminder_key(&e.key, day),
                 title: follow_up_title(&e.name, lang),
                 body: e.reasons.first().cloned().unwrap_or_default(),
                 customer_id: Some(e.customer_id.clone()),
@@ -265,5 +304,47 @@ mod tests {
             ReminderSettings::default().time().unwrap(),
             NaiveTime::from_hms_opt(9, 30, 0).unwrap()
         );
+    }
+
+    #[test]
+    fn reminders_keep_no_profiles_in_memory_unless_today_was_opened() {
+        use crate::clock::ManualClock;
+        use chrono::TimeZone;
+        let clock = std::sync::Arc::new(ManualClock::new(
+            chrono::Utc.with_ymd_and_hms(2026, 11, 24, 2, 0, 0).unwrap(),
+        ));
+        let mut book = Book::open_in_memory(clock).unwrap();
+        book.generate_demo(40, 3).unwrap();
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        let someone: String = book
+            .conn
+            .query_row("SELECT id FROM customers LIMIT 1", [], |r| r.get(0))
+            .unwrap();
+        let today = at("2026-11-24 10:00").date();
+        book.schedule_follow_up(&someone, today, Some("试戴后问尺寸"))
+            .unwrap();
+        let fired = book
+            .take_due_reminders(at("2026-11-24 10:00"), "zh-Hans")
+            .unwrap();
+        assert!(!fired.is_empty());
+        assert!(
+            !book.recommend_profiles_loaded(),
+            "released after the digest"
+        );
+        // Nothing new: the queue is not computed again, nothing fires.
+        assert!(book
+            .take_due_reminders(at("2026-11-24 10:01"), "zh-Hans")
+            .unwrap()
+            .is_empty());
+        // Today opened: its caches stay, reminders or not.
+        book.today(today, "zh-Hans").unwrap();
+        assert!(book.recommend_profiles_loaded());
+        book.schedule_follow_up(&someone, today, Some("项链修好了"))
+            .unwrap();
+        let later = book
+            .take_due_reminders(at("2026-11-24 15:00"), "zh-Hans")
+            .unwrap();
+        assert_eq!(later.len(), 1, "{later:?}");
+        assert!(book.recommend_profiles_loaded());
     }
 }

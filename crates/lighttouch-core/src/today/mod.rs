@@ -508,7 +508,7 @@ impl Book {
         })
     }
 
-    fn due_follow_ups(&self, today: NaiveDate) -> Result<Vec<FollowUp>> {
+    pub(crate) fn due_follow_ups(&self, today: NaiveDate) -> Result<Vec<FollowUp>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, customer_id, due_on, note, done_at FROM follow_ups
              WHERE done_at IS NULL AND due_on <= ?1 ORDER BY due_on, id",
