@@ -7,7 +7,7 @@ export const en = {
   "nav.settings": "Settings",
   "nav.today": "Today",
   "today.title": "Today",
-  "today.intro": "Who to reach today, and why. Edit a message, then copy it to WeCom; the contact is logged.",
+  "today.intro": "Who to reach today, and why. Edit a message, then copy it to WeCom or open it in SMS or mail; the contact is logged.",
   "today.empty": "No one to reach today.",
   "today.section.follow_up": "Follow-ups you scheduled",
   "today.section.occasion": "Birthdays and anniversaries",

@@ -7,7 +7,7 @@ export const zhHans: Record<MessageKey, string> = {
   "nav.settings": "设置",
   "nav.today": "今天",
   "today.title": "今日待办",
-  "today.intro": "今天该联系谁、为什么。改好消息后复制到企业微信，系统会记下这次联系。",
+  "today.intro": "今天该联系谁、为什么。改好消息后复制到企业微信，或用短信、邮件发出，系统会记下这次联系。",
   "today.empty": "今天没有要联系的人。",
   "today.section.follow_up": "你安排的跟进",
   "today.section.occasion": "生日与纪念日",

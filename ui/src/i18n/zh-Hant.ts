@@ -9,7 +9,7 @@ export const zhHant: Record<MessageKey, string> = {
   "nav.settings": "設定",
   "nav.today": "今天",
   "today.title": "今日待辦",
-  "today.intro": "今天該聯繫誰、為什麼。改好訊息後複製到企業微信，系統會記下這次聯繫。",
+  "today.intro": "今天該聯繫誰、為什麼。改好訊息後複製到企業微信，或用簡訊、郵件發出，系統會記下這次聯繫。",
   "today.empty": "今天沒有要聯繫的人。",
   "today.section.follow_up": "你安排的跟進",
   "today.section.occasion": "生日與紀念日",
