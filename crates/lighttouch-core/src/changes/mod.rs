@@ -129,25 +129,35 @@ impl Book {
 
     /// Changes recorded after `after_seq`, oldest first.
     pub fn changes_since(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, hlc, entity, row_id, op, field, value, base FROM changes
-             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
-            let value: Option<String> = r.get(6)?;
-            Ok(Change {
-                seq: r.get(0)?,
-                hlc: r.get(1)?,
-                entity: r.get(2)?,
-                row_id: r.get(3)?,
-                op: r.get(4)?,
-                field: r.get(5)?,
-                value: value.and_then(|v| serde_json::from_str(&v).ok()),
-                base: r.get(7)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        read_changes(&self.conn, after_seq, limit)
     }
+}
+
+/// Outbox entries after `after_seq`, oldest first (also inside a transaction).
+pub(crate) fn read_changes(
+    conn: &rusqlite::Connection,
+    after_seq: i64,
+    limit: usize,
+) -> Result<Vec<Change>> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, hlc, entity, row_id, op, field, value, base FROM changes
+         WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![after_seq, limit], |r| {
+        let value: Option<String> = r.get(6)?;
+        Ok(Change {
+            seq: r.get(0)?,
+            hlc: r.get(1)?,
+            entity: r.get(2)?,
+            row_id: r.get(3)?,
+            op: r.get(4)?,
+            field: r.get(5)?,
+            value: value.and_then(|v| serde_json::from_str(&v).ok()),
+            base: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 impl<'b> Writer<'b> {

@@ -320,7 +320,9 @@ impl Book {
             let pushed: i64 = meta_get(&tx, "sync_pushed_seq")?
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);
-            for c in changes_after(&tx, pushed)? {
+            // This book's unsent changes, replayed on top of the store's.
+            for c in crate::changes::read_changes(&tx, pushed, usize::MAX)? {
+                let c: lighttouch_protocol::PulledChange = c.into();
                 apply::apply_change(&tx, &c, &now, &mut applied)?;
             }
             tx.execute("DELETE FROM meta WHERE key = 'sync_redownload'", [])?;
@@ -440,29 +442,6 @@ fn forget_synced_data(tx: &rusqlite::Transaction<'_>) -> Result<()> {
          DELETE FROM content_items; DELETE FROM field_clocks;",
     )?;
     Ok(())
-}
-
-/// This book's own changes after `seq`, in the form pulled changes take.
-fn changes_after(
-    tx: &rusqlite::Transaction<'_>,
-    seq: i64,
-) -> Result<Vec<lighttouch_protocol::PulledChange>> {
-    let mut stmt = tx.prepare(
-        "SELECT hlc, entity, row_id, op, field, value, base FROM changes WHERE seq > ?1 ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([seq], |r| {
-        let value: Option<String> = r.get(5)?;
-        Ok(lighttouch_protocol::PulledChange {
-            hlc: r.get(0)?,
-            entity: r.get(1)?,
-            row_id: r.get(2)?,
-            op: r.get(3)?,
-            field: r.get(4)?,
-            value: value.and_then(|v| serde_json::from_str(&v).ok()),
-            base: r.get(6)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Rewrites one change's stamp everywhere this book holds it.
