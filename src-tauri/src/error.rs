@@ -13,6 +13,8 @@ pub struct CommandError {
     /// For `invalid_field`: which field, so the UI can point at it and say
     /// what is wrong in the associate's language.
     pub field: Option<String>,
+    /// For `invalid_field`: what is wrong with it (missing, too long, malformed).
+    pub problem: Option<lighttouch_core::Problem>,
     /// For `duplicate`: the customers the new one would duplicate.
     pub duplicates: Vec<lighttouch_core::customers::DuplicateMatch>,
 }
@@ -23,14 +25,15 @@ impl From<BookError> for CommandError {
             BookError::Duplicate(m) => vec![m.clone()],
             _ => Vec::new(),
         };
-        let field = match &e {
-            BookError::InvalidField { field, .. } => Some(field.clone()),
-            _ => None,
+        let (field, problem) = match &e {
+            BookError::InvalidField { field, problem, .. } => (Some(field.clone()), Some(*problem)),
+            _ => (None, None),
         };
         CommandError {
             code: e.code().to_string(),
             message: e.to_string(),
             field,
+            problem,
             duplicates,
         }
     }
@@ -51,6 +54,7 @@ impl CommandError {
             code: code.into(),
             message: message.into(),
             field: None,
+            problem: None,
             duplicates: Vec::new(),
         }
     }

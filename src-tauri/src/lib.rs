@@ -105,9 +105,25 @@ fn book_path() -> anyhow::Result<PathBuf> {
 }
 
 pub fn run() {
+    #[cfg(target_os = "linux")]
+    paint_on_the_cpu();
     if let Err(e) = try_run() {
         eprintln!("lighttouch: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// WebKitGTK paints page content with Skia on the GPU by default; without a
+/// capable GPU (a store laptop, a virtual machine) that runs through Mesa's
+/// software GL and costs the web process about 35 MiB more than Skia's CPU
+/// painting, for a page of lists and forms that gains nothing from it.
+/// Compositing stays accelerated. An explicit setting in the environment wins.
+#[cfg(target_os = "linux")]
+fn paint_on_the_cpu() {
+    const VAR: &str = "WEBKIT_SKIA_ENABLE_CPU_RENDERING";
+    // Called first thing in `run`, before any thread exists.
+    if std::env::var_os(VAR).is_none() {
+        std::env::set_var(VAR, "1");
     }
 }
 

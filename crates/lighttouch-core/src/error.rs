@@ -19,7 +19,11 @@ pub enum BookError {
     #[error("{message}")]
     HeldBack { code: &'static str, message: String },
     #[error("{field}: {reason}")]
-    InvalidField { field: String, reason: String },
+    InvalidField {
+        field: String,
+        reason: String,
+        problem: Problem,
+    },
     #[error("{0}")]
     InvalidInput(String),
     #[error("{} already has this {} (customer {}); open that customer instead, or merge", .0.name, .0.matched_on, .0.customer_id)]
@@ -60,10 +64,45 @@ impl BookError {
         }
     }
 
+    /// A value that does not parse or is not allowed (`reason` says how).
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         BookError::InvalidField {
             field: field.into(),
             reason: reason.into(),
+            problem: Problem::Malformed,
         }
     }
+
+    /// A field that must not be empty.
+    pub(crate) fn missing(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        BookError::InvalidField {
+            field: field.into(),
+            reason: reason.into(),
+            problem: Problem::Missing,
+        }
+    }
+
+    pub(crate) fn too_long(field: impl Into<String>, max: usize) -> Self {
+        BookError::InvalidField {
+            field: field.into(),
+            reason: format!("longer than {max} characters"),
+            problem: Problem::TooLong {
+                max: u32::try_from(max).unwrap_or(u32::MAX),
+            },
+        }
+    }
+}
+
+/// What is wrong with a field, so a UI can say it in the person's language
+/// (the error's own text is English, for logs and the CLI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Problem {
+    /// Empty where a value is required.
+    Missing,
+    /// More than `max` characters.
+    TooLong { max: u32 },
+    /// Not a valid value for the field (a phone, a date, a stage, …).
+    Malformed,
 }

@@ -25,5 +25,5 @@ pub mod today;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use customers::{Customer, CustomerRecord};
-pub use error::{BookError, Result};
+pub use error::{BookError, Problem, Result};
 pub use store::{Book, OpenMode};

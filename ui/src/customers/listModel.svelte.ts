@@ -3,6 +3,7 @@
 // new query drops the cache and any answer to an older query.
 import type { CustomerRow, ListQuery, ListSort } from "../lib/bindings";
 import type { BookApi } from "../lib/backend";
+import { errorText } from "../i18n/errors";
 
 /** Rows per request: enough for a 1080p list plus scrolling margin. */
 export const PAGE = 50;
@@ -101,7 +102,7 @@ export class CustomerListModel {
       })
       .catch((e: unknown) => {
         if (generation !== this.#generation) return;
-        this.error = e instanceof Error ? e.message : String(e);
+        this.error = errorText(e);
       })
       .finally(() => {
         if (generation === this.#generation) this.#pending.delete(page);

@@ -429,6 +429,10 @@ message: string;
  */
 field: string | null; 
 /**
+ * For `invalid_field`: what is wrong with it (missing, too long, malformed).
+ */
+problem: Problem | null; 
+/**
  * For `duplicate`: the customers the new one would duplicate.
  */
 duplicates: DuplicateMatch[] }
@@ -671,6 +675,23 @@ export type Note = { id: string; customer_id: string; body: string; author: stri
  */
 revisions: NoteRevision[] }
 export type NoteRevision = { body: string; author: string | null; at: string }
+/**
+ * What is wrong with a field, so a UI can say it in the person's language
+ * (the error's own text is English, for logs and the CLI).
+ */
+export type Problem = 
+/**
+ * Empty where a value is required.
+ */
+{ kind: "missing" } | 
+/**
+ * More than `max` characters.
+ */
+{ kind: "too_long"; max: number } | 
+/**
+ * Not a valid value for the field (a phone, a date, a stage, …).
+ */
+{ kind: "malformed" }
 export type Purchase = { id: string; customer_id: string; purchased_on: string; order_ref: string | null; sku: string | null; product: string; category: string | null; quantity: number; amount_cents: number | null; currency: string; store: string | null }
 export type QueueEntry = { 
 /**

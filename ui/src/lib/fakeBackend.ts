@@ -4,7 +4,7 @@
 import type { Backend } from "./backend";
 import { CommandFailure } from "./backend";
 import type {
-  Composed, Conflict, ContentItem, Customer, CustomerRecord, Draft, GuardSettings, ListQuery, Note, QueueEntry,
+  Composed, Conflict, ContentItem, Customer, CustomerRecord, Draft, GuardSettings, ListQuery, Note, Problem, QueueEntry,
   Reminder, ReminderSettings, Settings, SyncView, Tag, TagRef, TalkScript,
 } from "./bindings";
 
@@ -23,9 +23,12 @@ function blankCustomer(id: string, name: string): Customer {
   };
 }
 
+/** Fails like the core: an `invalid_field` message is "field: reason"; a
+ * reason saying something "needs" a value means it is missing. */
 function fail(code: string, message: string): never {
   const field = code === "invalid_field" ? (message.match(/^(\w+): /)?.[1] ?? null) : null;
-  throw new CommandFailure({ code, message, field, duplicates: [] });
+  const problem: Problem | null = field ? (/ needs /.test(message) ? { kind: "missing" } : { kind: "malformed" }) : null;
+  throw new CommandFailure({ code, message, field, problem, duplicates: [] });
 }
 
 export class FakeBackend {

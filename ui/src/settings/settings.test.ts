@@ -13,7 +13,7 @@ describe("light-touch and reminder settings", () => {
     api.updateGuardSettings = async (g) => {
       if (g.per_month < g.per_week) {
         const { CommandFailure } = await import("../lib/backend");
-        throw new CommandFailure({ code: "invalid_field", message: "per_month: cannot be lower than the weekly cap", field: "per_month", duplicates: [] });
+        throw new CommandFailure({ code: "invalid_field", message: "per_month: cannot be lower than the weekly cap", field: "per_month", problem: { kind: "malformed" }, duplicates: [] });
       }
       return update(g);
     };

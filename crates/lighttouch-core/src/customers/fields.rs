@@ -120,7 +120,7 @@ pub fn parse_field(field: &str, raw: &str) -> Result<Vec<(&'static str, Value)>>
     let err = |reason: String| BookError::invalid(name, reason);
     if raw.is_empty() {
         return match kind {
-            Kind::Name => Err(err("a customer needs a name".into())),
+            Kind::Name => Err(BookError::missing(name, "a customer needs a name")),
             Kind::Bool => Ok(vec![(name, Value::Bool(false))]),
             Kind::Calendar => Ok(vec![(name, Value::String("solar".into()))]),
             _ => Ok(vec![(name, Value::Null)]),
@@ -130,7 +130,7 @@ pub fn parse_field(field: &str, raw: &str) -> Result<Vec<(&'static str, Value)>>
     let value = match kind {
         Kind::Name => {
             if raw.chars().count() > 100 {
-                return Err(err("longer than 100 characters".into()));
+                return Err(BookError::too_long(name, 100));
             }
             if raw.chars().any(char::is_control) {
                 return Err(err("contains control characters".into()));
@@ -139,7 +139,7 @@ pub fn parse_field(field: &str, raw: &str) -> Result<Vec<(&'static str, Value)>>
         }
         Kind::Text(max) => {
             if raw.chars().count() > max {
-                return Err(err(format!("longer than {max} characters")));
+                return Err(BookError::too_long(name, max));
             }
             text(raw)
         }

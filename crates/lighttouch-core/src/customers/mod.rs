@@ -160,7 +160,7 @@ impl Book {
     ) -> Result<String> {
         let parsed = parse_all(fields)?;
         if !parsed.iter().any(|(n, _)| *n == "name") {
-            return Err(BookError::invalid("name", "a customer needs a name"));
+            return Err(BookError::missing("name", "a customer needs a name"));
         }
         if !allow_duplicate {
             if let Some(dup) = self.duplicates_of(&parsed, None)?.into_iter().next() {

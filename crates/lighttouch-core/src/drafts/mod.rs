@@ -188,7 +188,7 @@ impl Book {
     pub fn save_draft(&mut self, draft: &Composed) -> Result<Draft> {
         self.live_customer(&draft.customer_id)?;
         if draft.body.trim().is_empty() {
-            return Err(BookError::invalid("body", "a draft needs text"));
+            return Err(BookError::missing("body", "a draft needs text"));
         }
         let id = self.write(|w| {
             let id = uuid::Uuid::now_v7().to_string();
@@ -259,7 +259,7 @@ impl Book {
     pub fn edit_draft(&mut self, id: &str, body: &str) -> Result<Draft> {
         self.open_draft(id)?;
         if body.trim().is_empty() {
-            return Err(BookError::invalid("body", "a draft needs text"));
+            return Err(BookError::missing("body", "a draft needs text"));
         }
         self.write(|w| {
             w.update(Entity::Draft, id, "body", &Value::String(body.to_string()))?;

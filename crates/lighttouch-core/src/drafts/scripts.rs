@@ -169,7 +169,7 @@ impl Book {
             ));
         }
         if body.trim().is_empty() {
-            return Err(BookError::invalid("body", "a script needs text"));
+            return Err(BookError::missing("body", "a script needs text"));
         }
         if let Some(bad) = unknown_placeholder(body) {
             return Err(BookError::invalid(

@@ -94,7 +94,7 @@ impl Book {
     pub fn add_purchase(&mut self, customer_id: &str, p: &NewPurchase) -> Result<String> {
         self.live_customer(customer_id)?;
         if p.product.trim().is_empty() {
-            return Err(BookError::invalid("product", "a purchase needs a product"));
+            return Err(BookError::missing("product", "a purchase needs a product"));
         }
         crate::customers::dates::parse_date(&p.purchased_on)
             .map_err(|e| BookError::invalid("purchased_on", e))?;
@@ -148,7 +148,7 @@ impl Book {
             ));
         }
         if t.channel.trim().is_empty() {
-            return Err(BookError::invalid(
+            return Err(BookError::missing(
                 "channel",
                 "a touchpoint needs a channel",
             ));

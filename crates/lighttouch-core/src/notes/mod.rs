@@ -33,13 +33,10 @@ const MAX_NOTE_CHARS: usize = 20_000;
 fn validate_body(body: &str) -> Result<&str> {
     let body = body.trim();
     if body.is_empty() {
-        return Err(BookError::invalid("note", "a note needs some text"));
+        return Err(BookError::missing("note", "a note needs some text"));
     }
     if body.chars().count() > MAX_NOTE_CHARS {
-        return Err(BookError::invalid(
-            "note",
-            format!("longer than {MAX_NOTE_CHARS} characters"),
-        ));
+        return Err(BookError::too_long("note", MAX_NOTE_CHARS));
     }
     Ok(body)
 }

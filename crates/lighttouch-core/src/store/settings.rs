@@ -65,7 +65,7 @@ impl Book {
         }
         for (name, v) in [("associate", &s.associate), ("store", &s.store)] {
             if clean(v).is_some_and(|v| v.chars().count() > 100) {
-                return Err(BookError::invalid(name, "longer than 100 characters"));
+                return Err(BookError::too_long(name, 100));
             }
         }
         let tx = self.conn.transaction()?;

@@ -167,13 +167,13 @@ impl Book {
 
 fn validate_tag_name(name: &str) -> Result<()> {
     if name.is_empty() {
-        return Err(BookError::invalid("tag", "a tag needs a name"));
+        return Err(BookError::missing("tag", "a tag needs a name"));
     }
-    if name.chars().count() > 40 || name.chars().any(char::is_control) {
-        return Err(BookError::invalid(
-            "tag",
-            "a tag is at most 40 characters of text",
-        ));
+    if name.chars().count() > 40 {
+        return Err(BookError::too_long("tag", 40));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(BookError::invalid("tag", "contains control characters"));
     }
     Ok(())
 }

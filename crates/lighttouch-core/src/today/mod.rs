@@ -429,7 +429,7 @@ impl Book {
             ));
         }
         if status == "snoozed" && until.is_none() {
-            return Err(BookError::invalid("until", "a snooze needs a day"));
+            return Err(BookError::missing("until", "a snooze needs a day"));
         }
         let customer = key.split(':').nth(1).unwrap_or_default().to_string();
         if key.split(':').count() < 2 {
