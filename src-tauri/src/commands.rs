@@ -11,7 +11,9 @@ use lighttouch_core::demo::DemoSummary;
 use lighttouch_core::drafts::scripts::TalkScript;
 use lighttouch_core::drafts::{Composed, Draft};
 use lighttouch_core::export::ExportFormat;
-use lighttouch_core::import::{ImportBatch, ImportOptions, ImportReport, UndoReport};
+use lighttouch_core::import::{
+    ImportBatch, ImportOptions, ImportProgress, ImportReport, UndoReport,
+};
 use lighttouch_core::list::{ListFacets, ListPage, ListQuery};
 use lighttouch_core::notes::Note;
 use lighttouch_core::recommend::guard::GuardSettings;
@@ -26,6 +28,7 @@ use lighttouch_core::today::QueueEntry;
 use lighttouch_core::{Book, Customer, CustomerRecord};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use tauri::ipc::Channel;
 use tauri::State;
 
 /// One `field = text` pair of a profile form; the core parses and validates.
@@ -205,9 +208,13 @@ pub async fn import_customers(
     state: State<'_, BookState>,
     path: String,
     options: ImportOptions,
+    progress: Channel<ImportProgress>,
 ) -> CommandResult<ImportReport> {
     with_book(&state, |b| {
-        b.import_customers_file(Path::new(&path), options)
+        // A closed window drops the messages; the import goes on regardless.
+        b.import_customers_file_with_progress(Path::new(&path), options, &mut |p| {
+            let _ = progress.send(p);
+        })
     })
 }
 

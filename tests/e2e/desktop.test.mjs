@@ -163,6 +163,32 @@ test("import wizard: dry-run report, column mapping, import, undo, import again"
     await searchAndOpen(app, "lixue", "李雪");
     await app.find('[data-testid="tag-chip"]', { text: "珍珠" });
     await app.find('[data-testid="note"]', { text: "喜欢古法金" });
+
+    // A big file: the bar says how far the import has got while it runs.
+    const big = path.join(work, "big.csv");
+    let rows = "姓名,手机,标签\n";
+    for (let i = 0; i < 5000; i++) rows += `顾客${i},139${String(i).padStart(8, "0")},珍珠\n`;
+    writeFileSync(big, rows);
+    await (await app.find('[data-nav="import"]')).click();
+    const input = await app.find('[data-testid="import-path"]');
+    await input.type(big);
+    await (await app.find('[data-testid="check-path"]')).click();
+    await app.find('[data-testid="import-summary"]', { text: "5000" });
+    // Every value the bar shows, recorded in the page: the run may be over
+    // before a poll from here would see it.
+    await app.exec(`
+      window.progressSeen = [];
+      new MutationObserver(() => {
+        const bar = document.querySelector('[data-testid="import-progress"]');
+        if (bar) window.progressSeen.push(Number(bar.getAttribute("aria-valuenow")));
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });`);
+    await (await app.find('[data-testid="run-import"]')).click();
+    await app.find('[data-testid="import-progress"]', { interval: 5 }).catch(() => null);
+    await app.screenshot("10-import-progress");
+    await app.find('[data-testid="import-done"]', { text: "新建 5000", timeout: 60_000 });
+    const seen = await app.exec("return window.progressSeen;");
+    const between = seen.filter((n) => n > 0 && n < 5000);
+    assert.ok(between.length > 0, `the bar moved while rows were written: ${JSON.stringify(seen.slice(0, 20))}`);
   } finally {
     await app.quit();
   }

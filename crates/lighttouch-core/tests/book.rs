@@ -673,3 +673,37 @@ fn an_import_uses_the_column_mapping_the_associate_chose() {
         assert!(e.to_string().contains(why), "{e}");
     }
 }
+
+#[test]
+fn an_import_reports_its_progress_in_steps_up_to_every_row() {
+    let mut b = book();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("customers.csv");
+    let mut csv = String::from("姓名,手机\n");
+    for i in 0..250 {
+        csv.push_str(&format!("顾客{i},139{i:08}\n"));
+    }
+    std::fs::write(&path, csv).unwrap();
+    let mut seen = Vec::new();
+    let dry = b
+        .import_customers_file_with_progress(
+            &path,
+            ImportOptions {
+                dry_run: true,
+                ..Default::default()
+            },
+            &mut |p| seen.push(p),
+        )
+        .unwrap();
+    assert_eq!(dry.created, 250);
+    assert!(seen.is_empty(), "a dry run writes nothing: {seen:?}");
+    let report = b
+        .import_customers_file_with_progress(&path, ImportOptions::default(), &mut |p| seen.push(p))
+        .unwrap();
+    assert_eq!(report.created, 250);
+    // Every 2 rows (1% of 250), rising, ending at the total.
+    assert_eq!(seen.len(), 125);
+    assert!(seen.windows(2).all(|w| w[0].done < w[1].done));
+    assert!(seen.iter().all(|p| p.total == 250));
+    assert_eq!(seen.last().map(|p| p.done), Some(250));
+}

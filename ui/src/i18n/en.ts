@@ -249,6 +249,7 @@ export const en = {
   "import.skipInvalid": "Import the other rows and skip these",
   "import.run": "Import {n} customers",
   "import.running": "Importing…",
+  "import.progress": "{done} of {total} rows written",
   "import.doneSummary": "Imported: {created} new, {merged} merged.",
   "import.again": "Import another file",
   "import.nothing": "Nothing to import: fix the rows above or choose another file.",

@@ -16,6 +16,11 @@ function parseDay(text: string): Date | null {
 }
 
 /** 2026年11月23日 / 23 Nov 2026. Accepts a date or an RFC 3339 time. */
+/** 12,345 in every locale we speak (Chinese groups by thousands too). */
+export function formatNumber(n: number, locale: Locale): string {
+  return new Intl.NumberFormat(intlLocale(locale)).format(n);
+}
+
 export function formatDate(text: string | null | undefined, locale: Locale): string {
   if (!text) return "";
   const d = parseDay(text);

@@ -249,6 +249,7 @@ export const zhHans: Record<MessageKey, string> = {
   "import.skipInvalid": "跳过这些行，导入其余的",
   "import.run": "导入 {n} 位顾客",
   "import.running": "正在导入…",
+  "import.progress": "已写入 {done} / {total} 行",
   "import.doneSummary": "导入完成：新建 {created} 位，合并 {merged} 位。",
   "import.again": "导入另一个文件",
   "import.nothing": "没有可导入的行：请修正上面的问题或选择其他文件。",

@@ -251,6 +251,7 @@ export const zhHant: Record<MessageKey, string> = {
   "import.skipInvalid": "略過這些列，匯入其餘的",
   "import.run": "匯入 {n} 位顧客",
   "import.running": "正在匯入…",
+  "import.progress": "已寫入 {done} / {total} 列",
   "import.doneSummary": "匯入完成：新增 {created} 位，合併 {merged} 位。",
   "import.again": "匯入另一個檔案",
   "import.nothing": "沒有可匯入的列：請修正上面的問題或選擇其他檔案。",

@@ -22,7 +22,21 @@ it("checks a file, lets the associate remap a column, imports, and undoes", asyn
   await fireEvent.change(phoneColumn, { target: { value: "wechat" } });
   await waitFor(() => expect((screen.getByTestId("column-1") as HTMLSelectElement).value).toBe("wechat"));
 
+  // Hold the import halfway to see the bar say how far it has got.
+  const realImport = api.importCustomers;
+  let finish = () => {};
+  const halfway = new Promise<void>((r) => (finish = r));
+  api.importCustomers = async (path, options, onProgress) => {
+    onProgress?.({ done: 1, total: 2 });
+    await halfway;
+    return realImport(path, options, onProgress);
+  };
   await fireEvent.click(screen.getByTestId("run-import"));
+  const bar = await screen.findByTestId("import-progress");
+  expect(bar).toHaveAttribute("aria-valuenow", "1");
+  expect(bar).toHaveAttribute("aria-valuemax", "2");
+  expect(screen.getByText("已写入 1 / 2 行")).toBeInTheDocument();
+  finish();
   expect(await screen.findByTestId("import-done")).toHaveTextContent("新建 2 位");
   expect((await api.bookInfo()).customers).toBe(2);
 

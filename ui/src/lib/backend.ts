@@ -1,14 +1,21 @@
 // The UI talks to the book through this interface only. The Tauri
 // implementation wraps the generated commands; tests use a fake.
-import { commands, type CommandError, type Result } from "./bindings";
+import { Channel } from "@tauri-apps/api/core";
+import { commands, type CommandError, type ImportOptions, type ImportProgress, type ImportReport, type Result } from "./bindings";
 
 type Commands = typeof commands;
 
 /** Each command, resolving to its data or throwing a CommandFailure. */
-export type BookApi = {
+type Unwrapped = {
   [K in keyof Commands]: Commands[K] extends (...args: infer A) => Promise<Result<infer R, CommandError>>
     ? (...args: A) => Promise<R>
     : never;
+};
+
+/** The commands, with progress as a plain callback rather than a Tauri channel. */
+export type BookApi = Omit<Unwrapped, "importCustomers"> & {
+  /** Checks (`dry_run`) or runs an import; `onProgress` hears the rows written. */
+  importCustomers(path: string, options: ImportOptions, onProgress?: (p: ImportProgress) => void): Promise<ImportReport>;
 };
 
 /** What the shell offers beyond the book: files, the clipboard, notifications. */
@@ -35,16 +42,23 @@ export class CommandFailure extends Error {
   }
 }
 
-function unwrapAll(raw: Commands): BookApi {
+function unwrap<T>(r: Result<T, CommandError>): T {
+  if (r.status === "error") throw new CommandFailure(r.error);
+  return r.data;
+}
+
+function unwrapAll(raw: Commands): Unwrapped {
   const api: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(raw)) {
-    api[name] = async (...args: unknown[]) => {
-      const r = (await (fn as (...a: unknown[]) => Promise<Result<unknown, CommandError>>)(...args));
-      if (r.status === "error") throw new CommandFailure(r.error);
-      return r.data;
-    };
+    api[name] = async (...args: unknown[]) => unwrap(await (fn as (...a: unknown[]) => Promise<Result<unknown, CommandError>>)(...args));
   }
-  return api as BookApi;
+  return api as Unwrapped;
+}
+
+async function importCustomers(path: string, options: ImportOptions, onProgress?: (p: ImportProgress) => void) {
+  const progress = new Channel<ImportProgress>();
+  if (onProgress) progress.onmessage = onProgress;
+  return unwrap(await commands.importCustomers(path, options, progress));
 }
 
 export async function tauriBackend(): Promise<Backend> {
@@ -54,6 +68,7 @@ export async function tauriBackend(): Promise<Backend> {
   const opener = await import("@tauri-apps/plugin-opener");
   return {
     ...unwrapAll(commands),
+    importCustomers,
     async pickCsv() {
       const picked = await dialog.open({
         multiple: false,

@@ -135,9 +135,9 @@ async exportCustomers(customerId: string | null, format: ExportFormat, path: str
     else return { status: "error", error: e  as any };
 }
 },
-async importCustomers(path: string, options: ImportOptions) : Promise<Result<ImportReport, CommandError>> {
+async importCustomers(path: string, options: ImportOptions, progress: TAURI_CHANNEL<ImportProgress>) : Promise<Result<ImportReport, CommandError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("import_customers", { path, options }) };
+    return { status: "ok", data: await TAURI_INVOKE("import_customers", { path, options, progress }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -580,6 +580,10 @@ skip_invalid: boolean;
  * the headers (None = do not import that column).
  */
 columns?: (string | null)[] | null }
+/**
+ * How far an import has got: rows written of the rows to write.
+ */
+export type ImportProgress = { done: number; total: number }
 export type ImportReport = { kind: string; encoding: string; dry_run: boolean; 
 /**
  * Whether anything was written.
@@ -811,6 +815,7 @@ open_conflicts: number }
  * The status line: the book's sync state and what the runner is doing.
  */
 export type SyncView = { status: SyncStatus; activity: SyncActivity }
+export type TAURI_CHANNEL<TSend> = null
 /**
  * A tag of the store's vocabulary, with how many customers carry it.
  */

@@ -225,7 +225,7 @@ export class FakeBackend {
           return null;
         }),
       exportCustomers: (customerId) => call("exportCustomers", () => (customerId ? 1 : this.#live().length)),
-      importCustomers: (_path, options) =>
+      importCustomers: (_path, options, onProgress) =>
         call("importCustomers", () => {
           const report = {
             kind: "customers", encoding: "UTF-8", dry_run: options.dry_run, applied: !options.dry_run, rows: 2, created: 2, merged: 0,
@@ -237,6 +237,7 @@ export class FakeBackend {
           if (options.columns) report.columns = report.columns.map((c, i) => ({ ...c, field: options.columns?.[i] ?? null }));
           if (!options.dry_run) {
             report.created_ids = [this.#add([{ field: "name", value: "导入甲" }]), this.#add([{ field: "name", value: "导入乙" }])];
+            report.created_ids.forEach((_, i) => onProgress?.({ done: i + 1, total: report.created_ids.length }));
             report.batch_id = `batch-${report.created_ids[0]}`;
             this.batches.set(report.batch_id, report.created_ids);
           }

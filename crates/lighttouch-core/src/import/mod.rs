@@ -61,6 +61,14 @@ pub struct MergeProposal {
     pub same_as_line: Option<usize>,
 }
 
+/// How far an import has got: rows written of the rows to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportProgress {
+    pub done: u32,
+    pub total: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ImportReport {
@@ -152,9 +160,22 @@ impl Book {
         path: &Path,
         options: ImportOptions,
     ) -> Result<ImportReport> {
+        self.import_customers_file_with_progress(path, options, &mut |_| {})
+    }
+
+    /// Like [`Book::import_customers_file`], telling `progress` how many rows
+    /// are written (about a hundred times over the import, and at the end).
+    /// The import is still one transaction: rows counted as written are
+    /// committed only when it ends.
+    pub fn import_customers_file_with_progress(
+        &mut self,
+        path: &Path,
+        options: ImportOptions,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<ImportReport> {
         let bytes = read_file(path)?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        self.import_customers_named(&bytes, options, name)
+        self.import_customers_named(&bytes, options, name, progress)
     }
 
     pub fn import_purchases_file(
@@ -172,7 +193,7 @@ impl Book {
         bytes: &[u8],
         options: ImportOptions,
     ) -> Result<ImportReport> {
-        self.import_customers_named(bytes, options, None)
+        self.import_customers_named(bytes, options, None, &mut |_| {})
     }
 
     fn import_customers_named(
@@ -180,6 +201,7 @@ impl Book {
         bytes: &[u8],
         options: ImportOptions,
         file_name: Option<String>,
+        progress: &mut dyn FnMut(ImportProgress),
     ) -> Result<ImportReport> {
         let table = decode::read_table(bytes)?;
         let header_at = headers::find_header(Kind::Customers, &table.rows).ok_or_else(|| {
@@ -223,10 +245,12 @@ impl Book {
         let store = self.store_name()?;
         let batch_id = uuid::Uuid::now_v7().to_string();
         let (rows_n, created_n, merged_n) = (report.rows, report.created, report.merged);
+        let total = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+        let step = (total / 100).max(1);
         let created_ids = self.write(|w| {
             let mut ids: Vec<Option<String>> = Vec::with_capacity(rows.len());
             let mut effects = Effects::default();
-            for row in &rows {
+            for (done, row) in (1..).zip(&rows) {
                 let id = match &row.target {
                     Target::New => {
                         let id = insert_customer(
@@ -263,6 +287,9 @@ impl Book {
                     }
                 }
                 ids.push(Some(id));
+                if done % step == 0 || done == total {
+                    progress(ImportProgress { done, total });
+                }
             }
             let at = w.now_text();
             w.conn().execute(
