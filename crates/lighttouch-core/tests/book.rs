@@ -456,6 +456,10 @@ fn export_round_trips_through_import() {
     a.add_note(&id, "多行\n备注, 带逗号").unwrap();
     let mut csv = Vec::new();
     a.export(None, ExportFormat::Csv, &mut csv).unwrap();
+    assert!(
+        csv.starts_with("\u{feff}id,name,".as_bytes()),
+        "a BOM for Excel, then the header"
+    );
     let mut b = book();
     let r = b.import_customers(&csv, ImportOptions::default()).unwrap();
     assert_eq!((r.created, r.rejected), (1, 0), "{r:?}");

@@ -3,7 +3,7 @@
 export const en = {
   "app.name": "Lighttouch",
   "nav.customers": "Customers",
-  "nav.import": "Import",
+  "nav.import": "Import & export",
   "nav.settings": "Settings",
   "nav.today": "Today",
   "today.title": "Today",
@@ -222,6 +222,11 @@ export const en = {
   "erase.done": "Personal data erased",
 
   "export.done": "Exported {n} customers to {path}",
+  "export.title": "Export the book",
+  "export.hint": "Every customer in this book, to a file you keep safe: it holds personal data.",
+  "export.csv": "CSV (opens in Excel)",
+  "export.json": "JSON (with notes, purchases and history)",
+  "export.fileName": "customers",
 
   "import.title": "Import customers",
   "import.step.pick": "Choose a file",

@@ -3,7 +3,7 @@ import type { MessageKey } from "./en";
 export const zhHans: Record<MessageKey, string> = {
   "app.name": "轻触",
   "nav.customers": "顾客",
-  "nav.import": "导入",
+  "nav.import": "导入导出",
   "nav.settings": "设置",
   "nav.today": "今天",
   "today.title": "今日待办",
@@ -222,6 +222,11 @@ export const zhHans: Record<MessageKey, string> = {
   "erase.done": "个人信息已删除",
 
   "export.done": "已导出 {n} 位顾客到 {path}",
+  "export.title": "导出顾客簿",
+  "export.hint": "导出本顾客簿中的全部顾客。文件含个人信息，请妥善保管。",
+  "export.csv": "CSV（可用 Excel 打开）",
+  "export.json": "JSON（含笔记、购买和联系记录）",
+  "export.fileName": "顾客簿",
 
   "import.title": "导入顾客",
   "import.step.pick": "选择文件",

@@ -5,7 +5,7 @@ import type { MessageKey } from "./en";
 export const zhHant: Record<MessageKey, string> = {
   "app.name": "輕觸",
   "nav.customers": "顧客",
-  "nav.import": "匯入",
+  "nav.import": "匯入匯出",
   "nav.settings": "設定",
   "nav.today": "今天",
   "today.title": "今日待辦",
@@ -224,6 +224,11 @@ export const zhHant: Record<MessageKey, string> = {
   "erase.done": "個人資料已刪除",
 
   "export.done": "已匯出 {n} 位顧客到 {path}",
+  "export.title": "匯出顧客簿",
+  "export.hint": "匯出本顧客簿中的全部顧客。檔案含個人資料，請妥善保管。",
+  "export.csv": "CSV（可用 Excel 開啟）",
+  "export.json": "JSON（含筆記、購買和聯絡紀錄）",
+  "export.fileName": "顧客簿",
 
   "import.title": "匯入顧客",
   "import.step.pick": "選擇檔案",

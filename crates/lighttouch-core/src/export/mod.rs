@@ -111,6 +111,9 @@ impl Book {
                 writeln!(out).map_err(io_err)
             }
             ExportFormat::Csv => {
+                // Excel reads a CSV without a byte-order mark in the
+                // system's code page: Chinese would come out garbled.
+                out.write_all("\u{feff}".as_bytes()).map_err(io_err)?;
                 let mut w = csv::Writer::from_writer(out);
                 let mut header: Vec<&str> = vec!["id"];
                 header.extend(editable_fields());

@@ -192,11 +192,20 @@ impl Book {
             ListSort::UpcomingBirthday => Some(self.birthday_distances()?),
             _ => None,
         };
-        let index = self.search_index()?;
+        let generation = self.generation;
+        self.search_index()?;
+        let (index, name_order) = (
+            self.index.as_ref().expect("loaded above"),
+            &mut self.name_order,
+        );
         let mut found: Vec<(u32, Option<MatchField>)> = if text.is_empty() {
-            let mut docs: Vec<u32> = index.live_docs().collect();
-            docs.sort_by(|a, b| index.doc_sort_key(*a).cmp(index.doc_sort_key(*b)));
-            docs.into_iter().map(|d| (d, None)).collect()
+            if name_order.as_ref().is_none_or(|(g, _)| *g != generation) {
+                let mut docs: Vec<u32> = index.live_docs().collect();
+                docs.sort_by(|a, b| index.doc_sort_key(*a).cmp(index.doc_sort_key(*b)));
+                *name_order = Some((generation, docs));
+            }
+            let docs = name_order.as_ref().map_or(&[][..], |(_, d)| d);
+            docs.iter().map(|&d| (d, None)).collect()
         } else {
             index
                 .search(&text, usize::MAX)

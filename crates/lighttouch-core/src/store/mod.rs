@@ -27,6 +27,9 @@ pub struct Book {
     /// Bumped by every committed write; cached views compare it to stay fresh.
     pub(crate) generation: u64,
     pub(crate) list_cache: Option<crate::list::ListCache>,
+    /// Every live customer in name order, with the generation it is valid
+    /// for: clearing the search box lists everyone without sorting again.
+    pub(crate) name_order: Option<(u64, Vec<u32>)>,
     /// Profiles, store statistics and content for recommendations, by generation.
     pub(crate) recommend_cache: Option<crate::recommend::Cache>,
     pub(crate) stats_cache: Option<crate::recommend::StatsCache>,
@@ -115,6 +118,7 @@ impl Book {
             index: None,
             generation: 0,
             list_cache: None,
+            name_order: None,
             recommend_cache: None,
             stats_cache: None,
             recommend_stale: crate::changes::Affected::Everything,
