@@ -49,7 +49,8 @@ ensure_desktop_build() {
 # What running the window headless and driving it through WebDriver needs,
 # plus CJK fonts so Chinese renders in screenshots.
 ensure_desktop_test() {
-  apt_install xvfb xauth imagemagick webkit2gtk-driver fonts-noto-cjk fonts-dejavu-core dbus
+  # xdotool answers the system file dialogs, which WebDriver cannot reach.
+  apt_install xvfb xauth imagemagick webkit2gtk-driver fonts-noto-cjk fonts-dejavu-core dbus xdotool
   # Build the font cache now, not inside the first window's start-up.
   fc-cache >/dev/null 2>&1 || true
 }

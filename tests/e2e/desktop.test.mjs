@@ -4,7 +4,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { App, Keys } from "./webdriver.mjs";
@@ -189,6 +189,39 @@ test("import wizard: dry-run report, column mapping, import, undo, import again"
     const seen = await app.exec("return window.progressSeen;");
     const between = seen.filter((n) => n > 0 && n < 5000);
     assert.ok(between.length > 0, `the bar moved while rows were written: ${JSON.stringify(seen.slice(0, 20))}`);
+  } finally {
+    await app.quit();
+  }
+});
+
+test("export: the whole book to CSV and one customer to JSON, through the system's save dialog", async () => {
+  const db = book("export", { demo: 30 });
+  const app = await launch(db);
+  try {
+    await (await app.find('[data-nav="import"]')).click();
+    await (await app.find('[data-testid="export-csv"]')).click();
+    const csvPath = path.join(work, "book.csv");
+    await app.saveAs(csvPath);
+    await app.find('[data-testid="export-done"]', { text: "已导出 31 位顾客" });
+    await app.screenshot("11-export-done");
+    const csv = readFileSync(csvPath, "utf8");
+    assert.ok(csv.startsWith("\uFEFFid,name,"), "a BOM for Excel, then the header");
+    assert.match(csv, /欧阳娜娜,female,13912345678/);
+    // 31 customers plus the header; notes may span lines inside quotes, so count IDs.
+    assert.equal(csv.match(/^[0-9a-f]{8}-[0-9a-f]{4}-/gm)?.length, 31);
+
+    // One customer's full record, as a data access request needs.
+    await (await app.find('[data-nav="customers"]')).click();
+    await searchAndOpen(app, "oynn", "欧阳娜娜");
+    await (await app.find("button", { text: "更多" })).click();
+    await (await app.find('[role="menuitem"]', { text: "导出此顾客" })).click();
+    const jsonPath = path.join(work, "nana.json");
+    await app.saveAs(jsonPath);
+    await app.find(".toast", { text: "已导出 1 位顾客" });
+    const record = JSON.parse(readFileSync(jsonPath, "utf8"));
+    assert.equal(record.customers.length, 1);
+    assert.equal(record.customers[0].name, "欧阳娜娜");
+    assert.equal(record.customers[0].birthday, "1992-12-01");
   } finally {
     await app.quit();
   }

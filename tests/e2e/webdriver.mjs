@@ -1,7 +1,7 @@
 // A small W3C WebDriver client for the real desktop window: starts
 // WebKitWebDriver (Debian's webkit2gtk-driver), which starts the app, and
 // drives it over HTTP. No npm packages needed.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -128,6 +128,28 @@ export class App {
   async findAll(css) {
     const els = await this.cmd("POST", "/elements", { using: "css selector", value: css });
     return els.map((e) => new Element(this, e[ELEMENT]));
+  }
+
+  /**
+   * Answers the system's save dialog (GTK's, opened by the dialog plugin),
+   * which WebDriver cannot reach: types `file` into its name field with
+   * xdotool and presses Enter, as a person would.
+   */
+  async saveAs(file, { title = "Save File", timeout = 15_000 } = {}) {
+    const xdotool = (...args) => execFileSync("xdotool", args, { encoding: "utf8" }).trim();
+    let win = "";
+    await this.waitFor(async () => {
+      try {
+        win = xdotool("search", "--onlyvisible", "--name", `^${title}$`).split("\n")[0];
+      } catch {
+        return false; // not open yet: xdotool exits 1 when nothing matches
+      }
+      return !!win;
+    }, `the "${title}" dialog`, timeout);
+    xdotool("windowfocus", "--sync", win);
+    xdotool("key", "--window", win, "ctrl+a");
+    xdotool("type", "--window", win, "--delay", "10", file);
+    xdotool("key", "--window", win, "Return");
   }
 
   async waitFor(fn, what, timeout = 10_000) {
