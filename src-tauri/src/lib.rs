@@ -106,26 +106,34 @@ fn book_path() -> anyhow::Result<PathBuf> {
 
 pub fn run() {
     #[cfg(target_os = "linux")]
-    paint_on_one_thread();
+    tune_webkit();
     if let Err(e) = try_run() {
         eprintln!("lighttouch: {e:#}");
         std::process::exit(1);
     }
 }
 
-/// WebKitGTK paints page content with Skia on the GPU from a pool of worker
-/// threads, each holding its own GL context. Without a capable GPU (a store
-/// laptop, a virtual machine) each context is Mesa's software GL, and the
-/// pool costs the web process about 35 MiB for a page of lists and forms
-/// that paints a few rows at a time. Painting on the page's own thread
-/// keeps the GPU path without the extra contexts. An explicit setting
-/// in the environment wins.
+/// Engine settings for a small local app, set in the environment WebKit's
+/// web process inherits (before any thread exists); a value already in the
+/// environment wins. Each saves memory the associate's page has no use for:
+/// - `WEBKIT_SKIA_GPU_PAINTING_THREADS=0`: WebKitGTK paints with Skia from a
+///   pool of worker threads, each with its own GL context. Without a capable
+///   GPU (a store laptop, a virtual machine) every context is Mesa's software
+///   GL, and the pool costs about 35 MiB; painting on the page's own thread
+///   keeps the GPU path without the extra contexts.
+/// - `JSC_useDFGJIT=0`: JavaScriptCore's optimising compilers (DFG, FTL) pay
+///   off for long-running computation. The page's script is event glue, well
+///   served by the interpreter and baseline compiler, and the optimising
+///   tiers cost about 7 MiB of compiled code and compiler memory.
 #[cfg(target_os = "linux")]
-fn paint_on_one_thread() {
-    const VAR: &str = "WEBKIT_SKIA_GPU_PAINTING_THREADS";
-    // Called first thing in `run`, before any thread exists.
-    if std::env::var_os(VAR).is_none() {
-        std::env::set_var(VAR, "0");
+fn tune_webkit() {
+    for (var, value) in [
+        ("WEBKIT_SKIA_GPU_PAINTING_THREADS", "0"),
+        ("JSC_useDFGJIT", "0"),
+    ] {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, value);
+        }
     }
 }
 
