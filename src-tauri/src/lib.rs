@@ -187,6 +187,21 @@ fn try_run() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    /// The engine settings fill in what is missing and leave what the
+    /// person running the app set.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn engine_settings_never_override_the_environment() {
+        std::env::set_var("JSC_useDFGJIT", "1");
+        std::env::remove_var("WEBKIT_SKIA_GPU_PAINTING_THREADS");
+        super::tune_webkit();
+        assert_eq!(std::env::var("JSC_useDFGJIT").as_deref(), Ok("1"));
+        assert_eq!(
+            std::env::var("WEBKIT_SKIA_GPU_PAINTING_THREADS").as_deref(),
+            Ok("0")
+        );
+    }
+
     /// The committed bindings must match the commands; run with
     /// UPDATE_BINDINGS=1 to rewrite them after changing a command or type.
     #[test]
