@@ -5,8 +5,9 @@ import type { CustomerRow, ListQuery, ListSort } from "../lib/bindings";
 import type { BookApi } from "../lib/backend";
 import { errorText } from "../i18n/errors";
 
-/** Rows per request: enough for a 1080p list plus scrolling margin. */
-export const PAGE = 50;
+/** Rows per request: a 1080p list with its scrolling margin (19 rows) fits in
+ * one; every keystroke fetches, parses and renders no more than that. */
+export const PAGE = 24;
 
 export type ListBackend = Pick<BookApi, "listCustomers">;
 

@@ -38,7 +38,7 @@ describe("CustomerListModel", () => {
   });
 
   it("does not fetch beyond the end", async () => {
-    const b = backend(30);
+    const b = backend(PAGE - 5);
     const m = new CustomerListModel(b);
     await m.refresh();
     await m.ensure(0, 500);
