@@ -184,7 +184,7 @@ test("import wizard: dry-run report, column mapping, import, undo, import again"
       }).observe(document.body, { subtree: true, childList: true, attributes: true });`);
     await (await app.find('[data-testid="run-import"]')).click();
     await app.find('[data-testid="import-progress"]', { interval: 5 }).catch(() => null);
-    await app.screenshot("10-import-progress");
+    await app.screenshot("17-import-progress");
     await app.find('[data-testid="import-done"]', { text: "新建 5000", timeout: 60_000 });
     const seen = await app.exec("return window.progressSeen;");
     const between = seen.filter((n) => n > 0 && n < 5000);
@@ -203,7 +203,7 @@ test("export: the whole book to CSV and one customer to JSON, through the system
     const csvPath = path.join(work, "book.csv");
     await app.saveAs(csvPath);
     await app.find('[data-testid="export-done"]', { text: "已导出 31 位顾客" });
-    await app.screenshot("11-export-done");
+    await app.screenshot("18-export-done");
     const csv = readFileSync(csvPath, "utf8");
     assert.ok(csv.startsWith("\uFEFFid,name,"), "a BOM for Excel, then the header");
     assert.match(csv, /欧阳娜娜,female,13912345678/);

@@ -53,7 +53,8 @@ export const en = {
   "content.heldBack": "{n} more it suits are held back (consent, contact caps or do-not-contact).",
   "content.nobody": "None of your customers is a clear fit.",
 
-  "search.placeholder": "Name, pinyin, initials, phone, WeChat, tag or note",
+  "search.placeholder": "Name, pinyin, phone or tag",
+  "search.hint": "Name, pinyin, initials, phone, WeChat, tag or note",
   "search.label": "Search customers",
   "list.count": "{n} customers",
   "list.countOne": "1 customer",

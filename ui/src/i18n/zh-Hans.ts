@@ -53,7 +53,8 @@ export const zhHans: Record<MessageKey, string> = {
   "content.heldBack": "另有 {n} 位合适的顾客暂不推荐（未授权、联系已达上限或请勿联系）。",
   "content.nobody": "你的顾客里没有特别合适的。",
 
-  "search.placeholder": "姓名、拼音、首字母、手机、微信、标签或备注",
+  "search.placeholder": "姓名、拼音、手机或标签",
+  "search.hint": "姓名、拼音、首字母、手机、微信、标签或备注",
   "search.label": "搜索顾客",
   "list.count": "{n} 位顾客",
   "list.countOne": "1 位顾客",

@@ -55,7 +55,8 @@ export const zhHant: Record<MessageKey, string> = {
   "content.heldBack": "另有 {n} 位合適的顧客暫不推薦（未授權、聯繫已達上限或請勿聯繫）。",
   "content.nobody": "你的顧客裡沒有特別合適的。",
 
-  "search.placeholder": "姓名、拼音、首字母、手機、微信、標籤或備註",
+  "search.placeholder": "姓名、拼音、手機或標籤",
+  "search.hint": "姓名、拼音、首字母、手機、微信、標籤或備註",
   "search.label": "搜尋顧客",
   "list.count": "{n} 位顧客",
   "list.countOne": "1 位顧客",
