@@ -151,7 +151,10 @@ fn merge_and_export() {
         "second profile note"
     );
     let csv = ok(&b, &["export", "--customer", a.trim(), "--format", "csv"]);
-    assert!(csv.starts_with("id,name,"), "{csv}");
+    assert!(
+        csv.starts_with("\u{feff}id,name,"),
+        "a BOM for Excel, then the header: {csv}"
+    );
     assert!(csv.contains("李娜"));
     let out = b.path.with_file_name("out.csv");
     ok(
