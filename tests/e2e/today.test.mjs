@@ -22,6 +22,9 @@ test("today: reasons and drafts, copy and log records the contact", async () => 
   lt(db, "init", "--associate", "小林", "--store", "静安嘉里", "--language", "zh-Hans");
   lt(db, "demo", "--customers", "300");
   lt(db, "reminders", "--off");
+  // The test runs at any hour: no quiet hours, or a promotion copied after
+  // 21:00 would be held back and stay in the queue.
+  lt(db, "guard", "--quiet", "00:00-00:00");
   const day = new Date();
   const pad = (n) => String(n).padStart(2, "0");
   const today = `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
