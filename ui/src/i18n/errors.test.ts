@@ -19,6 +19,8 @@ describe("errorText", () => {
     expect(errorText(failure({ field: "consent_source", problem: { kind: "malformed" } }))).toBe("授權方式的格式不對");
     i18n.locale = "en";
     expect(errorText(failure({ field: "email", problem: { kind: "malformed" } }))).toBe("Enter an email address, like name@example.com");
+    // A sentence written for the field wins over the kind of problem.
+    expect(errorText(failure({ field: "per_week", problem: { kind: "malformed" } }))).toContain("do-not-contact");
     // A field the UI has no label for is named as the core names it.
     expect(errorText(failure({ field: "per_fortnight", problem: { kind: "missing" } }))).toBe("per_fortnight is required");
   });

@@ -22,6 +22,9 @@ function fieldLabel(field: string): string {
 }
 
 function invalidFieldText(field: string, problem: CommandFailure["detail"]["problem"]): string {
+  // A sentence written for the field says what it needs, whatever is wrong.
+  const forField = `error.field.${field}`;
+  if (known(forField)) return t(forField);
   const kind = problem?.kind ?? "malformed";
   const specific = `error.${kind}.${FORMAT_OF[field] ?? field}`;
   if (known(specific)) return t(specific);
