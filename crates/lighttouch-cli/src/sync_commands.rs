@@ -77,6 +77,12 @@ pub fn run(book: Book, command: &Command, json: bool, out: &mut impl Write) -> R
                 writeln!(out, "{}", serde_json::to_string(&report)?)?;
             } else {
                 writeln!(out, "pushed {}, pulled {}", report.pushed, report.pulled)?;
+                if report.continued_as_new_device {
+                    writeln!(
+                        out,
+                        "this book was restored from a backup or copied: it now syncs as a new device, and nothing was lost"
+                    )?;
+                }
             }
         }
         Command::Status => {
@@ -115,6 +121,22 @@ pub fn run(book: Book, command: &Command, json: bool, out: &mut impl Write) -> R
                         "conflicts to review: {} (lighttouch conflicts)",
                         status.open_conflicts
                     )?;
+                }
+                if status.quarantined > 0 {
+                    let b = book.lock().unwrap_or_else(|p| p.into_inner());
+                    writeln!(out, "changes kept aside: {}", status.quarantined)?;
+                    for q in b.quarantined_changes()? {
+                        let way = if q.direction == "in" {
+                            "could not be applied here"
+                        } else {
+                            "not accepted by the server"
+                        };
+                        writeln!(
+                            out,
+                            "  {} {} {}: {way}: {} ({})",
+                            q.id, q.entity, q.row_id, q.message, q.code
+                        )?;
+                    }
                 }
             }
         }

@@ -495,20 +495,21 @@ fn every_migration_runs_on_a_book_made_by_the_previous_version() {
             assert_eq!(v, version - 1);
         }
         // A book at the previous version, with data when it has tables,
-        // written as that version wrote it (raw SQL, not today's code).
+        // written as that version wrote it (raw SQL, not today's code; its
+        // stamps were MILLIS-COUNTER-NODE with a 32-hex node, as today).
         if version > 1 {
             let conn = rusqlite::Connection::open(&path).unwrap();
             conn.execute(
                 "INSERT INTO customers(id, hlc, name, created_at)
-                 VALUES ('old-1', '0000000000001-000000-0', '老客', '2025-01-01T00:00:00Z')",
+                 VALUES ('old-1', '0000000000001-000000-000000000000000000000000000000a1', '老客', '2025-01-01T00:00:00Z')",
                 [],
             )
             .unwrap();
             conn.execute_batch(
                 "INSERT INTO changes(hlc, entity, row_id, op, field, value)
-                 VALUES ('0000000000002-000000-0', 'customer', 'old-1', 'set', 'ring_size', '\"12\"');
+                 VALUES ('0000000000002-000000-000000000000000000000000000000a1', 'customer', 'old-1', 'set', 'ring_size', '\"12\"');
                  INSERT INTO field_clocks(entity, row_id, field, hlc)
-                 VALUES ('customer', 'old-1', 'ring_size', '0000000000002-000000-0');",
+                 VALUES ('customer', 'old-1', 'ring_size', '0000000000002-000000-000000000000000000000000000000a1');",
             )
             .unwrap();
         }
@@ -523,6 +524,7 @@ fn every_migration_runs_on_a_book_made_by_the_previous_version() {
             // Unsent changes from before sync existed still go out.
             let pending = book.push_batch(10).unwrap().unwrap();
             assert_eq!(pending.changes[0].field.as_deref(), Some("ring_size"));
+            assert_eq!(pending.changes[0].op, "set");
             assert_eq!(pending.changes[0].base, None);
         }
     }

@@ -8,6 +8,7 @@
 //! [`OLDEST_SUPPORTED_PROTOCOL`] with `please_update` before touching data.
 
 pub mod content;
+pub mod schema;
 pub mod scripts;
 
 use chrono::{DateTime, Utc};
@@ -28,6 +29,17 @@ pub const MAX_PUSH_CHANGES: usize = 5_000;
 pub const MAX_PULL_CHANGES: u32 = 20_000;
 /// Largest request body a server accepts.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// What a client puts in one push at most (well under the body limit).
+pub const MAX_PUSH_BYTES: usize = 4 * 1024 * 1024;
+/// Stored values one pull page carries at most, whatever their count: a page
+/// of 20,000 changes of 60 KiB each would be more than a gigabyte.
+pub const MAX_PULL_BYTES: usize = 8 * 1024 * 1024;
+/// Longest username the server reads.
+pub const MAX_USERNAME_CHARS: usize = 64;
+/// The operation a device sends in place of a change it cannot send (too
+/// large, or refused by its own checks): the sequence stays gap-free, the
+/// server records the number and hands nothing out.
+pub const SKIP_OP: &str = "skip";
 /// How far ahead of the server's clock a change's stamp may be before the
 /// server bounds it to its own time.
 pub const MAX_CLOCK_LEAD_MS: u64 = 5 * 60 * 1000;
@@ -39,6 +51,7 @@ pub mod paths {
     pub const ME: &str = "/v1/me";
     pub const PUSH: &str = "/v1/sync/push";
     pub const PULL: &str = "/v1/sync/pull";
+    pub const REREGISTER: &str = "/v1/device/reregister";
     pub const ADMIN_DEVICES: &str = "/v1/admin/devices";
     pub const ADMIN_REASSIGN: &str = "/v1/admin/reassign";
 }
@@ -92,8 +105,21 @@ pub struct UserInfo {
 pub struct LoginResponse {
     /// Bearer token for every later request; the server keeps only its hash.
     pub token: String,
+    /// The device ID the token is bound to. It differs from the one asked
+    /// for when that ID belongs to someone else or was revoked: the book then
+    /// takes this one as its own (and as the node of its clock stamps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<Uuid>,
     pub user: UserInfo,
     pub server_time: DateTime<Utc>,
+}
+
+/// Sent with a device's token after the server answered `device_diverged`:
+/// the book continues as a new device with its own ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReregisterRequest {
+    pub device_id: Uuid,
+    pub device_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,7 +170,19 @@ pub struct PushResponse {
     /// Changes of the pushed range whose stamp was too far ahead; the device
     /// rewrites its own copies to these stamps.
     pub restamped: Vec<Restamp>,
+    /// Changes of the pushed range the server refused one by one (a value
+    /// that would not apply, a rule of the store). They are counted as
+    /// pushed, so nothing waits behind them; the device keeps them aside.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<Rejected>,
     pub server_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    pub seq: i64,
+    pub code: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -232,6 +270,14 @@ pub mod codes {
     pub const RATE_LIMITED: &str = "rate_limited";
     pub const TOO_LARGE: &str = "too_large";
     pub const INTERNAL: &str = "internal";
+    /// A re-sent sequence number carries a different change than the server
+    /// stored: the book was restored from a backup or copied. It continues
+    /// as a new device (`ReregisterRequest`) from `diverged_at` on.
+    pub const DEVICE_DIVERGED: &str = "device_diverged";
+    /// The client speaks a newer protocol than this server.
+    pub const UNSUPPORTED_PROTOCOL: &str = "unsupported_protocol";
+    /// The server is busy checking other passwords; try again shortly.
+    pub const BUSY: &str = "busy";
 }
 
 /// Every error response body.
@@ -242,6 +288,13 @@ pub struct ApiError {
     /// With `seq_gap`: the sequence number the server expects next.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_seq: Option<i64>,
+    /// With `device_diverged`: the first sequence number the server holds
+    /// differently; everything before it the server has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverged_at: Option<i64>,
+    /// With `rate_limited` and `busy`: seconds to wait before trying again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -250,6 +303,8 @@ impl ApiError {
             code: code.to_string(),
             message: message.into(),
             expected_seq: None,
+            diverged_at: None,
+            retry_after_secs: None,
         }
     }
 }

@@ -1,13 +1,10 @@
 //! Secrets: device tokens (random, stored only as a SHA-256 hash, which is
-//! enough for 256 random bits) and passwords (argon2id), plus the login rate
-//! limit.
+//! enough for 256 random bits) and passwords (argon2id), plus the keys of the sign-in limiter
+//! (whose counts live in the storage, shared by every server process).
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
@@ -52,49 +49,11 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Failed logins allowed per key (a username, an address) in one window.
-/// Per process: with several servers an attacker gets this many per server,
-/// still far too few to guess a password.
-pub struct LoginLimiter {
-    max_failures: u32,
-    window: Duration,
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
-}
-
-impl LoginLimiter {
-    pub fn new(max_failures: u32, window: Duration) -> Self {
-        LoginLimiter {
-            max_failures,
-            window,
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub fn is_blocked(&self, key: &str, now: Instant) -> bool {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key).is_some_and(|(start, n)| {
-            now.duration_since(*start) < self.window && *n >= self.max_failures
-        })
-    }
-
-    pub fn record_failure(&self, key: &str, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now.duration_since(*start) < self.window);
-        }
-        let entry = map.entry(key.to_string()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-    }
-
-    pub fn record_success(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-    }
+/// A key for the sign-in limiter: a prefix (`a:` account, `i:` address)
+/// and a hash, so that a 4 MiB username costs 40 bytes to remember.
+pub fn limiter_key(kind: char, name: &str) -> String {
+    let h = Sha256::digest(name.as_bytes());
+    format!("{kind}:{}", hex::encode(&h[..16]))
 }
 
 #[cfg(test)]
@@ -124,15 +83,11 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_blocks_after_repeated_failures_until_the_window_passes() {
-        let l = LoginLimiter::new(3, Duration::from_secs(60));
-        let t0 = Instant::now();
-        for _ in 0..3 {
-            assert!(!l.is_blocked("u", t0));
-            l.record_failure("u", t0);
-        }
-        assert!(l.is_blocked("u", t0));
-        assert!(!l.is_blocked("other", t0));
-        assert!(!l.is_blocked("u", t0 + Duration::from_secs(61)));
+    fn limiter_keys_are_short_and_distinct_per_kind() {
+        let huge = "x".repeat(4 << 20);
+        let k = limiter_key('a', &huge);
+        assert_eq!(k.len(), 34);
+        assert_ne!(limiter_key('a', "xiaolin"), limiter_key('i', "xiaolin"));
+        assert_eq!(limiter_key('a', "xiaolin"), limiter_key('a', "xiaolin"));
     }
 }

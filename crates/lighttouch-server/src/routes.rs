@@ -3,11 +3,11 @@
 //! `crate::sync` and `crate::admin`.
 
 use crate::admin::{Admin, AdminError};
-use crate::auth::{new_token, token_hash, verify_password, LoginLimiter};
+use crate::auth::{limiter_key, new_token, token_hash, verify_password};
 use crate::storage::{DeviceAuth, Storage, StorageError};
 use crate::sync::{self, storage_error, Clock};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -16,20 +16,29 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use lighttouch_protocol::{
     codes, paths, ApiError, LoginRequest, LoginResponse, MeResponse, PullRequest, PushRequest,
-    ReassignRequest, ReassignResponse, Role, UserInfo, MAX_BODY_BYTES, OLDEST_SUPPORTED_PROTOCOL,
-    PROTOCOL_HEADER, PROTOCOL_VERSION,
+    ReassignRequest, ReassignResponse, ReregisterRequest, Role, UserInfo, MAX_BODY_BYTES,
+    MAX_USERNAME_CHARS, OLDEST_SUPPORTED_PROTOCOL, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+/// Longest password the server hashes (argon2 reads all of it).
+const MAX_PASSWORD_BYTES: usize = 1024;
+/// How long a sign-in waits for a free password check before `busy`.
+const PASSWORD_QUEUE_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub clock: Arc<dyn Clock>,
     pub admin: Arc<Admin>,
-    pub limiter: Arc<LoginLimiter>,
+    /// Password checks at once: each takes about 19 MiB and a core's time,
+    /// so a burst of sign-ins queues instead of exhausting the server.
+    pub password_checks: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -38,7 +47,9 @@ impl AppState {
             admin: Arc::new(Admin::new(storage.clone(), clock.clone())),
             storage,
             clock,
-            limiter: Arc::new(LoginLimiter::new(10, Duration::from_secs(300))),
+            password_checks: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4)),
+            )),
         }
     }
 }
@@ -64,6 +75,9 @@ impl From<ApiError> for Failure {
             codes::PLEASE_UPDATE => StatusCode::UPGRADE_REQUIRED,
             codes::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
             codes::TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            codes::DEVICE_DIVERGED => StatusCode::CONFLICT,
+            codes::UNSUPPORTED_PROTOCOL => StatusCode::BAD_REQUEST,
+            codes::BUSY => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Failure(status, e)
@@ -88,7 +102,41 @@ impl From<StorageError> for Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
+        let retry = self.1.retry_after_secs;
+        let mut response = (self.0, Json(self.1)).into_response();
+        if let Some(secs) = retry {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// A request body, whose problems (too large, cut off) answer as
+/// `{code, message}` like every other error.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Failure> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| {
+                let status = e.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    codes::TOO_LARGE
+                } else {
+                    codes::INVALID
+                };
+                Failure::new(
+                    status,
+                    code,
+                    format!("{} (at most {MAX_BODY_BYTES} bytes)", e.body_text()),
+                )
+            })
     }
 }
 
@@ -152,6 +200,16 @@ async fn protocol_gate(request: Request, next: Next) -> Response {
             "this version of Lighttouch is too old for the server: please update the app",
         )
         .into_response(),
+        // A newer client than this server: nothing it sends can be read safely.
+        Some(v) if v > PROTOCOL_VERSION => Failure::new(
+            StatusCode::BAD_REQUEST,
+            codes::UNSUPPORTED_PROTOCOL,
+            format!(
+                "this server speaks sync protocol {PROTOCOL_VERSION} and the app speaks {v}: \
+                 the server needs updating"
+            ),
+        )
+        .into_response(),
         _ => next.run(request).await,
     };
     response
@@ -168,8 +226,12 @@ pub fn router(state: AppState) -> Router {
         .route(paths::ME, get(me))
         .route(paths::PUSH, post(push))
         .route(paths::PULL, post(pull))
+        .route(paths::REREGISTER, post(reregister))
         .route(paths::ADMIN_DEVICES, get(admin_devices))
         .route(paths::ADMIN_REASSIGN, post(admin_reassign))
+        .fallback(|| async {
+            Failure::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "no such endpoint")
+        })
         .layer(middleware::from_fn(protocol_gate))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -200,50 +262,90 @@ impl FromRequestParts<AppState> for Peer {
 async fn login(
     State(state): State<AppState>,
     Peer(peer): Peer,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Json<LoginResponse>, Failure> {
     let req: LoginRequest = body(bytes).await?;
-    let now = Instant::now();
-    let keys = [
-        format!("user:{}", req.username.trim()),
-        format!("ip:{peer}"),
-    ];
-    if keys.iter().any(|k| state.limiter.is_blocked(k, now)) {
+    let username = req.username.trim();
+    if username.is_empty() || username.chars().nth(MAX_USERNAME_CHARS).is_some() {
         return Err(Failure::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            codes::RATE_LIMITED,
-            "too many failed sign-ins; wait a few minutes and try again",
+            StatusCode::BAD_REQUEST,
+            codes::INVALID,
+            format!("a username has 1 to {MAX_USERNAME_CHARS} characters"),
         ));
     }
-    let user = state.storage.user(req.username.trim()).await?;
+    if req.password.len() > MAX_PASSWORD_BYTES {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID,
+            format!("a password has at most {MAX_PASSWORD_BYTES} bytes"),
+        ));
+    }
+    // Counted before the password is checked, so parallel guesses are
+    // counted too; a good password takes the count back below.
+    let account = limiter_key('a', username);
+    let address = limiter_key('i', &peer);
+    if let Err(wait) = state
+        .storage
+        .begin_login_attempt(&[account.clone(), address.clone()], state.clock.now())
+        .await?
+    {
+        let secs = wait.as_secs().max(1);
+        return Err(Failure(
+            StatusCode::TOO_MANY_REQUESTS,
+            ApiError {
+                retry_after_secs: Some(secs),
+                ..ApiError::new(
+                    codes::RATE_LIMITED,
+                    format!("too many failed sign-ins; try again in {secs} s"),
+                )
+            },
+        ));
+    }
+    let user = state.storage.user(username).await?;
     // Verify even for an unknown user, so timing does not tell which names exist.
     let hash = user
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(dummy_hash);
+    let permit = tokio::time::timeout(
+        PASSWORD_QUEUE_WAIT,
+        state.password_checks.clone().acquire_owned(),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or_else(|| {
+        Failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ApiError {
+                retry_after_secs: Some(5),
+                ..ApiError::new(
+                    codes::BUSY,
+                    "the server is busy; try again in a few seconds",
+                )
+            },
+        )
+    })?;
     let password = req.password.clone();
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .unwrap_or(false);
+    drop(permit);
     let Some(user) = user.filter(|_| ok) else {
-        for k in &keys {
-            state.limiter.record_failure(k, now);
-        }
         return Err(Failure::new(
             StatusCode::UNAUTHORIZED,
             codes::UNAUTHORIZED,
             "wrong username or password",
         ));
     };
-    for k in &keys {
-        state.limiter.record_success(k);
-    }
+    state.storage.finish_good_login(&account, &address).await?;
     let device_name: String = req.device_name.trim().chars().take(100).collect();
     let token = new_token();
-    state
+    let device_id = state
         .storage
         .register_device(
             req.device_id,
+            Uuid::now_v7(),
             user.id,
             &device_name,
             &token_hash(&token),
@@ -255,17 +357,60 @@ async fn login(
         .audit(
             &user.username,
             "device.login",
-            &serde_json::json!({"device": req.device_id, "name": device_name}),
+            &serde_json::json!({"device": device_id, "asked_for": req.device_id, "name": device_name, "from": peer}),
             state.clock.now(),
         )
         .await;
     Ok(Json(LoginResponse {
         token,
+        device_id: Some(device_id),
         user: UserInfo {
             username: user.username,
             display_name: user.display_name,
             role: user.role,
             store: user.store,
+        },
+        server_time: state.clock.now(),
+    }))
+}
+
+/// A book restored from a backup or copied continues as a new device of the
+/// same person, signed in with the token it has.
+async fn reregister(
+    State(state): State<AppState>,
+    Device(d): Device,
+    RawBody(bytes): RawBody,
+) -> Result<Json<LoginResponse>, Failure> {
+    let req: ReregisterRequest = body(bytes).await?;
+    let name: String = req.device_name.trim().chars().take(100).collect();
+    let token = new_token();
+    state
+        .storage
+        .reregister_device(
+            &d,
+            req.device_id,
+            &name,
+            &token_hash(&token),
+            state.clock.now(),
+        )
+        .await?;
+    let _ = state
+        .storage
+        .audit(
+            &d.username,
+            "device.reregister",
+            &serde_json::json!({"from": d.device_id, "to": req.device_id, "name": name}),
+            state.clock.now(),
+        )
+        .await;
+    Ok(Json(LoginResponse {
+        token,
+        device_id: Some(req.device_id),
+        user: UserInfo {
+            username: d.username,
+            display_name: d.display_name,
+            role: d.role,
+            store: d.store,
         },
         server_time: state.clock.now(),
     }))
@@ -287,10 +432,7 @@ async fn logout(
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
     {
-        state
-            .storage
-            .revoke_token(&token_hash(token.trim()), state.clock.now())
-            .await?;
+        state.storage.end_session(&token_hash(token.trim())).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -311,7 +453,7 @@ async fn me(State(state): State<AppState>, Device(d): Device) -> Json<MeResponse
 async fn push(
     State(state): State<AppState>,
     Device(d): Device,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, Failure> {
     let req: PushRequest = body(bytes).await?;
     let resp = sync::push(state.storage.as_ref(), &d, &req, state.clock.now()).await?;
@@ -321,7 +463,7 @@ async fn push(
 async fn pull(
     State(state): State<AppState>,
     Device(d): Device,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, Failure> {
     let req: PullRequest = body(bytes).await?;
     let resp = sync::pull(state.storage.as_ref(), &d, &req, state.clock.now()).await?;
@@ -353,7 +495,7 @@ async fn admin_devices(
 async fn admin_reassign(
     State(state): State<AppState>,
     Device(d): Device,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, Failure> {
     require_manager(&d)?;
     let req: ReassignRequest = body(bytes).await?;

@@ -1,11 +1,14 @@
 //! The rules of push and pull that do not need the database: what a valid
 //! change looks like, and bounding stamps from clocks that run ahead.
 
-use crate::storage::{Cursor, DeviceAuth, IncomingChange, Storage, StorageError};
+use crate::storage::{Cursor, DeviceAuth, IncomingChange, Storage, StorageError, Verdict};
 use chrono::{DateTime, Utc};
+use lighttouch_protocol::schema::{check_change, ChangeRef, MAX_SEQ};
+use lighttouch_protocol::scripts::HQ_SCRIPT_PREFIX;
 use lighttouch_protocol::{
     codes, ApiError, PullRequest, PullResponse, PushRequest, PushResponse, PushedChange,
-    RawChangeValue, Restamp, MAX_CLOCK_LEAD_MS, MAX_PULL_CHANGES, MAX_PUSH_CHANGES,
+    RawChangeValue, Rejected, Restamp, MAX_CLOCK_LEAD_MS, MAX_PULL_CHANGES, MAX_PUSH_CHANGES,
+    SKIP_OP,
 };
 use uuid::Uuid;
 
@@ -22,44 +25,11 @@ impl Clock for SystemClock {
     }
 }
 
-/// Largest JSON value one change may carry.
-const MAX_VALUE_BYTES: usize = 64 * 1024;
-const MAX_ID_CHARS: usize = 200;
-
-/// Which operations each kind of row accepts.
-fn ops_for(entity: &str) -> Option<&'static [&'static str]> {
-    Some(match entity {
-        "customer" => &["insert", "set", "erase"],
-        "customer_tag" => &["add", "remove"],
-        "tag" | "note" | "note_revision" | "purchase" | "touchpoint" | "draft" | "follow_up"
-        | "talk_script" => &["insert", "set"],
-        // HQ content comes from the admin command, never from a device.
-        _ => return None,
-    })
-}
-
 pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(codes::INVALID, message)
 }
 
-/// A stamp's wall-clock part, if it is a well-formed `MILLIS-COUNTER-NODE`.
-pub fn stamp_millis(hlc: &str) -> Option<u64> {
-    let mut parts = hlc.splitn(3, '-');
-    let (millis, counter, node) = (parts.next()?, parts.next()?, parts.next()?);
-    let ok = millis.len() == 13
-        && counter.len() == 6
-        && node.len() == 32
-        && millis.bytes().all(|b| b.is_ascii_digit())
-        && counter.bytes().all(|b| b.is_ascii_digit())
-        && node
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-    if ok {
-        millis.parse().ok()
-    } else {
-        None
-    }
-}
+pub use lighttouch_protocol::schema::stamp_millis;
 
 pub fn format_stamp(millis: u64, counter: u32, node: &str) -> String {
     format!("{millis:013}-{counter:06}-{node}")
@@ -69,55 +39,63 @@ fn node_of(hlc: &str) -> &str {
     hlc.rsplit('-').next().unwrap_or_default()
 }
 
+/// Whether the server takes one change from a device: it must apply on
+/// every book (the shared schema), and be a device's to make.
 pub fn validate_change(c: &PushedChange) -> Result<(), ApiError> {
-    let at = |msg: String| invalid(format!("change {}: {msg}", c.seq));
-    if stamp_millis(&c.hlc).is_none() {
-        return Err(at(format!("malformed clock stamp {:?}", c.hlc)));
-    }
-    let Some(ops) = ops_for(&c.entity) else {
-        return Err(at(format!("unknown kind of row {:?}", c.entity)));
+    let at = |code: &str, msg: String| {
+        ApiError::new(
+            code,
+            format!(
+                "change {} ({} {}): {msg}",
+                c.seq,
+                short(&c.entity),
+                short(&c.row_id)
+            ),
+        )
     };
-    if !ops.contains(&c.op.as_str()) {
-        return Err(at(format!(
-            "{:?} is not an operation on {}",
-            c.op, c.entity
-        )));
-    }
-    if c.row_id.is_empty() || c.row_id.chars().count() > MAX_ID_CHARS {
-        return Err(at("row id is empty or too long".into()));
-    }
-    if c.entity == "customer_tag" && !c.row_id.contains('/') {
-        return Err(at("a tag link's id is CUSTOMER/TAG".into()));
+    // HQ content comes from the admin command, never from a device.
+    if c.entity == "content_item" {
+        return Err(at(
+            codes::FORBIDDEN,
+            "HQ content is published by HQ only".into(),
+        ));
     }
     // HQ's scripts are published by admins; a device cannot rewrite them for its store.
     if c.entity == "talk_script"
         && c.row_id
-            .starts_with(lighttouch_protocol::scripts::HQ_SCRIPT_PREFIX)
+            .get(..HQ_SCRIPT_PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(HQ_SCRIPT_PREFIX))
     {
-        return Err(at("HQ's talk scripts are published by HQ only".into()));
+        return Err(at(
+            codes::FORBIDDEN,
+            "HQ's talk scripts are published by HQ only".into(),
+        ));
     }
-    match (c.op.as_str(), &c.field) {
-        ("set", None) => return Err(at("a set names its field".into())),
-        (_, Some(f))
-            if f.is_empty()
-                || f.len() > 64
-                || !f
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()) =>
-        {
-            return Err(at(format!("bad field name {f:?}")))
-        }
-        _ => {}
+    check_change(ChangeRef {
+        hlc: &c.hlc,
+        entity: &c.entity,
+        row_id: &c.row_id,
+        op: &c.op,
+        field: c.field.as_deref(),
+        value: c.value.as_ref(),
+        base: c.base.as_deref(),
+    })
+    .map_err(|m| {
+        let code = if m.contains("larger than") {
+            codes::TOO_LARGE
+        } else {
+            codes::INVALID
+        };
+        at(code, m)
+    })
+}
+
+/// At most 40 characters of something a device sent, for a message.
+fn short(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
     }
-    if c.op == "insert" && !matches!(c.value, Some(serde_json::Value::Object(_)) | None) {
-        return Err(at("an insert carries an object of fields".into()));
-    }
-    if let Some(base) = &c.base {
-        if stamp_millis(base).is_none() {
-            return Err(at(format!("malformed base stamp {base:?}")));
-        }
-    }
-    Ok(())
 }
 
 /// Checks a push and turns it into stored changes, bounding stamps that run
@@ -138,8 +116,10 @@ pub fn prepare_push(
     }
     let now_ms = now.timestamp_millis().max(0) as u64;
     let first = request.changes[0].seq;
-    if first < 1 {
-        return Err(invalid("sequence numbers start at 1"));
+    if !(1..=MAX_SEQ).contains(&first) {
+        return Err(invalid(format!(
+            "sequence numbers run from 1 to {MAX_SEQ}, not {first}"
+        )));
     }
     let mut bounded = 0u32;
     let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
@@ -151,19 +131,22 @@ pub fn prepare_push(
                 c.seq
             )));
         }
-        validate_change(c)?;
-        let value = c.value.as_ref().map(|v| v.to_string());
-        if value.as_ref().is_some_and(|v| v.len() > MAX_VALUE_BYTES) {
-            return Err(ApiError::new(
-                codes::TOO_LARGE,
-                format!(
-                    "change {}: value larger than {MAX_VALUE_BYTES} bytes",
-                    c.seq
-                ),
-            ));
-        }
+        let digest = crate::storage::digest(c.seq, c);
+        // One wrong change is refused on its own: the rest of the push, and
+        // every later one, goes on.
+        let verdict = if c.op == SKIP_OP {
+            Verdict::Skip
+        } else {
+            match validate_change(c) {
+                Ok(()) => Verdict::Log,
+                Err(e) => Verdict::Reject {
+                    code: e.code,
+                    message: e.message,
+                },
+            }
+        };
         let millis = stamp_millis(&c.hlc).unwrap_or(0);
-        let hlc = if millis > now_ms + MAX_CLOCK_LEAD_MS {
+        let hlc = if verdict == Verdict::Log && millis > now_ms + MAX_CLOCK_LEAD_MS {
             bounded += 1;
             let new = format_stamp(now_ms, bounded, node_of(&c.hlc));
             renamed.insert(c.hlc.clone(), new.clone());
@@ -176,14 +159,21 @@ pub fn prepare_push(
             .base
             .as_ref()
             .map(|b| renamed.get(b).cloned().unwrap_or_else(|| b.clone()));
+        let keep_value = verdict == Verdict::Log;
         out.push(IncomingChange {
             seq: c.seq,
+            digest,
+            verdict,
             hlc,
             entity: c.entity.clone(),
             row_id: c.row_id.clone(),
             op: c.op.clone(),
             field: c.field.clone(),
-            value,
+            value: c
+                .value
+                .as_ref()
+                .filter(|_| keep_value)
+                .map(|v| v.to_string()),
             base,
         });
     }
@@ -193,9 +183,21 @@ pub fn prepare_push(
 pub fn storage_error(e: StorageError) -> ApiError {
     match e {
         StorageError::Gap { expected } => ApiError {
-            code: codes::SEQ_GAP.into(),
-            message: format!("changes are missing: the server expects change {expected} next"),
             expected_seq: Some(expected),
+            ..ApiError::new(
+                codes::SEQ_GAP,
+                format!("changes are missing: the server expects change {expected} next"),
+            )
+        },
+        StorageError::Diverged { at } => ApiError {
+            diverged_at: Some(at),
+            ..ApiError::new(
+                codes::DEVICE_DIVERGED,
+                format!(
+                    "change {at} differs from the change {at} this device sent before: \
+                     the book was restored from a backup or copied; it continues as a new device"
+                ),
+            )
         },
         StorageError::NotFound(m) => ApiError::new(codes::NOT_FOUND, m),
         StorageError::Conflict(m) | StorageError::Invalid(m) => invalid(m),
@@ -219,9 +221,26 @@ pub async fn push(
         .map(|c| (c.seq, c.hlc.as_str()))
         .collect();
     let outcome = storage
-        .push(device.device_id, device.store_id, changes, now)
+        .push(device, changes, now)
         .await
         .map_err(storage_error)?;
+    if !outcome.owner_changes.is_empty() {
+        // A device moving customers between people is a handover of sorts:
+        // it is on record like the manager's.
+        let moves: Vec<serde_json::Value> = outcome
+            .owner_changes
+            .iter()
+            .map(|(c, from, to)| serde_json::json!({"customer": c, "from": from, "to": to}))
+            .collect();
+        let _ = storage
+            .audit(
+                &device.username,
+                "customer.owner",
+                &serde_json::json!({"device": device.device_id, "changes": moves}),
+                now,
+            )
+            .await;
+    }
     // Also on a retry: the device learns the stamps the server kept.
     let restamped = outcome
         .stored_stamps
@@ -232,6 +251,11 @@ pub async fn push(
     Ok(PushResponse {
         applied_through: outcome.applied_through,
         restamped,
+        rejected: outcome
+            .rejected
+            .into_iter()
+            .map(|(seq, code, message)| Rejected { seq, code, message })
+            .collect(),
         server_time: now,
     })
 }
@@ -311,8 +335,19 @@ mod tests {
         assert!(out[2].hlc.ends_with("0123456789abcdef0123456789abcdef"));
     }
 
+    fn refusal(c: PushedChange) -> String {
+        let out = prepare_push(&PushRequest { changes: vec![c] }, Utc::now()).unwrap();
+        match &out[0].verdict {
+            Verdict::Reject { message, .. } => {
+                assert!(out[0].value.is_none(), "a refused value is not kept");
+                message.clone()
+            }
+            other => panic!("accepted: {other:?}"),
+        }
+    }
+
     #[test]
-    fn malformed_pushes_are_refused_with_the_reason() {
+    fn a_malformed_push_is_refused_and_a_wrong_change_alone() {
         let now = Utc::now();
         let gap = PushRequest {
             changes: vec![change(1, 1), change(3, 2)],
@@ -321,32 +356,46 @@ mod tests {
             .unwrap_err()
             .message
             .contains("consecutive"));
+        assert!(prepare_push(&PushRequest { changes: vec![] }, now).is_err());
+        for seq in [0, -1, i64::MAX, MAX_SEQ + 1] {
+            assert!(prepare_push(
+                &PushRequest {
+                    changes: vec![change(seq, 1)]
+                },
+                now
+            )
+            .is_err());
+        }
         let mut bad = change(1, 1);
         bad.entity = "content_item".into();
-        assert!(prepare_push(&PushRequest { changes: vec![bad] }, now)
-            .unwrap_err()
-            .message
-            .contains("unknown kind"));
-        let mut bad = change(1, 1);
-        bad.entity = "talk_script".into();
-        bad.row_id = "hq:birthday:zh-Hans".into();
-        assert!(prepare_push(&PushRequest { changes: vec![bad] }, now)
-            .unwrap_err()
-            .message
-            .contains("HQ only"));
+        assert!(refusal(bad).contains("HQ"));
+        for id in ["hq:birthday:zh-Hans", "HQ:birthday:zh-Hans", "Hq:x"] {
+            let mut bad = change(1, 1);
+            bad.entity = "talk_script".into();
+            bad.row_id = id.into();
+            assert!(refusal(bad).contains("HQ only"), "{id}");
+        }
         let mut bad = change(1, 1);
         bad.field = Some("name; DROP TABLE".into());
-        assert!(prepare_push(&PushRequest { changes: vec![bad] }, now)
-            .unwrap_err()
-            .message
-            .contains("field"));
+        assert!(refusal(bad).contains("no field"));
         let mut bad = change(1, 1);
         bad.hlc = "yesterday".into();
-        assert!(prepare_push(&PushRequest { changes: vec![bad] }, now)
-            .unwrap_err()
-            .message
-            .contains("stamp"));
-        assert!(prepare_push(&PushRequest { changes: vec![] }, now).is_err());
+        assert!(refusal(bad).contains("stamp"));
+        let mut bad = change(1, 1);
+        bad.value = Some(serde_json::Value::Null);
+        assert!(refusal(bad).contains("customer.name may not be empty"));
+        // One wrong change among good ones: the good ones stand.
+        let mut wrong = change(2, 2);
+        wrong.value = Some(serde_json::json!(42));
+        let out = prepare_push(
+            &PushRequest {
+                changes: vec![change(1, 1), wrong, change(3, 3)],
+            },
+            now,
+        )
+        .unwrap();
+        let verdicts: Vec<bool> = out.iter().map(|c| c.verdict == Verdict::Log).collect();
+        assert_eq!(verdicts, vec![true, false, true]);
     }
 
     #[test]

@@ -337,22 +337,68 @@ async fn bad_bodies_get_a_code_and_a_reason() {
         .header("authorization", format!("Bearer {a1}"))
         .body(Body::from(big))
         .unwrap();
-    assert_eq!(s.raw(req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, body) = s.raw(req).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")),
+        "{body}"
+    );
+    // One change a device may not make is refused alone; the push goes on.
     let t = s.now.timestamp_millis();
     let mut c = insert(1, &stamp(t, 0), "c1", "甲");
     c["entity"] = json!("content_item");
+    let good = insert(2, &stamp(t, 1), "c2", "甲");
     let (status, body) = s
         .call(
             "POST",
             paths::PUSH,
             Some(&a1),
-            Some(json!({"changes": [c]})),
+            Some(json!({"changes": [c, good]})),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["applied_through"], 2);
+    assert_eq!(body["rejected"][0]["seq"], 1);
+    assert_eq!(body["rejected"][0]["code"], "forbidden");
     assert!(
-        body["message"].as_str().unwrap().contains("unknown kind"),
+        body["rejected"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HQ"),
         "{body}"
+    );
+    // Unknown endpoints and newer protocols answer {code, message} too.
+    let (status, body) = s.call("GET", "/v1/nothing", Some(&a1), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let req = Request::builder()
+        .method("GET")
+        .uri(paths::ME)
+        .header(PROTOCOL_HEADER, "2")
+        .header("authorization", format!("Bearer {a1}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = s.raw(req).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unsupported_protocol"))
+    );
+    // A sequence number at the edge of i64 is refused, not overflowed.
+    let mut edge = insert(1, &stamp(t, 2), "c3", "甲");
+    edge["seq"] = json!(i64::MAX);
+    let (status, body) = s
+        .call(
+            "POST",
+            paths::PUSH,
+            Some(&a1),
+            Some(json!({"changes": [edge]})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid"))
     );
 }
 

@@ -110,6 +110,8 @@ fn change(
 ) -> IncomingChange {
     IncomingChange {
         seq,
+        digest: format!("k{seq}{hlc}:"),
+        verdict: Verdict::Log,
         hlc,
         entity: entity.into(),
         row_id: row.into(),
@@ -117,6 +119,19 @@ fn change(
         field: field.map(str::to_string),
         value: value.map(|v| v.to_string()),
         base: None,
+    }
+}
+
+/// A device pushing as a manager (no ownership rules in the way).
+fn pusher(device: Uuid, store_id: i64) -> DeviceAuth {
+    DeviceAuth {
+        device_id: device,
+        user_id: 0,
+        username: "m".into(),
+        display_name: "M".into(),
+        role: Role::Manager,
+        store_id,
+        store: String::new(),
     }
 }
 
@@ -147,9 +162,16 @@ async fn setup(s: &dyn Storage) -> Setup {
             .await
             .unwrap();
         let d = Uuid::now_v7();
-        s.register_device(d, u.id, "laptop", &format!("token-{user}"), now())
-            .await
-            .unwrap();
+        s.register_device(
+            d,
+            Uuid::now_v7(),
+            u.id,
+            "laptop",
+            &format!("token-{user}"),
+            now(),
+        )
+        .await
+        .unwrap();
         devices.push(d);
     }
     Setup {
@@ -187,14 +209,14 @@ async fn accounts_are_unique_and_named_errors_come_back(s: Arc<dyn Storage>) {
         s.create_user(&new("静安嘉里"), now()).await,
         Err(StorageError::Conflict(_))
     ));
-    s.set_password("xiaolin", "h2").await.unwrap();
+    s.set_password("xiaolin", "h2", None).await.unwrap();
     assert_eq!(
         s.user("xiaolin").await.unwrap().unwrap().password_hash,
         "h2"
     );
     assert!(s.user("nobody").await.unwrap().is_none());
     assert!(matches!(
-        s.set_password("nobody", "h").await,
+        s.set_password("nobody", "h", None).await,
         Err(StorageError::NotFound(_))
     ));
     assert_eq!(s.users().await.unwrap().len(), 1);
@@ -214,7 +236,7 @@ async fn devices_belong_to_one_store_and_revoked_tokens_stop_working(s: Arc<dyn 
         .is_none());
     // The same book signing in again gets a new token; the old one stops working.
     let a = s.user("a").await.unwrap().unwrap();
-    s.register_device(x.device, a.id, "laptop", "token-a2", now())
+    s.register_device(x.device, Uuid::now_v7(), a.id, "laptop", "token-a2", now())
         .await
         .unwrap();
     assert!(s.device_by_token("token-a", now()).await.unwrap().is_none());
@@ -226,7 +248,7 @@ async fn devices_belong_to_one_store_and_revoked_tokens_stop_working(s: Arc<dyn 
     // A book of one store cannot sign in to another.
     let o = s.user("o").await.unwrap().unwrap();
     assert!(matches!(
-        s.register_device(x.device, o.id, "laptop", "token-x", now())
+        s.register_device(x.device, Uuid::now_v7(), o.id, "laptop", "token-x", now())
             .await,
         Err(StorageError::Conflict(_))
     ));
@@ -237,12 +259,45 @@ async fn devices_belong_to_one_store_and_revoked_tokens_stop_working(s: Arc<dyn 
     assert!(s.revoke_device(x.colleague, now()).await.unwrap());
     assert!(!s.revoke_device(Uuid::now_v7(), now()).await.unwrap());
     assert!(s.device_by_token("token-b", now()).await.unwrap().is_none());
-    s.revoke_token("token-a2", now()).await.unwrap();
+    // Signing out ends the session; the device stays, and signs in again as itself.
+    s.end_session("token-a2").await.unwrap();
     assert!(s
         .device_by_token("token-a2", now())
         .await
         .unwrap()
         .is_none());
+    let again = s
+        .register_device(x.device, Uuid::now_v7(), a.id, "laptop", "token-a3", now())
+        .await
+        .unwrap();
+    assert_eq!(again, x.device);
+    // A colleague naming a's device ID gets a device of their own; a keeps theirs.
+    let b = s.user("b").await.unwrap().unwrap();
+    let fresh = Uuid::now_v7();
+    let taken = s
+        .register_device(x.device, fresh, b.id, "laptop", "token-b-takeover", now())
+        .await
+        .unwrap();
+    assert_eq!(taken, fresh, "never rebound to someone else");
+    let still = s.device_by_token("token-a3", now()).await.unwrap().unwrap();
+    assert_eq!((still.device_id, still.username.as_str()), (x.device, "a"));
+    let theirs = s
+        .device_by_token("token-b-takeover", now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((theirs.device_id, theirs.username.as_str()), (fresh, "b"));
+    // A revoked device stays revoked: signing in again gives a new ID.
+    let fresh = Uuid::now_v7();
+    let back = s
+        .register_device(x.colleague, fresh, b.id, "laptop", "token-b2", now())
+        .await
+        .unwrap();
+    assert_eq!(back, fresh);
+    let listed = s.devices(Some(x.store.id)).await.unwrap();
+    assert!(listed
+        .iter()
+        .any(|d| d.device_id == x.colleague && d.revoked_at.is_some()));
     let _ = x.other;
 }
 
@@ -264,12 +319,15 @@ async fn a_push_is_stored_once_in_order_and_gaps_are_refused(s: Arc<dyn Storage>
         .map(|i| customer_insert(i, 1000 + i, &format!("c{i}"), "A"))
         .collect();
     let out = s
-        .push(x.device, x.store.id, batch.clone(), now())
+        .push(&pusher(x.device, x.store.id), batch.clone(), now())
         .await
         .unwrap();
     assert_eq!(out.applied_through, 3);
     assert_eq!(out.stored_stamps.len(), 3);
-    let again = s.push(x.device, x.store.id, batch, now()).await.unwrap();
+    let again = s
+        .push(&pusher(x.device, x.store.id), batch, now())
+        .await
+        .unwrap();
     assert_eq!(again.applied_through, 3, "a retry is acknowledged");
     let page = s
         .pull(x.store.id, x.colleague, Cursor::default(), 100)
@@ -278,8 +336,7 @@ async fn a_push_is_stored_once_in_order_and_gaps_are_refused(s: Arc<dyn Storage>
     assert_eq!(page.changes.len(), 3, "and stored once");
     let gap = s
         .push(
-            x.device,
-            x.store.id,
+            &pusher(x.device, x.store.id),
             vec![customer_insert(6, 1006, "c6", "A")],
             now(),
         )
@@ -294,7 +351,7 @@ async fn a_push_is_stored_once_in_order_and_gaps_are_refused(s: Arc<dyn Storage>
         customer_insert(4, 1004, "c4", "A"),
     ];
     assert_eq!(
-        s.push(x.device, x.store.id, overlap, now())
+        s.push(&pusher(x.device, x.store.id), overlap, now())
             .await
             .unwrap()
             .applied_through,
@@ -313,7 +370,9 @@ async fn pulls_page_through_the_store_and_hq_logs_without_own_changes(s: Arc<dyn
     let batch: Vec<_> = (1..=10)
         .map(|i| customer_insert(i, 1000 + i, &format!("c{i}"), "A"))
         .collect();
-    s.push(x.device, x.store.id, batch, now()).await.unwrap();
+    s.push(&pusher(x.device, x.store.id), batch, now())
+        .await
+        .unwrap();
     let content = |i: u32| ServerChange {
         hlc: stamp(2000, i, 9),
         entity: "content_item".into(),
@@ -383,8 +442,7 @@ async fn an_erasure_wipes_earlier_and_later_values(s: Arc<dyn Storage>) {
     );
     let erase = change(4, stamp(1004, 0, 1), "customer", "c1", "erase", None, None);
     s.push(
-        x.device,
-        x.store.id,
+        &pusher(x.device, x.store.id),
         vec![customer_insert(1, 1001, "c1", "A"), note, edit, erase],
         now(),
     )
@@ -400,7 +458,7 @@ async fn an_erasure_wipes_earlier_and_later_values(s: Arc<dyn Storage>) {
         None,
         Some(serde_json::json!({"customer_id": "c1", "body": "后来的"})),
     );
-    s.push(x.colleague, x.store.id, vec![late], now())
+    s.push(&pusher(x.colleague, x.store.id), vec![late], now())
         .await
         .unwrap();
     let page = s
@@ -427,8 +485,7 @@ async fn an_erasure_wipes_earlier_and_later_values(s: Arc<dyn Storage>) {
 async fn ownership_follows_the_newest_stamp_and_server_changes(s: Arc<dyn Storage>) {
     let x = setup(s.as_ref()).await;
     s.push(
-        x.device,
-        x.store.id,
+        &pusher(x.device, x.store.id),
         vec![
             customer_insert(1, 1001, "c1", "A"),
             customer_insert(2, 1002, "c2", "A"),
@@ -447,7 +504,7 @@ async fn ownership_follows_the_newest_stamp_and_server_changes(s: Arc<dyn Storag
         Some("owner"),
         Some(serde_json::json!("B")),
     );
-    s.push(x.colleague, x.store.id, vec![stale], now())
+    s.push(&pusher(x.colleague, x.store.id), vec![stale], now())
         .await
         .unwrap();
     let owned = s.customers_owned_by(x.store.id, "A", &[]).await.unwrap();
@@ -531,9 +588,16 @@ async fn concurrent_pushes_never_make_a_pull_skip_a_change(s: Arc<dyn Storage>) 
             .await
             .unwrap();
         let d = Uuid::now_v7();
-        s.register_device(d, u.id, "laptop", &format!("token-w{w}"), now())
-            .await
-            .unwrap();
+        s.register_device(
+            d,
+            Uuid::now_v7(),
+            u.id,
+            "laptop",
+            &format!("token-w{w}"),
+            now(),
+        )
+        .await
+        .unwrap();
         devices.push(d);
     }
     let mut tasks = Vec::new();
@@ -548,7 +612,9 @@ async fn concurrent_pushes_never_make_a_pull_skip_a_change(s: Arc<dyn Storage>) 
                         customer_insert(seq, 1000 + seq, &format!("w{w}-{seq}"), "W")
                     })
                     .collect();
-                s.push(device, store_id, changes, now()).await.unwrap();
+                s.push(&pusher(device, store_id), changes, now())
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -627,7 +693,9 @@ async fn compaction_waits_for_every_device_and_a_late_one_redownloads(s: Arc<dyn
         set(5, 1005, "13", Some(1003)),
         erase,
     ];
-    s.push(x.device, x.store.id, batch, now()).await.unwrap();
+    s.push(&pusher(x.device, x.store.id), batch, now())
+        .await
+        .unwrap();
     // The colleague has not pulled yet: nothing may go.
     let c = s.compact(x.store.id).await.unwrap();
     assert_eq!((c.horizon, c.removed), (0, 0));
@@ -806,7 +874,14 @@ async fn two_servers_over_one_postgres_work_together() {
             .unwrap();
         let device = Uuid::now_v7();
         servers[w % 2]
-            .register_device(device, u.id, "laptop", &format!("t{w}"), now())
+            .register_device(
+                device,
+                Uuid::now_v7(),
+                u.id,
+                "laptop",
+                &format!("t{w}"),
+                now(),
+            )
             .await
             .unwrap();
         let servers = servers.clone();
@@ -815,8 +890,7 @@ async fn two_servers_over_one_postgres_work_together() {
                 // Each request may land on either server.
                 let s = &servers[(seq as usize + w) % 2];
                 s.push(
-                    device,
-                    store.id,
+                    &pusher(device, store.id),
                     vec![customer_insert(
                         seq,
                         1000 + seq,
@@ -866,8 +940,7 @@ async fn compaction_keeps_a_concurrent_loser_and_the_chain_of_bases(s: Arc<dyn S
         ..ring_size(seq, stamp(t, 0, 1), "c1", v)
     };
     s.push(
-        x.device,
-        x.store.id,
+        &pusher(x.device, x.store.id),
         vec![
             customer_insert(1, 1001, "c1", "A"),
             mine(2, 1002, "11", None),
@@ -880,8 +953,7 @@ async fn compaction_keeps_a_concurrent_loser_and_the_chain_of_bases(s: Arc<dyn S
     .unwrap();
     // The colleague, offline, changed the size knowing only "11".
     s.push(
-        x.colleague,
-        x.store.id,
+        &pusher(x.colleague, x.store.id),
         vec![IncomingChange {
             base: Some(stamp(1002, 0, 1)),
             ..ring_size(1, stamp(1000, 5, 2), "c1", "15")

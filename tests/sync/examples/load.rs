@@ -66,6 +66,16 @@ impl Transport for Timed {
     ) -> Result<PullResponse, TransportError> {
         self.time(self.http.pull(server, token, request)).await
     }
+
+    async fn reregister(
+        &self,
+        server: &str,
+        token: &str,
+        request: &ReregisterRequest,
+    ) -> Result<LoginResponse, TransportError> {
+        self.time(self.http.reregister(server, token, request))
+            .await
+    }
 }
 
 fn arg(name: &str) -> Option<String> {

@@ -98,9 +98,11 @@ impl Transport for InProcess {
             .map_err(|e| TransportError::Protocol(e.to_string()))?
             .ok_or_else(|| api(ApiError::new(codes::UNAUTHORIZED, "no user")))?;
         let token = lighttouch_server::auth::new_token();
-        self.storage
+        let device_id = self
+            .storage
             .register_device(
                 request.device_id,
+                uuid::Uuid::now_v7(),
                 user.id,
                 &request.device_name,
                 &lighttouch_server::auth::token_hash(&token),
@@ -110,6 +112,7 @@ impl Transport for InProcess {
             .map_err(|e| TransportError::Protocol(e.to_string()))?;
         Ok(LoginResponse {
             token,
+            device_id: Some(device_id),
             user: UserInfo {
                 username: user.username,
                 display_name: user.display_name,
@@ -152,5 +155,36 @@ impl Transport for InProcess {
         let json =
             serde_json::to_vec(&page).map_err(|e| TransportError::Protocol(e.to_string()))?;
         serde_json::from_slice(&json).map_err(|e| TransportError::Protocol(e.to_string()))
+    }
+
+    async fn reregister(
+        &self,
+        _server: &str,
+        token: &str,
+        request: &ReregisterRequest,
+    ) -> Result<LoginResponse, TransportError> {
+        let device = self.device(token).await?;
+        let token = lighttouch_server::auth::new_token();
+        self.storage
+            .reregister_device(
+                &device,
+                request.device_id,
+                &request.device_name,
+                &lighttouch_server::auth::token_hash(&token),
+                self.clock.now(),
+            )
+            .await
+            .map_err(|e| api(lighttouch_server::sync::storage_error(e)))?;
+        Ok(LoginResponse {
+            token,
+            device_id: Some(request.device_id),
+            user: UserInfo {
+                username: device.username,
+                display_name: device.display_name,
+                role: device.role,
+                store: device.store,
+            },
+            server_time: self.clock.now(),
+        })
     }
 }

@@ -97,6 +97,18 @@ impl Transport for Faulty {
         }
         Ok(page)
     }
+
+    async fn reregister(
+        &self,
+        server: &str,
+        token: &str,
+        request: &ReregisterRequest,
+    ) -> Result<LoginResponse, TransportError> {
+        if self.roll(0.05) {
+            return Err(lost());
+        }
+        self.inner.reregister(server, token, request).await
+    }
 }
 
 struct Device {

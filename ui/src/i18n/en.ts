@@ -313,6 +313,8 @@ export const en = {
   "sync.now": "Sync now",
   "sync.done": "Synced: {pushed} sent, {pulled} received",
   "sync.conflictsWaiting": "Conflicts to review: {n}",
+  "sync.quarantined": "Changes kept aside: {n}",
+  "sync.continuedAsNewDevice": "This book was restored or copied: it now syncs as a new device, and nothing was lost",
   "sync.error.offline": "The sync server cannot be reached",
   "sync.error.unauthorized": "Sign in again: this laptop's access has ended",
   "sync.error.please_update": "Please update Lighttouch to keep syncing",

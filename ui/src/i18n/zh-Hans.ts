@@ -313,6 +313,8 @@ export const zhHans: Record<MessageKey, string> = {
   "sync.now": "立即同步",
   "sync.done": "同步完成：发出 {pushed} 条，收到 {pulled} 条",
   "sync.conflictsWaiting": "{n} 处冲突待查看",
+  "sync.quarantined": "{n} 条更改已搁置，未同步",
+  "sync.continuedAsNewDevice": "这本客户簿是从备份恢复或复制的：现以新设备同步，没有丢失任何内容",
   "sync.error.offline": "连不上同步服务器",
   "sync.error.unauthorized": "请重新登录：本机的同步权限已失效",
   "sync.error.please_update": "请更新 Lighttouch 后再同步",

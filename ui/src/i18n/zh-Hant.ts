@@ -315,6 +315,8 @@ export const zhHant: Record<MessageKey, string> = {
   "sync.now": "立即同步",
   "sync.done": "同步完成：送出 {pushed} 筆，收到 {pulled} 筆",
   "sync.conflictsWaiting": "{n} 處衝突待查看",
+  "sync.quarantined": "{n} 條更改已擱置，未同步",
+  "sync.continuedAsNewDevice": "這本客戶簿是從備份還原或複製的：現以新裝置同步，沒有遺失任何內容",
   "sync.error.offline": "連不上同步伺服器",
   "sync.error.unauthorized": "請重新登入：本機的同步權限已失效",
   "sync.error.please_update": "請更新 Lighttouch 後再同步",

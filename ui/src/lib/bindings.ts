@@ -794,7 +794,13 @@ export type SyncErrorInfo = { code: string; message: string;
  * RFC 3339.
  */
 at: string }
-export type SyncReport = { pushed: number; pulled: number }
+export type SyncReport = { pushed: number; pulled: number; 
+/**
+ * The server held this book's history differently (it was restored
+ * from a backup, or copied): it now syncs as a new device, and nothing
+ * of either history was dropped.
+ */
+continued_as_new_device: boolean }
 /**
  * What the UI and `lighttouch status` show.
  */
@@ -810,7 +816,12 @@ last_success_at: string | null; last_error: SyncErrorInfo | null;
 /**
  * Lost values not yet restored or dismissed.
  */
-open_conflicts: number }
+open_conflicts: number; 
+/**
+ * Changes kept aside (could not be applied here, or refused by the
+ * server) and not yet dismissed.
+ */
+quarantined: number }
 /**
  * The status line: the book's sync state and what the runner is doing.
  */

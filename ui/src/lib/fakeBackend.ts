@@ -43,7 +43,7 @@ export class FakeBackend {
   batches = new Map<string, string[]>();
   /** Sync as a fake server would see it: sign in with password "password1". */
   sync: SyncView = {
-    status: { server: null, username: null, store: null, signed_in: false, pending: 0, last_success_at: null, last_error: null, open_conflicts: 0 },
+    status: { server: null, username: null, store: null, signed_in: false, pending: 0, last_success_at: null, last_error: null, open_conflicts: 0, quarantined: 0 },
     activity: { syncing: false, online: null, retry_in_secs: null },
   };
   conflictList: Conflict[] = [];
@@ -274,7 +274,7 @@ export class FakeBackend {
           if (!this.sync.status.signed_in) return fail("not_signed_in", "not signed in");
           const pushed = this.sync.status.pending;
           this.sync.status = { ...this.sync.status, pending: 0, last_success_at: now(), last_error: null, open_conflicts: this.conflictList.length };
-          return { pushed, pulled: 0 };
+          return { pushed, pulled: 0, continued_as_new_device: false };
         }),
       conflicts: () => call("conflicts", () => structuredClone(this.conflictList)),
       restoreConflict: (id) =>

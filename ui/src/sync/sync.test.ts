@@ -8,7 +8,7 @@ import { syncErrorText, syncState } from "./syncModel.svelte";
 
 function view(status: Partial<SyncView["status"]>, activity: Partial<SyncView["activity"]> = {}): SyncView {
   return {
-    status: { server: "http://s", username: "xiaolin", store: "静安嘉里", signed_in: true, pending: 0, last_success_at: null, last_error: null, open_conflicts: 0, ...status },
+    status: { server: "http://s", username: "xiaolin", store: "静安嘉里", signed_in: true, pending: 0, last_success_at: null, last_error: null, open_conflicts: 0, quarantined: 0, ...status },
     activity: { syncing: false, online: null, retry_in_secs: null, ...activity },
   };
 }

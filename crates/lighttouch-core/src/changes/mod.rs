@@ -7,6 +7,7 @@
 mod entity;
 
 pub use entity::Entity;
+use entity::EntityErrors;
 
 use crate::clock::{Hlc, HlcGenerator};
 use crate::error::{BookError, Result};
@@ -361,6 +362,7 @@ impl<'b> Writer<'b> {
         value: Option<&Value>,
         base: Option<&str>,
     ) -> Result<()> {
+        check_outgoing(entity, field, value)?;
         self.note_affected(entity, row_id, op, value)?;
         let value = value.map(|v| v.to_string());
         self.tx
@@ -559,7 +561,7 @@ pub(crate) fn insert_row<'v>(
     let mut present: Vec<(usize, &Value)> = Vec::with_capacity(columns.len());
     let mut mask: u64 = 0;
     for (name, value) in fields {
-        let Some(i) = columns.iter().position(|c| *c == name) else {
+        let Some(i) = columns.iter().position(|c| c.name == name) else {
             return Err(BookError::invalid(
                 name,
                 format!("not a field of {}", entity.as_str()),
@@ -577,7 +579,7 @@ pub(crate) fn insert_row<'v>(
             .entry((entity, mask, on_conflict))
             .or_insert_with(|| {
                 let mut cols = vec!["id", "hlc"];
-                cols.extend(present.iter().map(|(i, _)| columns[*i]));
+                cols.extend(present.iter().map(|(i, _)| columns[*i].name));
                 let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
                 let tail = match on_conflict {
                     OnConflict::Fail => "",
@@ -648,6 +650,40 @@ pub(crate) fn set_field_stamp(
 /// A tag link is present while its newest add is newer than the add its last remove saw.
 pub(crate) fn link_present(added: &str, removed: Option<&str>) -> bool {
     removed.is_none_or(|r| added > r)
+}
+
+/// The server's limits, applied where a change is made: a value the server
+/// would refuse never reaches the outbox, so no change can wedge a book's sync.
+fn check_outgoing(entity: Entity, field: Option<&str>, value: Option<&Value>) -> Result<()> {
+    use lighttouch_protocol::schema::{check_value, value_len, ValueProblem, MAX_VALUE_BYTES};
+    let Some(value) = value else {
+        return Ok(());
+    };
+    let fields: Vec<(&str, &Value)> = match (field, value) {
+        (Some(f), v) => vec![(f, v)],
+        (None, Value::Object(map)) => map.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+        (None, _) => Vec::new(),
+    };
+    for (name, v) in fields {
+        let Some(column) = entity.column(name) else {
+            continue; // tag links and removals carry stamps, not columns
+        };
+        if let Err(e) = check_value(entity, column, v) {
+            return Err(match e.problem {
+                ValueProblem::Missing => BookError::missing(name, e.message),
+                ValueProblem::TooLong(max) => BookError::too_long(name, max),
+                ValueProblem::WrongType => BookError::invalid(name, e.message),
+            });
+        }
+    }
+    if value_len(value) > MAX_VALUE_BYTES {
+        let name = field.unwrap_or(entity.as_str());
+        return Err(BookError::invalid(
+            name,
+            format!("too large to sync (more than {MAX_VALUE_BYTES} bytes)"),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn to_sql(v: &Value) -> SqlValue {

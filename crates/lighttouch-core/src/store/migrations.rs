@@ -10,6 +10,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_import_batches.sql"),
     include_str!("migrations/0003_sync.sql"),
     include_str!("migrations/0004_recommendations.sql"),
+    include_str!("migrations/0005_quarantine.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -48,6 +48,11 @@ impl Applied {
         }
     }
 
+    /// After a rolled-back change: what was looked up may no longer hold.
+    pub fn forget_lookups(&mut self) {
+        self.known.clear();
+    }
+
     fn touch_customer(&mut self, id: &str) {
         if !self.bulk {
             self.touched.insert(id.to_string());
@@ -185,7 +190,7 @@ fn apply_insert(
     let known: Vec<(&str, &Value)> = entity
         .columns()
         .iter()
-        .filter_map(|col| fields.get(*col).map(|v| (*col, v)))
+        .filter_map(|col| fields.get(col.name).map(|v| (col.name, v)))
         .collect();
     // Most inserts are of rows this book has never seen: try that first.
     let inserted = insert_row(
@@ -223,7 +228,7 @@ fn merge_field(
     now: &str,
     out: &mut Applied,
 ) -> Result<()> {
-    if !entity.columns().contains(&field) {
+    if !entity.has_column(field) {
         return Ok(());
     }
     let current: Option<(SqlValue, String)> = tx

@@ -119,7 +119,7 @@ impl Book {
     }
 
     fn current_value(&self, entity: Entity, row_id: &str, field: &str) -> Result<Option<Value>> {
-        if !entity.columns().contains(&field) {
+        if !entity.has_column(field) {
             return Ok(None);
         }
         let v: Option<rusqlite::types::Value> = self

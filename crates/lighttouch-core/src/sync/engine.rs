@@ -7,7 +7,7 @@ use crate::error::BookError;
 use crate::store::Book;
 use lighttouch_protocol::{
     codes, ApiError, LoginRequest, LoginResponse, PullRequest, PullResponse, PushRequest,
-    PushResponse, UserInfo,
+    PushResponse, ReregisterRequest, UserInfo,
 };
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard};
@@ -41,6 +41,13 @@ pub trait Transport: Send + Sync {
         token: &str,
         request: &PullRequest,
     ) -> impl Future<Output = Result<PullResponse, TransportError>> + Send;
+    /// Continues a restored or copied book as a new device of the same person.
+    fn reregister(
+        &self,
+        server: &str,
+        token: &str,
+        request: &ReregisterRequest,
+    ) -> impl Future<Output = Result<LoginResponse, TransportError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +90,10 @@ impl SyncError {
 pub struct SyncReport {
     pub pushed: u32,
     pub pulled: u32,
+    /// The server held this book's history differently (it was restored
+    /// from a backup, or copied): it now syncs as a new device, and nothing
+    /// of either history was dropped.
+    pub continued_as_new_device: bool,
 }
 
 fn lock(book: &Mutex<Book>) -> MutexGuard<'_, Book> {
@@ -108,7 +119,12 @@ pub async fn login<T: Transport>(
         device_name: device_name.to_string(),
     };
     let response = transport.login(&server, &request).await?;
-    lock(book).save_sync_account(&server, &response)?;
+    let mut b = lock(book);
+    if let Some(id) = response.device_id {
+        // The ID asked for was someone else's or revoked: take the new one.
+        b.adopt_device_id(id)?;
+    }
+    b.save_sync_account(&server, &response)?;
     Ok(response.user)
 }
 
@@ -129,9 +145,10 @@ pub async fn sync_once<T: Transport>(
 }
 
 async fn run<T: Transport>(book: &Mutex<Book>, transport: &T) -> Result<SyncReport, SyncError> {
-    let account = lock(book).sync_account()?.ok_or(SyncError::NotSignedIn)?;
+    let mut account = lock(book).sync_account()?.ok_or(SyncError::NotSignedIn)?;
     let mut report = SyncReport::default();
     let mut gap_resets = 0;
+    let mut continuations = 0;
     loop {
         let Some(batch) = lock(book).push_batch(PUSH_BATCH)? else {
             break;
@@ -146,6 +163,25 @@ async fn run<T: Transport>(book: &Mutex<Book>, transport: &T) -> Result<SyncRepo
                 lock(book).acknowledge_push(&response)?;
             }
             Err(TransportError::Api { error, .. })
+                if error.code == codes::DEVICE_DIVERGED && continuations < 2 =>
+            {
+                continuations += 1;
+                let at = error
+                    .diverged_at
+                    .unwrap_or_else(|| batch.changes.first().map_or(1, |c| c.seq));
+                let request = ReregisterRequest {
+                    device_id: uuid::Uuid::now_v7(),
+                    device_name: super::default_device_name(),
+                };
+                let login = transport
+                    .reregister(&account.server, &account.token, &request)
+                    .await?;
+                let mut b = lock(book);
+                b.continue_as_new_device(at, &account.server, &login)?;
+                account = b.sync_account()?.ok_or(SyncError::NotSignedIn)?;
+                report.continued_as_new_device = true;
+            }
+            Err(TransportError::Api { error, .. })
                 if error.code == codes::SEQ_GAP && gap_resets < 3 =>
             {
                 // The server's record of this device differs from ours (an
@@ -153,7 +189,9 @@ async fn run<T: Transport>(book: &Mutex<Book>, transport: &T) -> Result<SyncRepo
                 // backup): continue from where the server is.
                 gap_resets += 1;
                 let expected = error.expected_seq.unwrap_or(1);
-                lock(book).reset_pushed_seq(expected - 1)?;
+                let mut b = lock(book);
+                let local = b.local_seq(expected - 1)?;
+                b.reset_pushed_seq(local)?;
             }
             Err(e) => return Err(e.into()),
         }

@@ -3,7 +3,7 @@
 use super::engine::{Transport, TransportError};
 use lighttouch_protocol::{
     paths, ApiError, LoginRequest, LoginResponse, PullRequest, PullResponse, PushRequest,
-    PushResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    PushResponse, ReregisterRequest, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -105,5 +105,15 @@ impl Transport for HttpTransport {
         request: &PullRequest,
     ) -> Result<PullResponse, TransportError> {
         self.post(server, paths::PULL, Some(token), request).await
+    }
+
+    async fn reregister(
+        &self,
+        server: &str,
+        token: &str,
+        request: &ReregisterRequest,
+    ) -> Result<LoginResponse, TransportError> {
+        self.post(server, paths::REREGISTER, Some(token), request)
+            .await
     }
 }

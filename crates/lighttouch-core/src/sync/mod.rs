@@ -9,11 +9,13 @@ mod conflicts;
 pub mod engine;
 #[cfg(feature = "http")]
 pub mod http;
+mod quarantine;
 #[cfg(feature = "http")]
 pub mod runner;
 
 pub use conflicts::Conflict;
 pub use engine::{sync_once, SyncError, SyncReport, Transport, TransportError};
+pub use quarantine::QuarantinedChange;
 
 use crate::changes::Entity;
 use crate::clock::HlcGenerator;
@@ -24,6 +26,7 @@ use crate::store::{deferred_indexes, meta_get, meta_set, Book};
 use chrono::{DateTime, Utc};
 use lighttouch_protocol::{
     LoginResponse, PullResponse, PushRequest, PushResponse, PushedChange, Restamp, UserInfo,
+    MAX_PUSH_BYTES, SKIP_OP,
 };
 use rusqlite::{params, OptionalExtension};
 
@@ -81,6 +84,9 @@ pub struct SyncStatus {
     pub last_error: Option<SyncErrorInfo>,
     /// Lost values not yet restored or dismissed.
     pub open_conflicts: u32,
+    /// Changes kept aside (could not be applied here, or refused by the
+    /// server) and not yet dismissed.
+    pub quarantined: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -166,6 +172,19 @@ impl Book {
         format!("lighttouch-sync-token-{}", self.device)
     }
 
+    /// Local sequence numbers are the server's plus this (non-zero once the
+    /// book continues as a new device: the new device's first is 1).
+    fn seq_base(&self) -> Result<i64> {
+        Ok(meta_get(&self.conn, "sync_seq_base")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// The server's sequence number as this book knows it.
+    pub(crate) fn local_seq(&self, server: i64) -> Result<i64> {
+        Ok(server + self.seq_base()?)
+    }
+
     fn pushed_seq(&self) -> Result<i64> {
         Ok(meta_get(&self.conn, "sync_pushed_seq")?
             .and_then(|s| s.parse().ok())
@@ -182,17 +201,55 @@ impl Book {
         Ok(n as u32)
     }
 
-    /// The next contiguous range of unacknowledged changes, oldest first.
+    /// The next contiguous range of unacknowledged changes, oldest first,
+    /// at most `limit` of them and about [`MAX_PUSH_BYTES`] in all. A change
+    /// the server would refuse (too large, a value that would not apply) is
+    /// sent as a placeholder, so nothing waits behind it, and kept aside.
     pub fn push_batch(&self, limit: usize) -> Result<Option<PushRequest>> {
+        use lighttouch_protocol::schema::{check_change, value_len, ChangeRef};
         let changes = self.changes_since(self.pushed_seq()?, limit)?;
         if changes.is_empty() {
             return Ok(None);
         }
-        Ok(Some(PushRequest {
-            changes: changes
-                .into_iter()
-                .map(|c| PushedChange {
-                    seq: c.seq,
+        let base = self.seq_base()?;
+        let now = self
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut bytes = 0usize;
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            let size = c.value.as_ref().map_or(0, value_len) + 200;
+            if !out.is_empty() && bytes + size > MAX_PUSH_BYTES {
+                break;
+            }
+            bytes += size;
+            let problem = check_change(ChangeRef {
+                hlc: &c.hlc,
+                entity: &c.entity,
+                row_id: &c.row_id,
+                op: &c.op,
+                field: c.field.as_deref(),
+                value: c.value.as_ref(),
+                base: c.base.as_deref(),
+            })
+            .err();
+            let pushed = if let Some(message) = problem {
+                let whole = serde_json::json!({"entity": c.entity, "row_id": c.row_id,
+                    "op": c.op, "field": c.field, "hlc": c.hlc});
+                quarantine::keep_outgoing(&self.conn, c.seq, &whole, "not_sent", &message, &now)?;
+                PushedChange {
+                    seq: c.seq - base,
+                    hlc: c.hlc,
+                    entity: c.entity,
+                    row_id: c.row_id,
+                    op: SKIP_OP.into(),
+                    field: None,
+                    value: None,
+                    base: None,
+                }
+            } else {
+                PushedChange {
+                    seq: c.seq - base,
                     hlc: c.hlc,
                     entity: c.entity,
                     row_id: c.row_id,
@@ -200,17 +257,43 @@ impl Book {
                     field: c.field,
                     value: c.value,
                     base: c.base,
-                })
-                .collect(),
-        }))
+                }
+            };
+            out.push(pushed);
+        }
+        Ok(Some(PushRequest { changes: out }))
     }
 
     /// Records what the server stored: rewrites restamped changes to the
-    /// server's stamps and moves the acknowledged sequence, in one transaction.
+    /// server's stamps, keeps refused changes aside and moves the
+    /// acknowledged sequence, in one transaction.
     pub fn acknowledge_push(&mut self, response: &PushResponse) -> Result<()> {
+        let base = self.seq_base()?;
+        let now = self
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let applied_through = response.applied_through + base;
         let tx = self.conn.transaction()?;
         for r in &response.restamped {
-            restamp(&tx, r)?;
+            restamp(
+                &tx,
+                &Restamp {
+                    seq: r.seq + base,
+                    hlc: r.hlc.clone(),
+                },
+            )?;
+        }
+        for r in &response.rejected {
+            let seq = r.seq + base;
+            let change = crate::changes::read_changes(&tx, seq - 1, 1)?
+                .into_iter()
+                .next()
+                .filter(|c| c.seq == seq);
+            let whole = change.map_or(serde_json::Value::Null, |c| {
+                serde_json::json!({"entity": c.entity, "row_id": c.row_id, "op": c.op,
+                    "field": c.field, "hlc": c.hlc, "value": c.value})
+            });
+            quarantine::keep_outgoing(&tx, seq, &whole, &r.code, &r.message, &now)?;
         }
         let current: i64 = meta_get(&tx, "sync_pushed_seq")?
             .and_then(|s| s.parse().ok())
@@ -218,11 +301,11 @@ impl Book {
         meta_set(
             &tx,
             "sync_pushed_seq",
-            &response.applied_through.max(current).to_string(),
+            &applied_through.max(current).to_string(),
         )?;
         let all_sent: bool = !tx
             .prepare("SELECT 1 FROM changes WHERE seq > ?1")?
-            .exists([response.applied_through])?;
+            .exists([applied_through])?;
         if !response.restamped.is_empty() && all_sent {
             // Every stamp from the too-fast clock now lives only in its
             // bounded form, so the clock may restart from the latest of those.
@@ -237,6 +320,76 @@ impl Book {
         self.generation += 1;
         self.recommend_stale = crate::changes::Affected::Everything;
         self.adopt_server_time(response.server_time)?;
+        Ok(())
+    }
+
+    /// The server holds this book's change `diverged_at` (its numbering)
+    /// differently: the book was restored from a backup or copied. Every
+    /// change before it the server has; from it on, the book continues as
+    /// the new device `login` names, whose first change is that one, with
+    /// its stamps moved to the new device's node so that no two books ever
+    /// hold one stamp for different changes.
+    pub fn continue_as_new_device(
+        &mut self,
+        diverged_at: i64,
+        server: &str,
+        login: &LoginResponse,
+    ) -> Result<()> {
+        let Some(new_id) = login.device_id else {
+            return Err(BookError::InvalidInput(
+                "the server did not name the new device".into(),
+            ));
+        };
+        let from = self.local_seq(diverged_at)?.max(1);
+        let node = new_id.simple().to_string();
+        let tx = self.conn.transaction()?;
+        let unsent: Vec<(i64, String)> = tx
+            .prepare("SELECT seq, hlc FROM changes WHERE seq >= ?1 ORDER BY seq")?
+            .query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (seq, hlc) in unsent {
+            if let Some((time, _)) = hlc.rsplit_once('-') {
+                restamp(
+                    &tx,
+                    &Restamp {
+                        seq,
+                        hlc: format!("{time}-{node}"),
+                    },
+                )?;
+            }
+        }
+        meta_set(&tx, "device_id", &new_id.to_string())?;
+        meta_set(&tx, "sync_seq_base", &(from - 1).to_string())?;
+        meta_set(&tx, "sync_pushed_seq", &(from - 1).to_string())?;
+        meta_set(&tx, "sync_continued_at", &login.server_time.to_rfc3339())?;
+        tx.commit()?;
+        self.take_device_id(new_id)?;
+        self.save_sync_account(server, login)
+    }
+
+    /// The server bound this book's sign-in to another device ID (the one it
+    /// had belonged to someone else, or was revoked): the book takes it, and
+    /// its unsent changes go out under it, numbered from 1.
+    pub(crate) fn adopt_device_id(&mut self, new_id: uuid::Uuid) -> Result<()> {
+        if new_id == self.device {
+            return Ok(());
+        }
+        let pushed = self.pushed_seq()?;
+        let tx = self.conn.transaction()?;
+        meta_set(&tx, "device_id", &new_id.to_string())?;
+        meta_set(&tx, "sync_seq_base", &pushed.to_string())?;
+        tx.commit()?;
+        self.take_device_id(new_id)
+    }
+
+    fn take_device_id(&mut self, new_id: uuid::Uuid) -> Result<()> {
+        // The old token belonged to the old ID.
+        if let Some(s) = &self.secrets {
+            s.delete(&self.token_key());
+        }
+        let last = meta_get(&self.conn, "hlc_last")?.and_then(|s| s.parse().ok());
+        self.device = new_id;
+        self.hlc = HlcGenerator::new(new_id, last);
         Ok(())
     }
 
@@ -291,17 +444,35 @@ impl Book {
         Ok(page.changes.len())
     }
 
-    /// One pulled page and its cursor, in one transaction.
+    /// One pulled page and its cursor, in one transaction. A change that
+    /// will not apply is kept aside and the rest goes on: the page is first
+    /// applied straight through, and only if some change fails is it applied
+    /// again change by change (each in a savepoint).
     fn apply_page(
         &mut self,
         page: &PullResponse,
         bulk: bool,
         finished_bulk: bool,
     ) -> Result<apply::Applied> {
+        match self.apply_page_with(page, bulk, finished_bulk, false) {
+            Err(e) if quarantine::is_the_changes_fault(&e) => {
+                self.apply_page_with(page, bulk, finished_bulk, true)
+            }
+            other => other,
+        }
+    }
+
+    fn apply_page_with(
+        &mut self,
+        page: &PullResponse,
+        bulk: bool,
+        finished_bulk: bool,
+        one_by_one: bool,
+    ) -> Result<apply::Applied> {
         let now = self
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let tx = self.conn.transaction()?;
+        let mut tx = self.conn.transaction()?;
         if bulk {
             deferred_indexes::defer(&tx, SYNCED_TABLES)?;
         }
@@ -314,7 +485,7 @@ impl Book {
             meta_set(&tx, "sync_redownload", "1")?;
         }
         for change in &page.changes {
-            apply::apply_change(&tx, change, &now, &mut applied)?;
+            apply_or_keep(&mut tx, change, &now, &mut applied, one_by_one)?;
         }
         if !page.more && meta_get(&tx, "sync_redownload")?.is_some() {
             let pushed: i64 = meta_get(&tx, "sync_pushed_seq")?
@@ -323,7 +494,7 @@ impl Book {
             // This book's unsent changes, replayed on top of the store's.
             for c in crate::changes::read_changes(&tx, pushed, usize::MAX)? {
                 let c: lighttouch_protocol::PulledChange = c.into();
-                apply::apply_change(&tx, &c, &now, &mut applied)?;
+                apply_or_keep(&mut tx, &c, &now, &mut applied, one_by_one)?;
             }
             tx.execute("DELETE FROM meta WHERE key = 'sync_redownload'", [])?;
         }
@@ -413,7 +584,46 @@ impl Book {
             last_error: meta_get(&self.conn, "sync_last_error")?
                 .and_then(|s| serde_json::from_str(&s).ok()),
             open_conflicts: open_conflicts as u32,
+            quarantined: self.quarantined_count()?,
         })
+    }
+}
+
+/// Applies one pulled change, or keeps it aside when it will not apply: its
+/// values fail the shared schema, or (`one_by_one`, inside a savepoint) the
+/// book refuses it.
+fn apply_or_keep(
+    tx: &mut rusqlite::Transaction<'_>,
+    change: &lighttouch_protocol::PulledChange,
+    now: &str,
+    applied: &mut apply::Applied,
+    one_by_one: bool,
+) -> Result<()> {
+    use lighttouch_protocol::schema::{check_pulled, ChangeRef};
+    let check = check_pulled(ChangeRef {
+        hlc: &change.hlc,
+        entity: &change.entity,
+        row_id: &change.row_id,
+        op: &change.op,
+        field: change.field.as_deref(),
+        value: change.value.as_ref(),
+        base: change.base.as_deref(),
+    });
+    if let Err(message) = check {
+        return quarantine::keep_incoming(tx, change, "invalid", &message, now);
+    }
+    if !one_by_one {
+        return apply::apply_change(tx, change, now, applied);
+    }
+    let sp = tx.savepoint()?;
+    match apply::apply_change(&sp, change, now, applied) {
+        Ok(()) => Ok(sp.commit()?),
+        Err(e) if quarantine::is_the_changes_fault(&e) => {
+            drop(sp); // rolled back: nothing of the change stays
+            applied.forget_lookups();
+            quarantine::keep_incoming(tx, change, e.code(), &e.to_string(), now)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -564,6 +774,7 @@ mod tests {
     fn login() -> LoginResponse {
         LoginResponse {
             token: "secret-token".into(),
+            device_id: None,
             user: UserInfo {
                 username: "xiaolin".into(),
                 display_name: "小林".into(),

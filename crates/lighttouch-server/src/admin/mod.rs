@@ -131,7 +131,8 @@ impl Admin {
         password: &str,
     ) -> Result<(), AdminError> {
         let hash = hash_password(password)?;
-        self.storage.set_password(username, &hash).await?;
+        // A reset ends every session of the user: their devices sign in again.
+        self.storage.set_password(username, &hash, None).await?;
         self.audit(actor, "user.passwd", json!({"username": username}))
             .await
     }

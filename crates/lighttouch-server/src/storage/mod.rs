@@ -29,6 +29,9 @@ pub enum StorageError {
     Invalid(String),
     #[error("sequence gap: the server expects change {expected} next")]
     Gap { expected: i64 },
+    /// A re-sent sequence number carries a change other than the one stored.
+    #[error("change {at} differs from the change {at} this device sent before")]
+    Diverged { at: i64 },
     #[error("database error: {0}")]
     Database(String),
 }
@@ -85,10 +88,25 @@ pub struct DeviceAuth {
     pub store: String,
 }
 
+/// What becomes of one pushed change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Appended to the store's log.
+    Log,
+    /// Refused on its own: its number is recorded, nothing is handed out.
+    Reject { code: String, message: String },
+    /// The device sent a placeholder for a change it could not send.
+    Skip,
+}
+
 /// A change ready to store: validated, its stamp already bounded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncomingChange {
     pub seq: i64,
+    /// What the device sent, digested ([`digest`]): a re-sent sequence
+    /// number is compared with it.
+    pub digest: String,
+    pub verdict: Verdict,
     pub hlc: String,
     pub entity: String,
     pub row_id: String,
@@ -104,6 +122,71 @@ pub struct PushOutcome {
     pub applied_through: i64,
     /// (device seq, stored stamp) for every change of the pushed range.
     pub stored_stamps: Vec<(i64, String)>,
+    /// (device seq, code, message) for every refused change of the range.
+    pub rejected: Vec<(i64, String, String)>,
+    /// Ownership this push changed: (customer, from, to), for the audit.
+    pub owner_changes: Vec<(String, Option<String>, Option<String>)>,
+}
+
+/// A digest of a change as the device sent it: its identity (sequence,
+/// stamp, row, operation, field, base) and, apart, its value, because an
+/// erasure on the device may null a value it sends again later.
+pub fn digest(seq: i64, c: &lighttouch_protocol::PushedChange) -> String {
+    use sha2::{Digest, Sha256};
+    let key = serde_json::json!([seq, c.hlc, c.entity, c.row_id, c.op, c.field, c.base]);
+    let key = hex::encode(&Sha256::digest(key.to_string().as_bytes())[..16]);
+    match &c.value {
+        None | Some(serde_json::Value::Null) => format!("{key}:"),
+        Some(v) => format!(
+            "{key}:{}",
+            hex::encode(&Sha256::digest(v.to_string().as_bytes())[..16])
+        ),
+    }
+}
+
+/// Whether a re-sent change is the one stored: the same identity, and the
+/// same value unless the device has since wiped it.
+pub(crate) fn same_change(stored: &str, resent: &str) -> bool {
+    let (Some((sk, sv)), Some((rk, rv))) = (stored.split_once(':'), resent.split_once(':')) else {
+        return stored == resent;
+    };
+    sk == rk && (sv == rv || rv.is_empty())
+}
+
+/// Compares the re-sent part of a push with what the device sent before.
+/// A number with no digest was stored before digests were kept: a duplicate.
+pub(crate) fn check_resent(
+    stored: &std::collections::HashMap<i64, String>,
+    changes: &[IncomingChange],
+    pushed: i64,
+) -> StorageResult<()> {
+    for c in changes.iter().take_while(|c| c.seq <= pushed) {
+        if let Some(d) = stored.get(&c.seq) {
+            if !same_change(d, &c.digest) {
+                return Err(StorageError::Diverged { at: c.seq });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why an ownership change by `pusher` is refused, if it is: an associate may
+/// take an unowned customer or give up their own, never move a colleague's
+/// (that is a handover, which a manager makes and the audit records).
+pub(crate) fn owner_change_refused(
+    pusher: &DeviceAuth,
+    current: Option<&str>,
+    customer: &str,
+) -> Option<String> {
+    if pusher.role != Role::Associate {
+        return None;
+    }
+    match current {
+        Some(owner) if owner != pusher.display_name => Some(format!(
+            "customer {customer} belongs to {owner}; only a store manager can hand a colleague's customer over"
+        )),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -202,18 +285,42 @@ pub trait Storage: Send + Sync + 'static {
     async fn create_user(&self, user: &NewUser, now: DateTime<Utc>) -> StorageResult<UserRow>;
     async fn user(&self, username: &str) -> StorageResult<Option<UserRow>>;
     async fn users(&self) -> StorageResult<Vec<UserRow>>;
-    async fn set_password(&self, username: &str, password_hash: &str) -> StorageResult<()>;
+    /// Sets a password and ends every session of the user (their devices
+    /// sign in again), except the one whose token hash is `keep`.
+    async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> StorageResult<()>;
 
-    /// Registers a device for a user (or gives a known device of the same
-    /// store a new token). A device already bound to another store is refused.
+    /// Counts a sign-in attempt against each key (an account, an address)
+    /// before the password is checked, in one transaction shared by every
+    /// server process. `Err(wait)` when some key must still wait; nothing is
+    /// counted then.
+    async fn begin_login_attempt(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StorageResult<Result<(), std::time::Duration>>;
+
+    /// After a good password: clears `clear` (the account) and takes the
+    /// provisional count back from `undo` (the address).
+    async fn finish_good_login(&self, clear: &str, undo: &str) -> StorageResult<()>;
+
+    /// Registers a device for a user, or gives the user's own device a new
+    /// token. A device ID that belongs to another user or was revoked is
+    /// never taken over: the device is registered as `fresh_id` instead.
+    /// Returns the ID registered. A device bound to another store is refused.
     async fn register_device(
         &self,
         device_id: Uuid,
+        fresh_id: Uuid,
         user_id: i64,
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> StorageResult<()>;
+    ) -> StorageResult<Uuid>;
     async fn device_by_token(
         &self,
         token_hash: &str,
@@ -222,16 +329,31 @@ pub trait Storage: Send + Sync + 'static {
     async fn devices(&self, store_id: Option<i64>) -> StorageResult<Vec<DeviceInfo>>;
     /// Returns false when no such device exists.
     async fn revoke_device(&self, device_id: Uuid, now: DateTime<Utc>) -> StorageResult<bool>;
-    async fn revoke_token(&self, token_hash: &str, now: DateTime<Utc>) -> StorageResult<()>;
+    /// Ends one session (sign out): the token stops working, the device
+    /// stays registered and may sign in again.
+    async fn end_session(&self, token_hash: &str) -> StorageResult<()>;
 
-    /// Stores a device's consecutive changes exactly once, in one transaction.
+    /// Stores a device's consecutive changes exactly once, in one
+    /// transaction. A re-sent number whose digest differs from the stored
+    /// one is `Diverged`; refused changes are recorded, not logged.
     async fn push(
         &self,
-        device_id: Uuid,
-        store_id: i64,
+        pusher: &DeviceAuth,
         changes: Vec<IncomingChange>,
         now: DateTime<Utc>,
     ) -> StorageResult<PushOutcome>;
+
+    /// Gives the user of `old` a new device `new_id` with its own token,
+    /// which inherits what `old` was served (its pull cursor stays good).
+    /// `old` keeps its own token. Fails when `new_id` is taken.
+    async fn reregister_device(
+        &self,
+        old: &DeviceAuth,
+        new_id: Uuid,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
 
     /// Changes of the store and of HQ after `cursor`, below the committed
     /// high-water mark, leaving out the asking device's own (except during a
@@ -387,6 +509,8 @@ pub(crate) struct PageBuilder {
     start: Cursor,
     next: Cursor,
     budget: i64,
+    /// Bytes of the page so far (values dominate).
+    bytes: usize,
     more: bool,
     reset: bool,
     changes: Vec<PulledChange<RawChangeValue>>,
@@ -406,16 +530,20 @@ pub(crate) struct LogRow {
 }
 
 impl PageBuilder {
-    /// `compacted`: how far the store's log has been compacted.
-    pub fn new(device: Uuid, cursor: Cursor, compacted: i64, limit: u32) -> Self {
-        let reset = cursor.store_seq > 0
-            && if cursor.redownload {
-                // A compaction since the re-download began may have cleared
-                // what it has not reached yet: start it again.
-                compacted > cursor.since_compaction
-            } else {
-                cursor.store_seq < compacted
-            };
+    /// `compacted`: how far the store's log has been compacted; `served`:
+    /// the furthest store sequence this device was ever handed. A cursor
+    /// beyond it was not the server's: it is not believed (nor allowed to
+    /// move the compaction horizon), and the device starts again.
+    pub fn new(device: Uuid, cursor: Cursor, compacted: i64, served: i64, limit: u32) -> Self {
+        let reset = cursor.store_seq > served
+            || cursor.store_seq > 0
+                && if cursor.redownload {
+                    // A compaction since the re-download began may have cleared
+                    // what it has not reached yet: start it again.
+                    compacted > cursor.since_compaction
+                } else {
+                    cursor.store_seq < compacted
+                };
         let start = if reset {
             Cursor {
                 store_seq: 0,
@@ -431,6 +559,7 @@ impl PageBuilder {
             start,
             next: start,
             budget: limit as i64,
+            bytes: 0,
             more: false,
             reset,
             changes: Vec::new(),
@@ -473,19 +602,32 @@ impl PageBuilder {
     /// committed high-water mark `high`.
     pub fn take(&mut self, log: i64, from: i64, high: i64, rows: Vec<LogRow>) {
         let read = rows.len() as i64;
-        let mut last = rows.last().map_or(from, |r| r.seq);
+        let mut last = from;
+        let mut cut = false;
         for r in rows {
+            // Bounded by bytes too; at least one row, however large, moves on.
+            if self.bytes >= lighttouch_protocol::MAX_PULL_BYTES {
+                cut = true;
+                break;
+            }
+            last = r.seq;
+            self.bytes +=
+                r.change.value.as_ref().map_or(0, |v| v.get().len()) + r.change.row_id.len() + 160;
             // A device does not get its own changes back, except in a re-download.
             if !self.start.redownload && r.device == Some(self.device) {
                 continue;
             }
             self.changes.push(r.change);
         }
-        // A short read reached the mark (compaction leaves gaps in sequences).
-        if read < self.budget {
-            last = high;
+        if cut {
+            self.budget = 0;
+        } else {
+            // A short read reached the mark (compaction leaves gaps in sequences).
+            if read < self.budget {
+                last = high;
+            }
+            self.budget -= read;
         }
-        self.budget -= read;
         if log == HQ_STREAM {
             self.next.hq_seq = last;
         } else {
@@ -494,6 +636,11 @@ impl PageBuilder {
         if last < high {
             self.more = true;
         }
+    }
+
+    /// The furthest store sequence this page hands out.
+    pub fn served(&self) -> i64 {
+        self.next.store_seq
     }
 
     pub fn finish(mut self) -> PullPage {
@@ -508,4 +655,40 @@ impl PageBuilder {
             reset: self.reset,
         }
     }
+}
+
+/// Sign-in attempts each account may fail before it must wait.
+pub const FREE_ACCOUNT_FAILURES: i64 = 5;
+/// Sign-in attempts each address may fail before it must wait (a store's
+/// associates may share one address).
+pub const FREE_ADDRESS_FAILURES: i64 = 30;
+/// The longest wait between two attempts: an account is slowed, never shut.
+pub const MAX_LOGIN_WAIT_SECS: i64 = 300;
+/// Failures older than this are forgotten.
+pub const LOGIN_MEMORY_HOURS: i64 = 24;
+
+/// How long a key with `failures` counted, the last at `last`, must still
+/// wait at `now`: nothing for the first few, then 1 s, 2 s, 4 s … up to
+/// [`MAX_LOGIN_WAIT_SECS`].
+pub(crate) fn login_wait(
+    key: &str,
+    failures: i64,
+    last: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<std::time::Duration> {
+    if (now - last).num_hours() >= LOGIN_MEMORY_HOURS {
+        return None;
+    }
+    let free = if key.starts_with("a:") {
+        FREE_ACCOUNT_FAILURES
+    } else {
+        FREE_ADDRESS_FAILURES
+    };
+    if failures < free {
+        return None;
+    }
+    let exp = (failures - free).min(20) as u32;
+    let delay = (1i64 << exp).min(MAX_LOGIN_WAIT_SECS);
+    let until = last + chrono::Duration::seconds(delay);
+    (until > now).then(|| (until - now).to_std().unwrap_or_default())
 }

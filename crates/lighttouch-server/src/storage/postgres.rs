@@ -3,14 +3,17 @@
 //! transaction; a log's sequence numbers are taken under its `streams` row
 //! lock, so they commit in order and a pull never skips one.
 
+use super::sqlite::ended_token;
 use super::*;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use lighttouch_protocol::codes;
 use serde_json::value::RawValue;
 use tokio_postgres::{NoTls, Row};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres_0001.sql"),
     include_str!("migrations/postgres_0002.sql"),
+    include_str!("migrations/postgres_0003.sql"),
 ];
 /// Serialises migrations when several servers start at once.
 const MIGRATION_LOCK: i64 = 0x4c54_4d49_4752;
@@ -184,9 +187,15 @@ impl Storage for PostgresStorage {
         Ok(rows.iter().map(user_row).collect())
     }
 
-    async fn set_password(&self, username: &str, password_hash: &str) -> StorageResult<()> {
-        let c = self.client().await?;
-        let n = c
+    async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> StorageResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let n = tx
             .execute(
                 "UPDATE users SET password_hash = $1 WHERE username = $2",
                 &[&password_hash, &username],
@@ -195,17 +204,95 @@ impl Storage for PostgresStorage {
         if n == 0 {
             return Err(StorageError::NotFound(format!("no user {username:?}")));
         }
+        // Every other session ends: its token can no longer match anything.
+        let sessions = tx
+            .query(
+                "SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id
+                 WHERE u.username = $1 AND ($2::TEXT IS NULL OR d.token_hash <> $2)",
+                &[&username, &keep],
+            )
+            .await?;
+        for r in sessions {
+            let id: Uuid = r.get(0);
+            tx.execute(
+                "UPDATE devices SET token_hash = $1 WHERE id = $2",
+                &[&ended_token(), &id],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn begin_login_attempt(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StorageResult<Result<(), std::time::Duration>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let mut counts = Vec::with_capacity(keys.len());
+        for key in keys {
+            // The row lock serialises concurrent attempts on one key across
+            // every server process; a first attempt creates the row to lock.
+            tx.execute(
+                "INSERT INTO login_failures(key, failures, last_at) VALUES ($1, 0, $2)
+                 ON CONFLICT (key) DO NOTHING",
+                &[key, &now],
+            )
+            .await?;
+            let r = tx
+                .query_one(
+                    "SELECT failures, last_at FROM login_failures WHERE key = $1 FOR UPDATE",
+                    &[key],
+                )
+                .await?;
+            let (failures, last): (i64, DateTime<Utc>) = (r.get(0), r.get(1));
+            if let Some(wait) = login_wait(key, failures, last, now) {
+                return Ok(Err(wait));
+            }
+            let forgotten = (now - last).num_hours() >= LOGIN_MEMORY_HOURS;
+            counts.push(if forgotten { 1 } else { failures + 1 });
+        }
+        for (key, n) in keys.iter().zip(counts) {
+            tx.execute(
+                "UPDATE login_failures SET failures = $2, last_at = $3 WHERE key = $1",
+                &[key, &n, &now],
+            )
+            .await?;
+        }
+        tx.execute(
+            "DELETE FROM login_failures WHERE last_at < $1",
+            &[&(now - chrono::Duration::hours(LOGIN_MEMORY_HOURS))],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn finish_good_login(&self, clear: &str, undo: &str) -> StorageResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute("DELETE FROM login_failures WHERE key = $1", &[&clear])
+            .await?;
+        tx.execute(
+            "UPDATE login_failures SET failures = GREATEST(failures - 1, 0) WHERE key = $1",
+            &[&undo],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn register_device(
         &self,
         device_id: Uuid,
+        fresh_id: Uuid,
         user_id: i64,
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> StorageResult<()> {
+    ) -> StorageResult<Uuid> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let store: i64 = tx
@@ -214,34 +301,80 @@ impl Storage for PostgresStorage {
             .get(0);
         let existing = tx
             .query_opt(
-                "SELECT store_id FROM devices WHERE id = $1 FOR UPDATE",
+                "SELECT store_id, user_id, revoked_at IS NOT NULL FROM devices WHERE id = $1 FOR UPDATE",
                 &[&device_id],
             )
             .await?
-            .map(|r| r.get::<_, i64>(0));
-        match existing {
-            Some(s) if s != store => {
+            .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1), r.get::<_, bool>(2)));
+        let id = match existing {
+            Some((s, _, _)) if s != store => {
                 return Err(StorageError::Conflict(
                     "this book already syncs with another store; use a new book for this account"
                         .into(),
                 ))
             }
-            Some(_) => {
+            Some((_, owner, false)) if owner == user_id => {
                 tx.execute(
-                    "UPDATE devices SET user_id = $1, name = $2, token_hash = $3, revoked_at = NULL,
-                            last_seen_at = $4 WHERE id = $5",
-                    &[&user_id, &name, &token_hash, &now, &device_id],
+                    "UPDATE devices SET name = $1, token_hash = $2, last_seen_at = $3 WHERE id = $4",
+                    &[&name, &token_hash, &now, &device_id],
                 )
                 .await?;
+                device_id
             }
-            None => {
-                tx.execute(
-                    "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
-                    &[&device_id, &user_id, &store, &name, &token_hash, &now],
-                )
-                .await?;
-            }
+            // Someone else's, or revoked: never taken over.
+            Some(_) => fresh_id,
+            None => device_id,
+        };
+        if id != device_id || existing.is_none() {
+            tx.execute(
+                "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                &[&id, &user_id, &store, &name, &token_hash, &now],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn reregister_device(
+        &self,
+        old: &DeviceAuth,
+        new_id: Uuid,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        if tx
+            .query_opt("SELECT 1 FROM devices WHERE id = $1", &[&new_id])
+            .await?
+            .is_some()
+        {
+            return Err(StorageError::Conflict(
+                "that device ID is taken; choose another".into(),
+            ));
+        }
+        let n = tx
+            .execute(
+                "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at,
+                                     pulled_seq, served_seq)
+                 SELECT $1, $2, $3, $4, $5, $6, $6, pulled_seq, served_seq FROM devices
+                 WHERE id = $7 AND revoked_at IS NULL",
+                &[
+                    &new_id,
+                    &old.user_id,
+                    &old.store_id,
+                    &name,
+                    &token_hash,
+                    &now,
+                    &old.device_id,
+                ],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StorageError::NotFound("this device was revoked".into()));
         }
         tx.commit().await?;
         Ok(())
@@ -320,11 +453,11 @@ impl Storage for PostgresStorage {
         Ok(n > 0)
     }
 
-    async fn revoke_token(&self, token_hash: &str, now: DateTime<Utc>) -> StorageResult<()> {
+    async fn end_session(&self, token_hash: &str) -> StorageResult<()> {
         let c = self.client().await?;
         c.execute(
-            "UPDATE devices SET revoked_at = COALESCE(revoked_at, $1) WHERE token_hash = $2",
-            &[&now, &token_hash],
+            "UPDATE devices SET token_hash = $1 WHERE token_hash = $2",
+            &[&ended_token(), &token_hash],
         )
         .await?;
         Ok(())
@@ -332,11 +465,11 @@ impl Storage for PostgresStorage {
 
     async fn push(
         &self,
-        device_id: Uuid,
-        store_id: i64,
+        pusher: &DeviceAuth,
         changes: Vec<IncomingChange>,
         now: DateTime<Utc>,
     ) -> StorageResult<PushOutcome> {
+        let (device_id, store_id) = (pusher.device_id, pusher.store_id);
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         // The device's row lock makes a device's concurrent retries wait for each other.
@@ -354,7 +487,18 @@ impl Storage for PostgresStorage {
                 expected: pushed + 1,
             });
         }
+        let stored: std::collections::HashMap<i64, String> = tx
+            .query(
+                "SELECT seq, digest FROM device_changes WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
+                &[&device_id, &first, &last.min(pushed)],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        check_resent(&stored, &changes, pushed)?;
         let fresh: Vec<IncomingChange> = changes.into_iter().filter(|c| c.seq > pushed).collect();
+        let mut owner_changes = Vec::new();
         if !fresh.is_empty() {
             // The log's row lock: sequence numbers are taken and committed in order.
             let mut seq: i64 = tx
@@ -382,39 +526,57 @@ impl Storage for PostgresStorage {
                 .prepare(
                     "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (stream_id, customer_id) DO UPDATE
-                     SET owner = excluded.owner, hlc = excluded.hlc WHERE excluded.hlc > customer_owners.hlc",
+                     SET owner = excluded.owner, hlc = excluded.hlc",
+                )
+                .await?;
+            let current_owner = tx
+                .prepare(
+                    "SELECT owner, hlc FROM customer_owners WHERE stream_id = $1 AND customer_id = $2",
+                )
+                .await?;
+            let record = tx
+                .prepare(
+                    "INSERT INTO device_changes(device_id, seq, digest, rejected_code, rejected_message)
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .await?;
             let mut rows: Vec<(i64, IncomingChange, Option<String>)> =
                 Vec::with_capacity(fresh.len());
             for mut ch in fresh {
-                let customer: Option<String> = match customer_of(&ch) {
-                    CustomerOf::Known {
-                        customer,
-                        register: reg,
-                    } => {
-                        if reg {
-                            tx.execute(&register, &[&store_id, &ch.entity, &ch.row_id, &customer])
+                let customer: Option<String> = if ch.verdict != Verdict::Log {
+                    None
+                } else {
+                    match customer_of(&ch) {
+                        CustomerOf::Known {
+                            customer,
+                            register: reg,
+                        } => {
+                            if reg {
+                                tx.execute(
+                                    &register,
+                                    &[&store_id, &ch.entity, &ch.row_id, &customer],
+                                )
                                 .await?;
+                            }
+                            Some(customer)
                         }
-                        Some(customer)
-                    }
-                    CustomerOf::Note(note) => {
-                        let cu: Option<String> = tx
-                            .query_opt(&lookup, &[&store_id, &"note", &note])
+                        CustomerOf::Note(note) => {
+                            let cu: Option<String> = tx
+                                .query_opt(&lookup, &[&store_id, &"note", &note])
+                                .await?
+                                .map(|r| r.get(0));
+                            if let Some(cu) = &cu {
+                                tx.execute(&register, &[&store_id, &ch.entity, &ch.row_id, cu])
+                                    .await?;
+                            }
+                            cu
+                        }
+                        CustomerOf::Row { entity, row_id } => tx
+                            .query_opt(&lookup, &[&store_id, &entity, &row_id])
                             .await?
-                            .map(|r| r.get(0));
-                        if let Some(cu) = &cu {
-                            tx.execute(&register, &[&store_id, &ch.entity, &ch.row_id, cu])
-                                .await?;
-                        }
-                        cu
+                            .map(|r| r.get(0)),
+                        CustomerOf::Nobody => None,
                     }
-                    CustomerOf::Row { entity, row_id } => tx
-                        .query_opt(&lookup, &[&store_id, &entity, &row_id])
-                        .await?
-                        .map(|r| r.get(0)),
-                    CustomerOf::Nobody => None,
                 };
                 if let Some(cu) = &customer {
                     if tx.query_opt(&is_erased, &[&store_id, cu]).await?.is_some() {
@@ -442,9 +604,35 @@ impl Storage for PostgresStorage {
                         )
                         .await?;
                     } else if let Some(owner) = owner_set_by(&ch) {
-                        tx.execute(&set_owner, &[&store_id, cu, &owner, &ch.hlc])
-                            .await?;
+                        let current = tx
+                            .query_opt(&current_owner, &[&store_id, cu])
+                            .await?
+                            .map(|r| (r.get::<_, Option<String>>(0), r.get::<_, String>(1)));
+                        let before = current.as_ref().and_then(|(o, _)| o.clone());
+                        if let Some(message) = owner_change_refused(pusher, before.as_deref(), cu) {
+                            ch.verdict = Verdict::Reject {
+                                code: codes::FORBIDDEN.into(),
+                                message,
+                            };
+                        } else if current.as_ref().is_none_or(|(_, h)| ch.hlc > *h) {
+                            tx.execute(&set_owner, &[&store_id, cu, &owner, &ch.hlc])
+                                .await?;
+                            if before != owner {
+                                owner_changes.push((cu.clone(), before, owner));
+                            }
+                        }
                     }
+                }
+                let (code, message) = match &ch.verdict {
+                    Verdict::Reject { code, message } => {
+                        (Some(code.clone()), Some(message.clone()))
+                    }
+                    _ => (None, None),
+                };
+                tx.execute(&record, &[&device_id, &ch.seq, &ch.digest, &code, &message])
+                    .await?;
+                if ch.verdict != Verdict::Log {
+                    continue;
                 }
                 seq += 1;
                 rows.push((seq, ch, customer));
@@ -512,10 +700,24 @@ impl Storage for PostgresStorage {
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
+        let rejected = tx
+            .query(
+                "SELECT seq, rejected_code, rejected_message FROM device_changes
+                 WHERE device_id = $1 AND seq BETWEEN $2 AND $3 AND rejected_code IS NOT NULL",
+                &[&device_id, &first, &last],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
         tx.commit().await?;
+        // The book's next number follows the last one it sent.
+        let _ = applied;
         Ok(PushOutcome {
-            applied_through: applied,
+            applied_through: last,
             stored_stamps,
+            rejected,
+            owner_changes,
         })
     }
 
@@ -541,7 +743,15 @@ impl Storage for PostgresStorage {
             )
             .await?
             .map_or(0, |r| r.get(0));
-        let mut page = PageBuilder::new(device_id, cursor, compacted, limit);
+        let served: i64 = tx
+            .query_opt(
+                "SELECT served_seq FROM devices WHERE id = $1",
+                &[&device_id],
+            )
+            .await?
+            // Only a registered device holds a token; tests read as others.
+            .map_or(i64::MAX, |r| r.get(0));
+        let mut page = PageBuilder::new(device_id, cursor, compacted, served, limit);
         let mark = page.pulled_mark(cursor);
         for (log, from) in page.logs(store_id) {
             let room = page.room();
@@ -580,6 +790,12 @@ impl Storage for PostgresStorage {
             page.take(log, from, high, rows);
         }
         tx.commit().await?;
+        // Before the cursor is handed out, so it is believed when it comes back.
+        c.execute(
+            "UPDATE devices SET served_seq = GREATEST(served_seq, $1) WHERE id = $2",
+            &[&page.served(), &device_id],
+        )
+        .await?;
         // The cursor a device sends proves what it has applied. Outside the
         // snapshot, so a concurrent push by the same device cannot make the
         // page fail; a compaction slipping in between is caught by the next
@@ -706,6 +922,8 @@ impl Storage for PostgresStorage {
             seq += 1;
             let incoming = IncomingChange {
                 seq,
+                digest: String::new(),
+                verdict: Verdict::Log,
                 hlc: ch.hlc.clone(),
                 entity: ch.entity.clone(),
                 row_id: ch.row_id.clone(),

@@ -2,6 +2,7 @@
 //! mutex (SQLite has one writer anyway); work runs on the blocking pool.
 
 use super::*;
+use lighttouch_protocol::codes;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::value::RawValue;
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::sync::Mutex;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlite_0001.sql"),
     include_str!("migrations/sqlite_0002.sql"),
+    include_str!("migrations/sqlite_0003.sql"),
 ];
 
 pub struct SqliteStorage {
@@ -24,6 +26,11 @@ fn parse_ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .map(|d| d.with_timezone(&Utc))
         .unwrap_or_default()
+}
+
+/// A token hash nothing can match: the session it replaces has ended.
+pub(super) fn ended_token() -> String {
+    format!("ended:{}", crate::auth::new_token())
 }
 
 fn role(s: &str) -> Role {
@@ -184,16 +191,95 @@ impl Storage for SqliteStorage {
         .await
     }
 
-    async fn set_password(&self, username: &str, password_hash: &str) -> StorageResult<()> {
+    async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> StorageResult<()> {
         let (username, hash) = (username.to_string(), password_hash.to_string());
+        let keep = keep.map(str::to_string);
         self.run(move |c| {
-            let n = c.execute(
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx.execute(
                 "UPDATE users SET password_hash = ?1 WHERE username = ?2",
                 params![hash, username],
             )?;
             if n == 0 {
                 return Err(StorageError::NotFound(format!("no user {username:?}")));
             }
+            // Every other session ends: its token can no longer match anything.
+            let sessions: Vec<String> = tx
+                .prepare(
+                    "SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id
+                     WHERE u.username = ?1 AND (?2 IS NULL OR d.token_hash <> ?2)",
+                )?
+                .query_map(params![username, keep], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in sessions {
+                tx.execute(
+                    "UPDATE devices SET token_hash = ?1 WHERE id = ?2",
+                    params![ended_token(), id],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn begin_login_attempt(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StorageResult<Result<(), std::time::Duration>> {
+        let keys = keys.to_vec();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut counts = Vec::with_capacity(keys.len());
+            for key in &keys {
+                let row: Option<(i64, String)> = tx
+                    .query_row(
+                        "SELECT failures, last_at FROM login_failures WHERE key = ?1",
+                        [key],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let (failures, last) = row.map_or((0, now), |(n, at)| (n, parse_ts(&at)));
+                if let Some(wait) = login_wait(key, failures, last, now) {
+                    return Ok(Err(wait));
+                }
+                let forgotten = (now - last).num_hours() >= LOGIN_MEMORY_HOURS;
+                counts.push(if forgotten { 1 } else { failures + 1 });
+            }
+            for (key, n) in keys.iter().zip(counts) {
+                tx.execute(
+                    "INSERT INTO login_failures(key, failures, last_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, last_at = excluded.last_at",
+                    params![key, n, ts(now)],
+                )?;
+            }
+            // Old entries go, so the table stays as small as the attacks are recent.
+            tx.execute(
+                "DELETE FROM login_failures WHERE last_at < ?1",
+                [ts(now - chrono::Duration::hours(LOGIN_MEMORY_HOURS))],
+            )?;
+            tx.commit()?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    async fn finish_good_login(&self, clear: &str, undo: &str) -> StorageResult<()> {
+        let (clear, undo) = (clear.to_string(), undo.to_string());
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute("DELETE FROM login_failures WHERE key = ?1", [&clear])?;
+            tx.execute(
+                "UPDATE login_failures SET failures = MAX(failures - 1, 0) WHERE key = ?1",
+                [&undo],
+            )?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -202,42 +288,77 @@ impl Storage for SqliteStorage {
     async fn register_device(
         &self,
         device_id: Uuid,
+        fresh_id: Uuid,
         user_id: i64,
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> StorageResult<()> {
+    ) -> StorageResult<Uuid> {
         let (name, hash) = (name.to_string(), token_hash.to_string());
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let store: i64 = tx.query_row("SELECT store_id FROM users WHERE id = ?1", [user_id], |r| r.get(0))?;
-            let existing: Option<i64> = tx
+            let existing: Option<(i64, i64, bool)> = tx
                 .query_row(
-                    "SELECT store_id FROM devices WHERE id = ?1",
+                    "SELECT store_id, user_id, revoked_at IS NOT NULL FROM devices WHERE id = ?1",
                     [device_id.to_string()],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            match existing {
-                Some(s) if s != store => {
+            let id = match existing {
+                Some((s, _, _)) if s != store => {
                     return Err(StorageError::Conflict(
                         "this book already syncs with another store; use a new book for this account".into(),
                     ))
                 }
-                Some(_) => {
+                Some((_, owner, false)) if owner == user_id => {
                     tx.execute(
-                        "UPDATE devices SET user_id = ?1, name = ?2, token_hash = ?3, revoked_at = NULL,
-                                last_seen_at = ?4 WHERE id = ?5",
-                        params![user_id, name, hash, ts(now), device_id.to_string()],
+                        "UPDATE devices SET name = ?1, token_hash = ?2, last_seen_at = ?3 WHERE id = ?4",
+                        params![name, hash, ts(now), device_id.to_string()],
                     )?;
+                    device_id
                 }
-                None => {
-                    tx.execute(
-                        "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                        params![device_id.to_string(), user_id, store, name, hash, ts(now)],
-                    )?;
-                }
+                // Someone else's, or revoked: never taken over.
+                Some(_) => fresh_id,
+                None => device_id,
+            };
+            if id != device_id || existing.is_none() {
+                tx.execute(
+                    "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                    params![id.to_string(), user_id, store, name, hash, ts(now)],
+                )?;
+            }
+            tx.commit()?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn reregister_device(
+        &self,
+        old: &DeviceAuth,
+        new_id: Uuid,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        let (old_id, user, store) = (old.device_id.to_string(), old.user_id, old.store_id);
+        let (name, hash) = (name.to_string(), token_hash.to_string());
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if tx.prepare("SELECT 1 FROM devices WHERE id = ?1")?.exists([new_id.to_string()])? {
+                return Err(StorageError::Conflict("that device ID is taken; choose another".into()));
+            }
+            let n = tx.execute(
+                "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at,
+                                     pulled_seq, served_seq)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, pulled_seq, served_seq FROM devices
+                 WHERE id = ?7 AND revoked_at IS NULL",
+                params![new_id.to_string(), user, store, name, hash, ts(now), old_id],
+            )?;
+            if n == 0 {
+                return Err(StorageError::NotFound("this device was revoked".into()));
             }
             tx.commit()?;
             Ok(())
@@ -324,12 +445,12 @@ impl Storage for SqliteStorage {
         .await
     }
 
-    async fn revoke_token(&self, token_hash: &str, now: DateTime<Utc>) -> StorageResult<()> {
+    async fn end_session(&self, token_hash: &str) -> StorageResult<()> {
         let hash = token_hash.to_string();
         self.run(move |c| {
             c.execute(
-                "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE token_hash = ?2",
-                params![ts(now), hash],
+                "UPDATE devices SET token_hash = ?1 WHERE token_hash = ?2",
+                params![ended_token(), hash],
             )?;
             Ok(())
         })
@@ -338,14 +459,15 @@ impl Storage for SqliteStorage {
 
     async fn push(
         &self,
-        device_id: Uuid,
-        store_id: i64,
+        pusher: &DeviceAuth,
         changes: Vec<IncomingChange>,
         now: DateTime<Utc>,
     ) -> StorageResult<PushOutcome> {
+        let pusher = pusher.clone();
         self.run(move |c| {
+            let store_id = pusher.store_id;
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let device = device_id.to_string();
+            let device = pusher.device_id.to_string();
             let pushed: i64 =
                 tx.query_row("SELECT pushed_seq FROM devices WHERE id = ?1", [&device], |r| r.get(0))?;
             let first = changes.first().map_or(pushed + 1, |c| c.seq);
@@ -353,46 +475,58 @@ impl Storage for SqliteStorage {
             if first > pushed + 1 {
                 return Err(StorageError::Gap { expected: pushed + 1 });
             }
+            let stored: std::collections::HashMap<i64, String> = tx
+                .prepare_cached(
+                    "SELECT seq, digest FROM device_changes WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3",
+                )?
+                .query_map(params![device, first, last.min(pushed)], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            check_resent(&stored, &changes, pushed)?;
             let mut seq: i64 =
                 tx.query_row("SELECT last_seq FROM streams WHERE id = ?1", [store_id], |r| r.get(0))?;
             let received = ts(now);
+            let mut owner_changes = Vec::new();
             for mut ch in changes.into_iter().filter(|c| c.seq > pushed) {
-                let customer = match customer_of(&ch) {
-                    CustomerOf::Known { customer, register } => {
-                        if register {
-                            tx.prepare_cached(
-                                "INSERT OR IGNORE INTO row_customers(stream_id, entity, row_id, customer_id)
-                                 VALUES (?1, ?2, ?3, ?4)",
-                            )?
-                            .execute(params![store_id, ch.entity, ch.row_id, customer])?;
+                let customer = if ch.verdict == Verdict::Log {
+                    match customer_of(&ch) {
+                        CustomerOf::Known { customer, register } => {
+                            if register {
+                                tx.prepare_cached(
+                                    "INSERT OR IGNORE INTO row_customers(stream_id, entity, row_id, customer_id)
+                                     VALUES (?1, ?2, ?3, ?4)",
+                                )?
+                                .execute(params![store_id, ch.entity, ch.row_id, customer])?;
+                            }
+                            Some(customer)
                         }
-                        Some(customer)
-                    }
-                    CustomerOf::Note(note) => {
-                        let customer: Option<String> = tx
+                        CustomerOf::Note(note) => {
+                            let customer: Option<String> = tx
+                                .prepare_cached(
+                                    "SELECT customer_id FROM row_customers
+                                     WHERE stream_id = ?1 AND entity = 'note' AND row_id = ?2",
+                                )?
+                                .query_row(params![store_id, note], |r| r.get(0))
+                                .optional()?;
+                            if let Some(cu) = &customer {
+                                tx.prepare_cached(
+                                    "INSERT OR IGNORE INTO row_customers(stream_id, entity, row_id, customer_id)
+                                     VALUES (?1, ?2, ?3, ?4)",
+                                )?
+                                .execute(params![store_id, ch.entity, ch.row_id, cu])?;
+                            }
+                            customer
+                        }
+                        CustomerOf::Row { entity, row_id } => tx
                             .prepare_cached(
                                 "SELECT customer_id FROM row_customers
-                                 WHERE stream_id = ?1 AND entity = 'note' AND row_id = ?2",
+                                 WHERE stream_id = ?1 AND entity = ?2 AND row_id = ?3",
                             )?
-                            .query_row(params![store_id, note], |r| r.get(0))
-                            .optional()?;
-                        if let Some(cu) = &customer {
-                            tx.prepare_cached(
-                                "INSERT OR IGNORE INTO row_customers(stream_id, entity, row_id, customer_id)
-                                 VALUES (?1, ?2, ?3, ?4)",
-                            )?
-                            .execute(params![store_id, ch.entity, ch.row_id, cu])?;
-                        }
-                        customer
+                            .query_row(params![store_id, entity, row_id], |r| r.get(0))
+                            .optional()?,
+                        CustomerOf::Nobody => None,
                     }
-                    CustomerOf::Row { entity, row_id } => tx
-                        .prepare_cached(
-                            "SELECT customer_id FROM row_customers
-                             WHERE stream_id = ?1 AND entity = ?2 AND row_id = ?3",
-                        )?
-                        .query_row(params![store_id, entity, row_id], |r| r.get(0))
-                        .optional()?,
-                    CustomerOf::Nobody => None,
+                } else {
+                    None
                 };
                 if let Some(cu) = &customer {
                     let erased = tx
@@ -415,13 +549,39 @@ impl Storage for SqliteStorage {
                             params![store_id, cu],
                         )?;
                     } else if let Some(owner) = owner_set_by(&ch) {
-                        tx.prepare_cached(
-                            "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
-                             ON CONFLICT(stream_id, customer_id) DO UPDATE
-                             SET owner = excluded.owner, hlc = excluded.hlc WHERE excluded.hlc > customer_owners.hlc",
-                        )?
-                        .execute(params![store_id, cu, owner, ch.hlc])?;
+                        let current: Option<(Option<String>, String)> = tx
+                            .prepare_cached(
+                                "SELECT owner, hlc FROM customer_owners WHERE stream_id = ?1 AND customer_id = ?2",
+                            )?
+                            .query_row(params![store_id, cu], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()?;
+                        let before = current.as_ref().and_then(|(o, _)| o.clone());
+                        if let Some(message) = owner_change_refused(&pusher, before.as_deref(), cu) {
+                            ch.verdict = Verdict::Reject { code: codes::FORBIDDEN.into(), message };
+                        } else if current.as_ref().is_none_or(|(_, h)| ch.hlc > *h) {
+                            tx.prepare_cached(
+                                "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
+                                 ON CONFLICT(stream_id, customer_id) DO UPDATE
+                                 SET owner = excluded.owner, hlc = excluded.hlc",
+                            )?
+                            .execute(params![store_id, cu, owner, ch.hlc])?;
+                            if before != owner {
+                                owner_changes.push((cu.clone(), before, owner));
+                            }
+                        }
                     }
+                }
+                let (code, message) = match &ch.verdict {
+                    Verdict::Reject { code, message } => (Some(code.as_str()), Some(message.as_str())),
+                    _ => (None, None),
+                };
+                tx.prepare_cached(
+                    "INSERT INTO device_changes(device_id, seq, digest, rejected_code, rejected_message)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![device, ch.seq, ch.digest, code, message])?;
+                if ch.verdict != Verdict::Log {
+                    continue;
                 }
                 seq += 1;
                 tx.prepare_cached(
@@ -444,8 +604,16 @@ impl Storage for SqliteStorage {
                 let rows = stmt.query_map(params![device, first, last], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()?
             };
+            let rejected = tx
+                .prepare_cached(
+                    "SELECT seq, rejected_code, rejected_message FROM device_changes
+                     WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3 AND rejected_code IS NOT NULL",
+                )?
+                .query_map(params![device, first, last], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             tx.commit()?;
-            Ok(PushOutcome { applied_through: applied, stored_stamps })
+            // The book's next number follows the last one it sent.
+            Ok(PushOutcome { applied_through: last, stored_stamps, rejected, owner_changes })
         })
         .await
     }
@@ -467,9 +635,18 @@ impl Storage for SqliteStorage {
                 )
                 .optional()?
                 .unwrap_or(0);
-            let mut page = PageBuilder::new(device_id, cursor, compacted, limit);
-            // The cursor a device sends proves what it has applied.
             let device = device_id.to_string();
+            let served: i64 = tx
+                .query_row(
+                    "SELECT served_seq FROM devices WHERE id = ?1",
+                    [&device],
+                    |r| r.get(0),
+                )
+                .optional()?
+                // Only a registered device holds a token; tests read as others.
+                .unwrap_or(i64::MAX);
+            let mut page = PageBuilder::new(device_id, cursor, compacted, served, limit);
+            // The cursor a device sends proves what it has applied.
             match page.pulled_mark(cursor) {
                 PulledMark::Keep => {}
                 PulledMark::Set(v) => {
@@ -522,6 +699,8 @@ impl Storage for SqliteStorage {
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 page.take(log, from, high, rows);
             }
+            tx.prepare_cached("UPDATE devices SET served_seq = MAX(served_seq, ?1) WHERE id = ?2")?
+                .execute(params![page.served(), device])?;
             tx.commit()?;
             Ok(page.finish())
         })
@@ -605,6 +784,8 @@ impl Storage for SqliteStorage {
                 let hlc = ch.hlc.clone();
                 let incoming = IncomingChange {
                     seq,
+                    digest: String::new(),
+                    verdict: Verdict::Log,
                     hlc: hlc.clone(),
                     entity: ch.entity.clone(),
                     row_id: ch.row_id.clone(),

@@ -1,0 +1,130 @@
+//! Changes kept aside so that sync never stops behind one of them: a pulled
+//! change this book cannot apply (a buggy or newer client wrote it), or one
+//! of the book's own that the server refused or that could not be sent.
+//! Each is kept whole, with the reason, and counted in the sync status.
+
+use crate::error::{BookError, Result};
+use crate::store::Book;
+use lighttouch_protocol::PulledChange;
+use rusqlite::{params, Connection};
+
+/// One kept-aside change, as the status view lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct QuarantinedChange {
+    pub id: i64,
+    /// `in`: pulled, could not be applied here; `out`: this book's own,
+    /// refused by the server or not sendable.
+    pub direction: String,
+    pub entity: String,
+    pub row_id: String,
+    pub code: String,
+    pub message: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// Whether an error applying one change is that change's fault (keep it
+/// aside and go on) rather than the book's or the disk's (stop and retry).
+pub(crate) fn is_the_changes_fault(e: &BookError) -> bool {
+    use rusqlite::ErrorCode;
+    match e {
+        BookError::Database(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+            f.code,
+            ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch | ErrorCode::TooBig
+        ),
+        BookError::Database(
+            rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::ToSqlConversionFailure(_)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::Utf8Error(..),
+        ) => true,
+        BookError::Database(_) | BookError::Io { .. } => false,
+        _ => true,
+    }
+}
+
+pub(crate) fn keep_incoming(
+    conn: &Connection,
+    change: &PulledChange,
+    code: &str,
+    message: &str,
+    now: &str,
+) -> Result<()> {
+    let json = serde_json::to_string(change).map_err(|e| BookError::InvalidInput(e.to_string()))?;
+    conn.prepare_cached(
+        "INSERT INTO quarantine(direction, change, code, message, at) VALUES ('in', ?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![json, code, message, now])?;
+    Ok(())
+}
+
+/// Records one of this book's own changes as kept back (once per change).
+pub(crate) fn keep_outgoing(
+    conn: &Connection,
+    seq: i64,
+    change: &serde_json::Value,
+    code: &str,
+    message: &str,
+    now: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO quarantine(direction, seq, change, code, message, at)
+         VALUES ('out', ?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(seq) WHERE direction = 'out' DO NOTHING",
+    )?
+    .execute(params![seq, change.to_string(), code, message, now])?;
+    Ok(())
+}
+
+impl Book {
+    /// Kept-aside changes not yet dismissed, newest first.
+    pub fn quarantined_changes(&self) -> Result<Vec<QuarantinedChange>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, direction, change, code, message, at FROM quarantine
+             WHERE dismissed_at IS NULL ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let change: String = r.get(2)?;
+            let v: serde_json::Value = serde_json::from_str(&change).unwrap_or_default();
+            let text = |k: &str| v.get(k).and_then(|s| s.as_str()).unwrap_or("").to_string();
+            Ok(QuarantinedChange {
+                id: r.get(0)?,
+                direction: r.get(1)?,
+                entity: text("entity"),
+                row_id: text("row_id"),
+                code: r.get(3)?,
+                message: r.get(4)?,
+                at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub(crate) fn quarantined_count(&self) -> Result<u32> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM quarantine WHERE dismissed_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u32)
+    }
+
+    /// Takes one off the list (it stays on record).
+    pub fn dismiss_quarantined(&mut self, id: i64) -> Result<()> {
+        let at = self
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let n = self.conn.execute(
+            "UPDATE quarantine SET dismissed_at = ?1 WHERE id = ?2 AND dismissed_at IS NULL",
+            params![at, id],
+        )?;
+        if n == 0 {
+            return Err(BookError::InvalidInput(format!(
+                "no kept-aside change with id {id}"
+            )));
+        }
+        Ok(())
+    }
+}
