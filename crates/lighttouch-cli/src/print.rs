@@ -115,12 +115,7 @@ pub fn customer(r: &CustomerRecord) -> String {
             } else {
                 String::new()
             };
-            let _ = writeln!(
-                s,
-                "  {}  {}{edited}",
-                &n.created_at[..10.min(n.created_at.len())],
-                n.body
-            );
+            let _ = writeln!(s, "  {}  {}{edited}", day_of(&n.created_at), n.body);
         }
     }
     if !r.purchases.is_empty() {
@@ -136,13 +131,7 @@ pub fn customer(r: &CustomerRecord) -> String {
     if !r.touchpoints.is_empty() {
         let _ = writeln!(s, "touchpoints");
         for t in &r.touchpoints {
-            let _ = writeln!(
-                s,
-                "  {}  {} via {}",
-                &t.at[..10.min(t.at.len())],
-                t.kind,
-                t.channel
-            );
+            let _ = writeln!(s, "  {}  {} via {}", day_of(&t.at), t.kind, t.channel);
         }
     }
     s
@@ -218,4 +207,26 @@ pub fn import_report(r: &ImportReport) -> String {
         let _ = writeln!(s, "to undo this import: lighttouch imports --undo {id}");
     }
     s
+}
+
+/// The date part of a stored timestamp: its first ten characters, cut on a
+/// character boundary (a synced value need not be ASCII).
+fn day_of(stamp: &str) -> &str {
+    stamp
+        .char_indices()
+        .nth(10)
+        .map_or(stamp, |(i, _)| &stamp[..i])
+}
+
+#[cfg(test)]
+mod day_tests {
+    #[test]
+    fn a_timestamp_that_is_not_ascii_is_cut_on_a_character() {
+        assert_eq!(super::day_of("2026-11-24T10:00:00Z"), "2026-11-24");
+        assert_eq!(
+            super::day_of("二〇二六年十一月二十四日"),
+            "二〇二六年十一月二十四"
+        );
+        assert_eq!(super::day_of("昨天"), "昨天");
+    }
 }

@@ -34,7 +34,31 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(String, &'static str)> {
     Ok((text.into_owned(), "GB18030"))
 }
 
+/// Longest line an import reads: a row of every field at its limit is far
+/// shorter. A longer one is a broken file, refused before it is parsed.
+pub(crate) const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Largest file an import reads (a 100,000-customer export is about 30 MB).
+pub(crate) const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// The first line longer than [`MAX_LINE_BYTES`], as an error naming it.
+fn check_line_lengths(bytes: &[u8]) -> Result<()> {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for (line, end) in (1..).zip(ends) {
+        if end - start > MAX_LINE_BYTES {
+            return Err(BookError::Import(format!(
+                "line {line} is longer than {} MiB: this is not a customer or purchase export",
+                MAX_LINE_BYTES >> 20
+            )));
+        }
+        start = end + 1;
+    }
+    Ok(())
+}
+
 pub(crate) fn read_table(bytes: &[u8]) -> Result<Table> {
+    check_line_lengths(bytes)?;
     let (text, encoding) = decode(bytes)?;
     if text.contains('\0') {
         return Err(BookError::Import(
@@ -75,4 +99,20 @@ pub(crate) fn read_table(bytes: &[u8]) -> Result<Table> {
         rows.push((line, cells));
     }
     Ok(Table { encoding, rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_too_long_is_refused_with_its_number_before_parsing() {
+        let mut file = b"name,phone\n".to_vec();
+        file.extend(b"a,1\n");
+        file.extend(vec![b'x'; MAX_LINE_BYTES + 1]);
+        file.extend(b"\nb,2\n");
+        let err = read_table(&file).err().unwrap().to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(read_table(b"name\nok\n").is_ok());
+    }
 }

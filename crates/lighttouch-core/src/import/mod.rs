@@ -339,7 +339,11 @@ impl Book {
                         .filter(|t| !t.is_empty())
                         .map(String::from),
                 ),
-                "note" => note = Some(cell.clone()),
+                // The note editor's limit, so no imported note can block sync.
+                "note" => {
+                    crate::notes::validate_body(cell).map_err(|e| e.to_string())?;
+                    note = Some(cell.clone())
+                }
                 f => pairs.push((f, cell.as_str())),
             }
         }
@@ -423,10 +427,20 @@ impl Book {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| BookError::Io {
+    let io = |source| BookError::Io {
         path: path.display().to_string(),
         source,
-    })
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > decode::MAX_FILE_BYTES {
+        return Err(BookError::Import(format!(
+            "{} is {} MiB; an import reads at most {} MiB",
+            path.display(),
+            size >> 20,
+            decode::MAX_FILE_BYTES >> 20
+        )));
+    }
+    std::fs::read(path).map_err(io)
 }
 
 fn new_report(

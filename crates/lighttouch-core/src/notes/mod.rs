@@ -28,9 +28,10 @@ pub struct NoteRevision {
     pub at: String,
 }
 
-const MAX_NOTE_CHARS: usize = 20_000;
+/// What the note editor, an import and the server all allow.
+const MAX_NOTE_CHARS: usize = lighttouch_protocol::schema::MAX_LONG_TEXT_CHARS;
 
-fn validate_body(body: &str) -> Result<&str> {
+pub(crate) fn validate_body(body: &str) -> Result<&str> {
     let body = body.trim();
     if body.is_empty() {
         return Err(BookError::missing("note", "a note needs some text"));
