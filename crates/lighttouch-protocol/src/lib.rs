@@ -213,6 +213,36 @@ pub struct PulledChange<V = Value> {
     pub base: Option<String>,
 }
 
+impl PushedChange {
+    /// The change as the shared schema checks it.
+    pub fn as_change(&self) -> schema::ChangeRef<'_> {
+        schema::ChangeRef {
+            hlc: &self.hlc,
+            entity: &self.entity,
+            row_id: &self.row_id,
+            op: &self.op,
+            field: self.field.as_deref(),
+            value: self.value.as_ref(),
+            base: self.base.as_deref(),
+        }
+    }
+}
+
+impl PulledChange {
+    /// The change as the shared schema checks it.
+    pub fn as_change(&self) -> schema::ChangeRef<'_> {
+        schema::ChangeRef {
+            hlc: &self.hlc,
+            entity: &self.entity,
+            row_id: &self.row_id,
+            op: &self.op,
+            field: self.field.as_deref(),
+            value: self.value.as_ref(),
+            base: self.base.as_deref(),
+        }
+    }
+}
+
 /// A change's value as JSON text, for the server to send without parsing.
 pub type RawChangeValue = Box<serde_json::value::RawValue>;
 

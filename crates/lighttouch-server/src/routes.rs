@@ -16,8 +16,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use lighttouch_protocol::{
     codes, paths, ApiError, LoginRequest, LoginResponse, MeResponse, PullRequest, PushRequest,
-    ReassignRequest, ReassignResponse, ReregisterRequest, Role, UserInfo, MAX_BODY_BYTES,
-    MAX_USERNAME_CHARS, OLDEST_SUPPORTED_PROTOCOL, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    ReassignRequest, ReassignResponse, ReregisterRequest, Role, MAX_BODY_BYTES, MAX_USERNAME_CHARS,
+    OLDEST_SUPPORTED_PROTOCOL, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
@@ -339,7 +339,7 @@ async fn login(
         ));
     };
     state.storage.finish_good_login(&account, &address).await?;
-    let device_name: String = req.device_name.trim().chars().take(100).collect();
+    let device_name = shown_device_name(&req.device_name);
     let token = new_token();
     let device_id = state
         .storage
@@ -364,12 +364,7 @@ async fn login(
     Ok(Json(LoginResponse {
         token,
         device_id: Some(device_id),
-        user: UserInfo {
-            username: user.username,
-            display_name: user.display_name,
-            role: user.role,
-            store: user.store,
-        },
+        user: user.info(),
         server_time: state.clock.now(),
     }))
 }
@@ -382,7 +377,7 @@ async fn reregister(
     RawBody(bytes): RawBody,
 ) -> Result<Json<LoginResponse>, Failure> {
     let req: ReregisterRequest = body(bytes).await?;
-    let name: String = req.device_name.trim().chars().take(100).collect();
+    let name = shown_device_name(&req.device_name);
     let token = new_token();
     state
         .storage
@@ -406,14 +401,14 @@ async fn reregister(
     Ok(Json(LoginResponse {
         token,
         device_id: Some(req.device_id),
-        user: UserInfo {
-            username: d.username,
-            display_name: d.display_name,
-            role: d.role,
-            store: d.store,
-        },
+        user: d.user_info(),
         server_time: state.clock.now(),
     }))
+}
+
+/// A device's name as the device list shows it: trimmed, at most 100 characters.
+fn shown_device_name(raw: &str) -> String {
+    raw.trim().chars().take(100).collect()
 }
 
 /// An argon2id hash of a random password, verified against when the user is unknown.
@@ -440,12 +435,7 @@ async fn logout(
 async fn me(State(state): State<AppState>, Device(d): Device) -> Json<MeResponse> {
     Json(MeResponse {
         device_id: d.device_id,
-        user: UserInfo {
-            username: d.username,
-            display_name: d.display_name,
-            role: d.role,
-            store: d.store,
-        },
+        user: d.user_info(),
         server_time: state.clock.now(),
     })
 }

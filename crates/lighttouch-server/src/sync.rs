@@ -3,7 +3,7 @@
 
 use crate::storage::{Cursor, DeviceAuth, IncomingChange, Storage, StorageError, Verdict};
 use chrono::{DateTime, Utc};
-use lighttouch_protocol::schema::{check_change, ChangeRef, MAX_SEQ};
+use lighttouch_protocol::schema::{check_change, MAX_SEQ};
 use lighttouch_protocol::scripts::HQ_SCRIPT_PREFIX;
 use lighttouch_protocol::{
     codes, ApiError, PullRequest, PullResponse, PushRequest, PushResponse, PushedChange,
@@ -71,16 +71,7 @@ pub fn validate_change(c: &PushedChange) -> Result<(), ApiError> {
             "HQ's talk scripts are published by HQ only".into(),
         ));
     }
-    check_change(ChangeRef {
-        hlc: &c.hlc,
-        entity: &c.entity,
-        row_id: &c.row_id,
-        op: &c.op,
-        field: c.field.as_deref(),
-        value: c.value.as_ref(),
-        base: c.base.as_deref(),
-    })
-    .map_err(|m| {
+    check_change(c.as_change()).map_err(|m| {
         let code = if m.contains("larger than") {
             codes::TOO_LARGE
         } else {

@@ -113,12 +113,7 @@ impl Transport for InProcess {
         Ok(LoginResponse {
             token,
             device_id: Some(device_id),
-            user: UserInfo {
-                username: user.username,
-                display_name: user.display_name,
-                role: user.role,
-                store: user.store,
-            },
+            user: user.info(),
             server_time: self.clock.now(),
         })
     }
@@ -178,12 +173,7 @@ impl Transport for InProcess {
         Ok(LoginResponse {
             token,
             device_id: Some(request.device_id),
-            user: UserInfo {
-                username: device.username,
-                display_name: device.display_name,
-                role: device.role,
-                store: device.store,
-            },
+            user: device.user_info(),
             server_time: self.clock.now(),
         })
     }

@@ -14,6 +14,7 @@ use crate::error::{BookError, Result};
 use crate::search;
 use crate::store::{meta_set, Book};
 use chrono::{DateTime, Utc};
+use lighttouch_protocol::schema::MAX_VALUE_BYTES;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::Value;
@@ -365,6 +366,12 @@ impl<'b> Writer<'b> {
         check_outgoing(entity, field, value)?;
         self.note_affected(entity, row_id, op, value)?;
         let value = value.map(|v| v.to_string());
+        if value.as_ref().is_some_and(|v| v.len() > MAX_VALUE_BYTES) {
+            return Err(BookError::invalid(
+                field.unwrap_or(entity.as_str()),
+                format!("too large to sync (more than {MAX_VALUE_BYTES} bytes)"),
+            ));
+        }
         self.tx
             .prepare_cached(
                 "INSERT INTO changes(hlc, entity, row_id, op, field, value, base)
@@ -653,16 +660,15 @@ pub(crate) fn link_present(added: &str, removed: Option<&str>) -> bool {
 }
 
 /// The server's limits, applied where a change is made: a value the server
-/// would refuse never reaches the outbox, so no change can wedge a book's sync.
+/// would refuse never reaches the outbox, so no change can wedge a book's
+/// sync. (The size of the whole value is checked once it is written out.)
 fn check_outgoing(entity: Entity, field: Option<&str>, value: Option<&Value>) -> Result<()> {
-    use lighttouch_protocol::schema::{check_value, value_len, ValueProblem, MAX_VALUE_BYTES};
-    let Some(value) = value else {
-        return Ok(());
-    };
+    use lighttouch_protocol::schema::{check_value, ValueProblem};
     let fields: Vec<(&str, &Value)> = match (field, value) {
-        (Some(f), v) => vec![(f, v)],
-        (None, Value::Object(map)) => map.iter().map(|(k, v)| (k.as_str(), v)).collect(),
-        (None, _) => Vec::new(),
+        (_, None) => return Ok(()),
+        (Some(f), Some(v)) => vec![(f, v)],
+        (None, Some(Value::Object(map))) => map.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+        (None, Some(_)) => return Ok(()),
     };
     for (name, v) in fields {
         let Some(column) = entity.column(name) else {
@@ -675,13 +681,6 @@ fn check_outgoing(entity: Entity, field: Option<&str>, value: Option<&Value>) ->
                 ValueProblem::WrongType => BookError::invalid(name, e.message),
             });
         }
-    }
-    if value_len(value) > MAX_VALUE_BYTES {
-        let name = field.unwrap_or(entity.as_str());
-        return Err(BookError::invalid(
-            name,
-            format!("too large to sync (more than {MAX_VALUE_BYTES} bytes)"),
-        ));
     }
     Ok(())
 }

@@ -119,12 +119,8 @@ pub async fn login<T: Transport>(
         device_name: device_name.to_string(),
     };
     let response = transport.login(&server, &request).await?;
-    let mut b = lock(book);
-    if let Some(id) = response.device_id {
-        // The ID asked for was someone else's or revoked: take the new one.
-        b.adopt_device_id(id)?;
-    }
-    b.save_sync_account(&server, &response)?;
+    // Takes the device ID the server bound, if it is not the one asked for.
+    lock(book).save_sync_account(&server, &response)?;
     Ok(response.user)
 }
 

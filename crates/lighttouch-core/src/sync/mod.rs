@@ -100,10 +100,28 @@ pub struct SyncErrorInfo {
 
 impl Book {
     /// Saves a successful login: the account, and the associate's name and
-    /// store as the server knows them.
+    /// store as the server knows them. When the server bound the sign-in to
+    /// another device ID (the one asked for was someone else's, or revoked),
+    /// the book takes that ID in the same transaction: its unsent changes go
+    /// out under it, numbered from 1.
     pub fn save_sync_account(&mut self, server: &str, login: &LoginResponse) -> Result<()> {
+        self.save_account(server, login, None)
+    }
+
+    /// Saves the account, taking the login's device ID if it is new; with
+    /// `continue_from` (a local sequence number), the new device's first
+    /// change is that one and the unsent stamps move to its node. One
+    /// transaction: a book killed half-way still has its old ID and token.
+    fn save_account(
+        &mut self,
+        server: &str,
+        login: &LoginResponse,
+        continue_from: Option<i64>,
+    ) -> Result<()> {
+        let new_id = login.device_id.filter(|id| *id != self.device);
+        let device = new_id.unwrap_or(self.device);
         // In the OS keyring where there is one; in the book otherwise.
-        let key = self.token_key();
+        let key = token_key(device);
         let in_store = self
             .secrets
             .as_ref()
@@ -114,6 +132,20 @@ impl Book {
             login.token.as_str()
         };
         let tx = self.conn.transaction()?;
+        if let Some(id) = new_id {
+            let base = match continue_from {
+                Some(from) => {
+                    move_unsent_stamps(&tx, from, id)?;
+                    meta_set(&tx, "sync_pushed_seq", &(from - 1).to_string())?;
+                    from - 1
+                }
+                None => meta_get(&tx, "sync_pushed_seq")?
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0),
+            };
+            meta_set(&tx, "device_id", &id.to_string())?;
+            meta_set(&tx, "sync_seq_base", &base.to_string())?;
+        }
         meta_set(&tx, "sync_server", server)?;
         meta_set(&tx, "server_url", server)?;
         meta_set(&tx, "sync_token", stored)?;
@@ -123,6 +155,15 @@ impl Book {
         meta_set(&tx, "associate", &login.user.display_name)?;
         meta_set(&tx, "store", &login.user.store)?;
         tx.commit()?;
+        if let Some(id) = new_id {
+            // The old token belonged to the old ID.
+            if let Some(s) = &self.secrets {
+                s.delete(&self.token_key());
+            }
+            let last = meta_get(&self.conn, "hlc_last")?.and_then(|s| s.parse().ok());
+            self.device = id;
+            self.hlc = HlcGenerator::new(id, last);
+        }
         self.adopt_server_time(login.server_time)?;
         Ok(())
     }
@@ -169,7 +210,7 @@ impl Book {
     }
 
     fn token_key(&self) -> String {
-        format!("lighttouch-sync-token-{}", self.device)
+        token_key(self.device)
     }
 
     /// Local sequence numbers are the server's plus this (non-zero once the
@@ -206,7 +247,7 @@ impl Book {
     /// the server would refuse (too large, a value that would not apply) is
     /// sent as a placeholder, so nothing waits behind it, and kept aside.
     pub fn push_batch(&self, limit: usize) -> Result<Option<PushRequest>> {
-        use lighttouch_protocol::schema::{check_change, value_len, ChangeRef};
+        use lighttouch_protocol::schema::{check_change, value_len};
         let changes = self.changes_since(self.pushed_seq()?, limit)?;
         if changes.is_empty() {
             return Ok(None);
@@ -223,40 +264,31 @@ impl Book {
                 break;
             }
             bytes += size;
-            let problem = check_change(ChangeRef {
-                hlc: &c.hlc,
-                entity: &c.entity,
-                row_id: &c.row_id,
-                op: &c.op,
-                field: c.field.as_deref(),
-                value: c.value.as_ref(),
-                base: c.base.as_deref(),
-            })
-            .err();
-            let pushed = if let Some(message) = problem {
-                let whole = serde_json::json!({"entity": c.entity, "row_id": c.row_id,
-                    "op": c.op, "field": c.field, "hlc": c.hlc});
-                quarantine::keep_outgoing(&self.conn, c.seq, &whole, "not_sent", &message, &now)?;
-                PushedChange {
-                    seq: c.seq - base,
-                    hlc: c.hlc,
-                    entity: c.entity,
-                    row_id: c.row_id,
-                    op: SKIP_OP.into(),
-                    field: None,
-                    value: None,
-                    base: None,
-                }
-            } else {
-                PushedChange {
-                    seq: c.seq - base,
-                    hlc: c.hlc,
-                    entity: c.entity,
-                    row_id: c.row_id,
-                    op: c.op,
-                    field: c.field,
-                    value: c.value,
-                    base: c.base,
+            let change = PushedChange {
+                seq: c.seq - base,
+                hlc: c.hlc,
+                entity: c.entity,
+                row_id: c.row_id,
+                op: c.op,
+                field: c.field,
+                value: c.value,
+                base: c.base,
+            };
+            let pushed = match check_change(change.as_change()) {
+                Ok(()) => change,
+                Err(message) => {
+                    let whole = serde_json::json!({"entity": change.entity, "row_id": change.row_id,
+                        "op": change.op, "field": change.field, "hlc": change.hlc});
+                    quarantine::keep_outgoing(
+                        &self.conn, c.seq, &whole, "not_sent", &message, &now,
+                    )?;
+                    PushedChange {
+                        op: SKIP_OP.into(),
+                        field: None,
+                        value: None,
+                        base: None,
+                        ..change
+                    }
                 }
             };
             out.push(pushed);
@@ -335,62 +367,13 @@ impl Book {
         server: &str,
         login: &LoginResponse,
     ) -> Result<()> {
-        let Some(new_id) = login.device_id else {
+        if login.device_id.is_none_or(|id| id == self.device) {
             return Err(BookError::InvalidInput(
-                "the server did not name the new device".into(),
+                "the server did not name a new device".into(),
             ));
-        };
+        }
         let from = self.local_seq(diverged_at)?.max(1);
-        let node = new_id.simple().to_string();
-        let tx = self.conn.transaction()?;
-        let unsent: Vec<(i64, String)> = tx
-            .prepare("SELECT seq, hlc FROM changes WHERE seq >= ?1 ORDER BY seq")?
-            .query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (seq, hlc) in unsent {
-            if let Some((time, _)) = hlc.rsplit_once('-') {
-                restamp(
-                    &tx,
-                    &Restamp {
-                        seq,
-                        hlc: format!("{time}-{node}"),
-                    },
-                )?;
-            }
-        }
-        meta_set(&tx, "device_id", &new_id.to_string())?;
-        meta_set(&tx, "sync_seq_base", &(from - 1).to_string())?;
-        meta_set(&tx, "sync_pushed_seq", &(from - 1).to_string())?;
-        meta_set(&tx, "sync_continued_at", &login.server_time.to_rfc3339())?;
-        tx.commit()?;
-        self.take_device_id(new_id)?;
-        self.save_sync_account(server, login)
-    }
-
-    /// The server bound this book's sign-in to another device ID (the one it
-    /// had belonged to someone else, or was revoked): the book takes it, and
-    /// its unsent changes go out under it, numbered from 1.
-    pub(crate) fn adopt_device_id(&mut self, new_id: uuid::Uuid) -> Result<()> {
-        if new_id == self.device {
-            return Ok(());
-        }
-        let pushed = self.pushed_seq()?;
-        let tx = self.conn.transaction()?;
-        meta_set(&tx, "device_id", &new_id.to_string())?;
-        meta_set(&tx, "sync_seq_base", &pushed.to_string())?;
-        tx.commit()?;
-        self.take_device_id(new_id)
-    }
-
-    fn take_device_id(&mut self, new_id: uuid::Uuid) -> Result<()> {
-        // The old token belonged to the old ID.
-        if let Some(s) = &self.secrets {
-            s.delete(&self.token_key());
-        }
-        let last = meta_get(&self.conn, "hlc_last")?.and_then(|s| s.parse().ok());
-        self.device = new_id;
-        self.hlc = HlcGenerator::new(new_id, last);
-        Ok(())
+        self.save_account(server, login, Some(from))
     }
 
     /// Applies one pulled page and saves its cursor in the same transaction,
@@ -599,16 +582,7 @@ fn apply_or_keep(
     applied: &mut apply::Applied,
     one_by_one: bool,
 ) -> Result<()> {
-    use lighttouch_protocol::schema::{check_pulled, ChangeRef};
-    let check = check_pulled(ChangeRef {
-        hlc: &change.hlc,
-        entity: &change.entity,
-        row_id: &change.row_id,
-        op: &change.op,
-        field: change.field.as_deref(),
-        value: change.value.as_ref(),
-        base: change.base.as_deref(),
-    });
+    let check = lighttouch_protocol::schema::check_pulled(change.as_change());
     if let Err(message) = check {
         return quarantine::keep_incoming(tx, change, "invalid", &message, now);
     }
@@ -642,6 +616,33 @@ const SYNCED_TABLES: &[&str] = &[
     "content_items",
     "talk_scripts",
 ];
+
+/// Where a device's token is kept in the OS keyring.
+fn token_key(device: uuid::Uuid) -> String {
+    format!("lighttouch-sync-token-{device}")
+}
+
+/// Gives this book's changes from `from` on the stamps of `device`'s node,
+/// keeping their time and counter.
+fn move_unsent_stamps(tx: &rusqlite::Transaction<'_>, from: i64, device: uuid::Uuid) -> Result<()> {
+    let node = device.simple().to_string();
+    let unsent: Vec<(i64, String)> = tx
+        .prepare("SELECT seq, hlc FROM changes WHERE seq >= ?1 ORDER BY seq")?
+        .query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (seq, hlc) in unsent {
+        if let Some((time, _)) = hlc.rsplit_once('-') {
+            restamp(
+                tx,
+                &Restamp {
+                    seq,
+                    hlc: format!("{time}-{node}"),
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
 
 /// Empties the synced tables (not the outbox, not this book's own records).
 fn forget_synced_data(tx: &rusqlite::Transaction<'_>) -> Result<()> {

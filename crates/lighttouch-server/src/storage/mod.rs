@@ -76,6 +76,23 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
+impl UserRow {
+    /// The user as the protocol shows them.
+    pub fn info(&self) -> lighttouch_protocol::UserInfo {
+        lighttouch_protocol::UserInfo {
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            store: self.store.clone(),
+        }
+    }
+}
+
+/// A token hash nothing can match: the session it replaces has ended.
+pub(crate) fn ended_token() -> String {
+    format!("ended:{}", crate::auth::new_token())
+}
+
 /// Who a valid token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceAuth {
@@ -97,6 +114,18 @@ pub enum Verdict {
     Reject { code: String, message: String },
     /// The device sent a placeholder for a change it could not send.
     Skip,
+}
+
+impl DeviceAuth {
+    /// The device's user as the protocol shows them.
+    pub fn user_info(&self) -> lighttouch_protocol::UserInfo {
+        lighttouch_protocol::UserInfo {
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            store: self.store.clone(),
+        }
+    }
 }
 
 /// A change ready to store: validated, its stamp already bounded.
@@ -667,10 +696,25 @@ pub const MAX_LOGIN_WAIT_SECS: i64 = 300;
 /// Failures older than this are forgotten.
 pub const LOGIN_MEMORY_HOURS: i64 = 24;
 
+/// One more attempt against a key holding `failures`, the last at `last`:
+/// the count to store, or how long the key must still wait (nothing counted).
+pub(crate) fn count_attempt(
+    key: &str,
+    failures: i64,
+    last: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<i64, std::time::Duration> {
+    if let Some(wait) = login_wait(key, failures, last, now) {
+        return Err(wait);
+    }
+    let forgotten = (now - last).num_hours() >= LOGIN_MEMORY_HOURS;
+    Ok(if forgotten { 1 } else { failures + 1 })
+}
+
 /// How long a key with `failures` counted, the last at `last`, must still
 /// wait at `now`: nothing for the first few, then 1 s, 2 s, 4 s … up to
 /// [`MAX_LOGIN_WAIT_SECS`].
-pub(crate) fn login_wait(
+fn login_wait(
     key: &str,
     failures: i64,
     last: DateTime<Utc>,

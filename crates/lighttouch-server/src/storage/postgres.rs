@@ -3,7 +3,6 @@
 //! transaction; a log's sequence numbers are taken under its `streams` row
 //! lock, so they commit in order and a pull never skips one.
 
-use super::sqlite::ended_token;
 use super::*;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use lighttouch_protocol::codes;
@@ -205,21 +204,13 @@ impl Storage for PostgresStorage {
             return Err(StorageError::NotFound(format!("no user {username:?}")));
         }
         // Every other session ends: its token can no longer match anything.
-        let sessions = tx
-            .query(
-                "SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id
-                 WHERE u.username = $1 AND ($2::TEXT IS NULL OR d.token_hash <> $2)",
-                &[&username, &keep],
-            )
-            .await?;
-        for r in sessions {
-            let id: Uuid = r.get(0);
-            tx.execute(
-                "UPDATE devices SET token_hash = $1 WHERE id = $2",
-                &[&ended_token(), &id],
-            )
-            .await?;
-        }
+        tx.execute(
+            "UPDATE devices SET token_hash = 'ended:' || md5(random()::text) || md5(id::text || random()::text)
+             WHERE user_id = (SELECT id FROM users WHERE username = $1)
+               AND ($2::TEXT IS NULL OR token_hash <> $2)",
+            &[&username, &keep],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -247,12 +238,12 @@ impl Storage for PostgresStorage {
                     &[key],
                 )
                 .await?;
+            // A row just made holds no failure yet.
             let (failures, last): (i64, DateTime<Utc>) = (r.get(0), r.get(1));
-            if let Some(wait) = login_wait(key, failures, last, now) {
-                return Ok(Err(wait));
+            match count_attempt(key, failures, last, now) {
+                Ok(n) => counts.push(n),
+                Err(wait) => return Ok(Err(wait)),
             }
-            let forgotten = (now - last).num_hours() >= LOGIN_MEMORY_HOURS;
-            counts.push(if forgotten { 1 } else { failures + 1 });
         }
         for (key, n) in keys.iter().zip(counts) {
             tx.execute(
@@ -347,21 +338,23 @@ impl Storage for PostgresStorage {
     ) -> StorageResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        if tx
-            .query_opt("SELECT 1 FROM devices WHERE id = $1", &[&new_id])
+        let revoked = tx
+            .query_opt(
+                "SELECT 1 FROM devices WHERE id = $1 AND revoked_at IS NULL",
+                &[&old.device_id],
+            )
             .await?
-            .is_some()
-        {
-            return Err(StorageError::Conflict(
-                "that device ID is taken; choose another".into(),
-            ));
+            .is_none();
+        if revoked {
+            return Err(StorageError::NotFound("this device was revoked".into()));
         }
+        // Two books asking for one ID at once: the second finds it taken.
         let n = tx
             .execute(
                 "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at,
                                      pulled_seq, served_seq)
                  SELECT $1, $2, $3, $4, $5, $6, $6, pulled_seq, served_seq FROM devices
-                 WHERE id = $7 AND revoked_at IS NULL",
+                 WHERE id = $7 ON CONFLICT (id) DO NOTHING",
                 &[
                     &new_id,
                     &old.user_id,
@@ -374,7 +367,9 @@ impl Storage for PostgresStorage {
             )
             .await?;
         if n == 0 {
-            return Err(StorageError::NotFound("this device was revoked".into()));
+            return Err(StorageError::Conflict(
+                "that device ID is taken; choose another".into(),
+            ));
         }
         tx.commit().await?;
         Ok(())

@@ -28,11 +28,6 @@ fn parse_ts(s: &str) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// A token hash nothing can match: the session it replaces has ended.
-pub(super) fn ended_token() -> String {
-    format!("ended:{}", crate::auth::new_token())
-}
-
 fn role(s: &str) -> Role {
     Role::parse(s).unwrap_or(Role::Associate)
 }
@@ -209,19 +204,12 @@ impl Storage for SqliteStorage {
                 return Err(StorageError::NotFound(format!("no user {username:?}")));
             }
             // Every other session ends: its token can no longer match anything.
-            let sessions: Vec<String> = tx
-                .prepare(
-                    "SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id
-                     WHERE u.username = ?1 AND (?2 IS NULL OR d.token_hash <> ?2)",
-                )?
-                .query_map(params![username, keep], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            for id in sessions {
-                tx.execute(
-                    "UPDATE devices SET token_hash = ?1 WHERE id = ?2",
-                    params![ended_token(), id],
-                )?;
-            }
+            tx.execute(
+                "UPDATE devices SET token_hash = 'ended:' || lower(hex(randomblob(32)))
+                 WHERE user_id = (SELECT id FROM users WHERE username = ?1)
+                   AND (?2 IS NULL OR token_hash <> ?2)",
+                params![username, keep],
+            )?;
             tx.commit()?;
             Ok(())
         })
@@ -246,11 +234,10 @@ impl Storage for SqliteStorage {
                     )
                     .optional()?;
                 let (failures, last) = row.map_or((0, now), |(n, at)| (n, parse_ts(&at)));
-                if let Some(wait) = login_wait(key, failures, last, now) {
-                    return Ok(Err(wait));
+                match count_attempt(key, failures, last, now) {
+                    Ok(n) => counts.push(n),
+                    Err(wait) => return Ok(Err(wait)),
                 }
-                let forgotten = (now - last).num_hours() >= LOGIN_MEMORY_HOURS;
-                counts.push(if forgotten { 1 } else { failures + 1 });
             }
             for (key, n) in keys.iter().zip(counts) {
                 tx.execute(
