@@ -767,11 +767,58 @@ async fn served_after_migration(s: &dyn Storage) {
         .await
         .unwrap();
     assert_eq!(page.changes[0].row_id, "c-old");
-    // The new columns work on old rows.
-    s.pull(auth.store_id, auth.device_id, page.cursor, 10)
+    // The new columns work on old rows: the device's cursor from before is
+    // believed (it was served at most the whole log), and a change it sent
+    // before digests were kept counts as a duplicate when sent again.
+    let again = s
+        .pull(auth.store_id, auth.device_id, page.cursor, 10)
         .await
         .unwrap();
+    assert!(!again.reset, "an old device's honest cursor is not reset");
+    let resent = s
+        .push(
+            &auth,
+            vec![IncomingChange {
+                digest: "from-today:".into(),
+                ..change(
+                    1,
+                    "0000000001000-000000-00000000000000000000000000000001".into(),
+                    "customer",
+                    "c-old",
+                    "insert",
+                    None,
+                    Some(serde_json::json!({"name": "老客"})),
+                )
+            }],
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resent.applied_through, 1);
+    // A pull mark beyond the log (version 2 trusted any cursor) is cut back
+    // to what the log holds, so compaction goes no further.
     assert_eq!(s.compact(auth.store_id).await.unwrap().horizon, 1);
+}
+
+/// Version 2 trusted a device's cursor: a mark far beyond the log.
+const V2_DATA: &str = "UPDATE devices SET pulled_seq = 999999;";
+
+#[tokio::test]
+async fn sqlite_migrates_a_database_made_by_version_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.sqlite3");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("../src/storage/migrations/sqlite_0001.sql"))
+            .unwrap();
+        c.execute_batch(include_str!("../src/storage/migrations/sqlite_0002.sql"))
+            .unwrap();
+        c.pragma_update(None, "user_version", 2).unwrap();
+        c.execute_batch(V1_DATA).unwrap();
+        c.execute_batch(V2_DATA).unwrap();
+    }
+    let s = SqliteStorage::open(&path).unwrap();
+    served_after_migration(&s).await;
 }
 
 #[tokio::test]
@@ -791,6 +838,16 @@ async fn sqlite_migrates_a_database_made_by_the_previous_version() {
 
 #[tokio::test]
 async fn postgres_migrates_a_database_made_by_the_previous_version() {
+    postgres_migrates_from(1, &[V1_DATA]).await;
+}
+
+#[tokio::test]
+async fn postgres_migrates_a_database_made_by_version_2() {
+    postgres_migrates_from(2, &[V1_DATA, V2_DATA]).await;
+}
+
+/// A database at `version`, written as that version wrote it, then opened by today's server.
+async fn postgres_migrates_from(version: usize, data: &[&str]) {
     let Ok(url) = std::env::var("LIGHTTOUCH_TEST_POSTGRES") else {
         assert!(
             std::env::var("CI").is_err(),
@@ -809,18 +866,26 @@ async fn postgres_migrates_a_database_made_by_the_previous_version() {
         .unwrap();
     let (base, _) = url.rsplit_once('/').unwrap();
     let db_url = format!("{base}/{name}");
+    let shipped = [
+        include_str!("../src/storage/migrations/postgres_0001.sql"),
+        include_str!("../src/storage/migrations/postgres_0002.sql"),
+    ];
     {
         let (c, conn) = tokio_postgres::connect(&db_url, tokio_postgres::NoTls)
             .await
             .unwrap();
         let task = tokio::spawn(conn);
-        c.batch_execute(include_str!("../src/storage/migrations/postgres_0001.sql"))
-            .await
-            .unwrap();
-        c.batch_execute("CREATE TABLE schema_version (version BIGINT NOT NULL); INSERT INTO schema_version VALUES (1);")
-            .await
-            .unwrap();
-        c.batch_execute(V1_DATA).await.unwrap();
+        for sql in &shipped[..version] {
+            c.batch_execute(sql).await.unwrap();
+        }
+        c.batch_execute(&format!(
+            "CREATE TABLE schema_version (version BIGINT NOT NULL); INSERT INTO schema_version VALUES ({version});"
+        ))
+        .await
+        .unwrap();
+        for d in data {
+            c.batch_execute(d).await.unwrap();
+        }
         drop(c);
         let _ = task.await;
     }

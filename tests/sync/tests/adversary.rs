@@ -21,6 +21,8 @@ use uuid::Uuid;
 
 struct World {
     url: String,
+    /// The storage's URL, to open it again (a second server process).
+    db_url: String,
     admin: Admin,
     storage: Arc<dyn Storage>,
     http: HttpTransport,
@@ -30,10 +32,12 @@ struct World {
     dir: tempfile::TempDir,
 }
 
-async fn storage(kind: &str, dir: &Path) -> Option<Arc<dyn Storage>> {
+async fn storage(kind: &str, dir: &Path) -> Option<(Arc<dyn Storage>, String)> {
     if kind == "sqlite" {
-        return Some(Arc::new(
-            SqliteStorage::open(&dir.join("server.sqlite3")).unwrap(),
+        let path = dir.join("server.sqlite3");
+        return Some((
+            Arc::new(SqliteStorage::open(&path).unwrap()),
+            format!("sqlite:{}", path.display()),
         ));
     }
     let Ok(url) = std::env::var("LIGHTTOUCH_TEST_POSTGRES") else {
@@ -54,16 +58,16 @@ async fn storage(kind: &str, dir: &Path) -> Option<Arc<dyn Storage>> {
         .await
         .unwrap();
     let (base, _) = url.rsplit_once('/').unwrap();
-    Some(Arc::new(
-        PostgresStorage::connect(&format!("{base}/{name}"))
-            .await
-            .unwrap(),
+    let db_url = format!("{base}/{name}");
+    Some((
+        Arc::new(PostgresStorage::connect(&db_url).await.unwrap()),
+        db_url,
     ))
 }
 
 async fn world(kind: &str) -> Option<World> {
     let dir = tempfile::tempdir().unwrap();
-    let storage = storage(kind, dir.path()).await?;
+    let (storage, db_url) = storage(kind, dir.path()).await?;
     let clock = Arc::new(ServerClock(Mutex::new(
         Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap(),
     )));
@@ -85,6 +89,7 @@ async fn world(kind: &str) -> Option<World> {
     let url = serve(storage.clone(), clock.clone()).await;
     Some(World {
         url,
+        db_url,
         admin,
         storage,
         http: HttpTransport::new().unwrap(),
@@ -128,9 +133,19 @@ impl World {
     }
 
     async fn call(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.call_at(&self.url, path, token, body).await
+    }
+
+    async fn call_at(
+        &self,
+        url: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
         let mut r = self
             .raw
-            .post(format!("{}{path}", self.url))
+            .post(format!("{url}{path}"))
             .header(PROTOCOL_HEADER, "1")
             .json(&body);
         if let Some(t) = token {
@@ -211,6 +226,8 @@ on_both!(
     someone_elses_device_id_is_never_taken_over,
     a_forged_cursor_moves_nothing,
     guesses_are_counted_before_the_password_and_slow_down,
+    an_insiders_own_good_logins_do_not_clear_their_address,
+    two_server_processes_share_one_count,
     a_password_reset_ends_every_session,
 );
 
@@ -537,4 +554,93 @@ fn an_imported_note_over_the_limit_is_refused_with_its_line() {
         .to_string();
     assert!(err.contains("line 3"), "{err}");
     assert_eq!(b.customer_count().unwrap(), 0, "nothing half-written");
+}
+
+fn login_body(user: &str, password: &str) -> Value {
+    json!({"username": user, "password": password,
+           "device_id": Uuid::now_v7(), "device_name": "x"})
+}
+
+/// An insider guessing other accounts from the store's laptop, with a good
+/// login to their own account between guesses, used to reset the address's
+/// count every time: now their own login takes back only its own count.
+async fn an_insiders_own_good_logins_do_not_clear_their_address(w: World) {
+    let mut limited_at = None;
+    for i in 0..40 {
+        let (status, _) = w
+            .call(
+                paths::LOGIN,
+                None,
+                login_body(&format!("victim{i}"), "guess-pass"),
+            )
+            .await;
+        if status == 429 {
+            limited_at = Some(i);
+            break;
+        }
+        assert_eq!(status, 401);
+        let (status, _) = w
+            .call(paths::LOGIN, None, login_body("ajie", "password1"))
+            .await;
+        if status == 429 {
+            limited_at = Some(i);
+            break;
+        }
+        assert_eq!(status, 200);
+    }
+    let at = limited_at.expect("the address was never slowed down");
+    assert!(
+        at as i64 <= lighttouch_server::storage::FREE_ADDRESS_FAILURES,
+        "slowed only after {at} guesses"
+    );
+}
+
+/// Several server processes over one database: guesses spread over both
+/// are counted together.
+async fn two_server_processes_share_one_count(w: World) {
+    let second = lighttouch_server::storage::open(&w.db_url).await.unwrap();
+    let second_url = serve(second, w.server_clock.clone()).await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let url = if i % 2 == 0 {
+            w.url.clone()
+        } else {
+            second_url.clone()
+        };
+        let raw = w.raw.clone();
+        tasks.push(tokio::spawn(async move {
+            raw.post(format!("{url}{}", paths::LOGIN))
+                .header(PROTOCOL_HEADER, "1")
+                .json(&login_body("xiaolin", &format!("guess{i}xx")))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut checked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            401 => checked += 1,
+            429 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        checked <= FREE_ACCOUNT_FAILURES,
+        "{checked} guesses reached a password check across two servers"
+    );
+    let (status, _) = w
+        .call_at(
+            &second_url,
+            paths::LOGIN,
+            None,
+            login_body("xiaolin", "password1"),
+        )
+        .await;
+    assert_eq!(
+        status, 429,
+        "the second server knows of the first's failures"
+    );
 }

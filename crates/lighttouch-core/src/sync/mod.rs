@@ -977,4 +977,107 @@ mod tests {
             .unwrap();
         assert_eq!(docs(&fresh).len(), docs(&source).len());
     }
+
+    fn stamp(n: u32) -> String {
+        format!("1795000000000-{n:06}-000000000000000000000000000000ee")
+    }
+
+    fn insert(
+        n: u32,
+        entity: &str,
+        id: &str,
+        value: serde_json::Value,
+    ) -> lighttouch_protocol::PulledChange {
+        lighttouch_protocol::PulledChange {
+            hlc: stamp(n),
+            entity: entity.into(),
+            row_id: id.into(),
+            op: "insert".into(),
+            field: None,
+            value: Some(value),
+            base: None,
+        }
+    }
+
+    #[test]
+    fn a_change_the_database_refuses_is_kept_aside_and_the_rest_of_the_page_applies() {
+        let mut b = book();
+        let t = "2026-11-24T10:00:00.000Z";
+        let changes = vec![
+            insert(
+                1,
+                "customer",
+                "c1",
+                serde_json::json!({"name": "王芳", "created_at": t}),
+            ),
+            // Fits the schema, but names content this book does not have:
+            // the foreign key refuses it, mid-page.
+            insert(
+                2,
+                "draft",
+                "d1",
+                serde_json::json!({"customer_id": "c1", "content_id": "nope",
+                "body": "您好", "created_at": t}),
+            ),
+            insert(
+                3,
+                "note",
+                "n1",
+                serde_json::json!({"customer_id": "c1", "body": "喜欢珍珠",
+                "created_at": t}),
+            ),
+            insert(
+                4,
+                "customer",
+                "c2",
+                serde_json::json!({"name": "李娜", "created_at": t}),
+            ),
+        ];
+        b.apply_pull(&page(&changes, 1, false)).unwrap();
+        assert_eq!(b.customer_count().unwrap(), 2);
+        assert_eq!(b.notes("c1").unwrap().len(), 1);
+        let drafts: i64 = b
+            .conn
+            .query_row("SELECT COUNT(*) FROM drafts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(drafts, 0, "nothing of the refused change stays");
+        let kept = b.quarantined_changes().unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            (
+                kept[0].direction.as_str(),
+                kept[0].entity.as_str(),
+                kept[0].row_id.as_str()
+            ),
+            ("in", "draft", "d1")
+        );
+        assert_eq!(kept[0].code, "database");
+        assert_eq!(b.sync_status().unwrap().quarantined, 1);
+        assert_eq!(
+            b.sync_cursor().unwrap().as_deref(),
+            Some("1"),
+            "the cursor moved past it"
+        );
+        b.dismiss_quarantined(kept[0].id).unwrap();
+        assert_eq!(b.sync_status().unwrap().quarantined, 0);
+        assert!(b.dismiss_quarantined(kept[0].id).is_err());
+    }
+
+    #[test]
+    fn a_value_the_server_would_refuse_is_refused_where_it_is_written() {
+        let mut b = book();
+        let c = b.add_customer(&[("name", "王芳")], false).unwrap();
+        // Within the editor's 20,000 characters, but over 64 KiB on the wire.
+        let err = b.add_note(&c, &"😀".repeat(19_000)).unwrap_err();
+        assert_eq!(err.code(), "invalid_field");
+        assert!(err.to_string().contains("too large to sync"), "{err}");
+        assert_eq!(b.pending_changes().unwrap(), 1, "only the customer waits");
+        assert!(b
+            .push_batch(10)
+            .unwrap()
+            .unwrap()
+            .changes
+            .iter()
+            .all(|c| c.op != "skip"));
+    }
 }
