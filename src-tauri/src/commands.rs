@@ -22,7 +22,7 @@ use lighttouch_core::reminders::{Reminder, ReminderSettings};
 use lighttouch_core::store::{BookInfo, Settings};
 use lighttouch_core::sync::http::HttpTransport;
 use lighttouch_core::sync::runner::{SyncActivity, SyncRunner};
-use lighttouch_core::sync::{engine, Conflict, SyncReport, SyncStatus};
+use lighttouch_core::sync::{engine, Conflict, QuarantinedChange, SyncReport, SyncStatus};
 use lighttouch_core::tags::{Tag, TagRef};
 use lighttouch_core::today::QueueEntry;
 use lighttouch_core::{Book, Customer, CustomerRecord};
@@ -337,6 +337,20 @@ pub async fn restore_conflict(state: State<'_, BookState>, id: i64) -> CommandRe
 #[specta::specta]
 pub async fn dismiss_conflict(state: State<'_, BookState>, id: i64) -> CommandResult<()> {
     with_book(&state, |b| b.dismiss_conflict(id))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn quarantined_changes(
+    state: State<'_, BookState>,
+) -> CommandResult<Vec<QuarantinedChange>> {
+    with_book(&state, |b| b.quarantined_changes())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn dismiss_quarantined(state: State<'_, BookState>, id: i64) -> CommandResult<()> {
+    with_book(&state, |b| b.dismiss_quarantined(id))
 }
 
 // Recommendations, drafts and the daily queue. Dates come from the UI as

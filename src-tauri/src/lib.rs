@@ -48,6 +48,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         conflicts,
         restore_conflict,
         dismiss_conflict,
+        quarantined_changes,
+        dismiss_quarantined,
         today_queue,
         mark_queue_entry,
         suggest,

@@ -231,6 +231,22 @@ async dismissConflict(id: number) : Promise<Result<null, CommandError>> {
     else return { status: "error", error: e  as any };
 }
 },
+async quarantinedChanges() : Promise<Result<QuarantinedChange[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("quarantined_changes") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async dismissQuarantined(id: number) : Promise<Result<null, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("dismiss_quarantined", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async todayQueue(day: string, lang: string) : Promise<Result<QueueEntry[], CommandError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("today_queue", { day, lang }) };
@@ -697,6 +713,27 @@ export type Problem =
  */
 { kind: "malformed" }
 export type Purchase = { id: string; customer_id: string; purchased_on: string; order_ref: string | null; sku: string | null; product: string; category: string | null; quantity: number; amount_cents: number | null; currency: string; store: string | null }
+/**
+ * One kept-aside change, as the status view lists it.
+ */
+export type QuarantinedChange = { id: number; 
+/**
+ * `in`: pulled, could not be applied here; `out`: this book's own,
+ * refused by the server or not sendable.
+ */
+direction: string; entity: string; row_id: string; 
+/**
+ * The field a `set` named.
+ */
+field: string | null; 
+/**
+ * The customer the change was about, when this book knows them.
+ */
+customer_id: string | null; customer_name: string | null; code: string; message: string; 
+/**
+ * RFC 3339.
+ */
+at: string }
 export type QueueEntry = { 
 /**
  * Stable across days: done, snoozed and dismissed marks hang on it.

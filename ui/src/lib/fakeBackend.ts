@@ -4,7 +4,7 @@
 import type { Backend } from "./backend";
 import { CommandFailure } from "./backend";
 import type {
-  Composed, Conflict, ContentItem, Customer, CustomerRecord, Draft, GuardSettings, ListQuery, Note, Problem, QueueEntry,
+  Composed, Conflict, ContentItem, Customer, CustomerRecord, Draft, GuardSettings, ListQuery, Note, Problem, QuarantinedChange, QueueEntry,
   Reminder, ReminderSettings, Settings, SyncView, Tag, TagRef, TalkScript,
 } from "./bindings";
 
@@ -47,6 +47,8 @@ export class FakeBackend {
     activity: { syncing: false, online: null, retry_in_secs: null },
   };
   conflictList: Conflict[] = [];
+  /** Changes sync kept aside, as the core lists them. */
+  quarantineList: QuarantinedChange[] = [];
   /** HQ content, the daily queue and drafts, as the core would return them. */
   content: ContentItem[] = [
     {
@@ -273,7 +275,7 @@ export class FakeBackend {
         call("syncNow", () => {
           if (!this.sync.status.signed_in) return fail("not_signed_in", "not signed in");
           const pushed = this.sync.status.pending;
-          this.sync.status = { ...this.sync.status, pending: 0, last_success_at: now(), last_error: null, open_conflicts: this.conflictList.length };
+          this.sync.status = { ...this.sync.status, pending: 0, last_success_at: now(), last_error: null, open_conflicts: this.conflictList.length, quarantined: this.quarantineList.length };
           return { pushed, pulled: 0, continued_as_new_device: false };
         }),
       conflicts: () => call("conflicts", () => structuredClone(this.conflictList)),
@@ -287,6 +289,13 @@ export class FakeBackend {
         call("dismissConflict", () => {
           this.conflictList = this.conflictList.filter((c) => c.id !== id);
           this.sync.status.open_conflicts = this.conflictList.length;
+          return null;
+        }),
+      quarantinedChanges: () => call("quarantinedChanges", () => structuredClone(this.quarantineList)),
+      dismissQuarantined: (id) =>
+        call("dismissQuarantined", () => {
+          this.quarantineList = this.quarantineList.filter((q) => q.id !== id);
+          this.sync.status.quarantined = this.quarantineList.length;
           return null;
         }),
       todayQueue: () => call("todayQueue", () => structuredClone(this.queue)),

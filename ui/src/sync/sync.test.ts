@@ -60,5 +60,21 @@ describe("sync in the app", () => {
     expect(screen.getByTestId("conflict-won")).toHaveTextContent("13");
     await fireEvent.click(screen.getByTestId("conflict-restore"));
     expect(await screen.findByTestId("conflicts-none")).toBeInTheDocument();
+
+    // A change the server refused is counted in the rail, named and explained.
+    fake.quarantineList = [
+      { id: 3, direction: "out", entity: "customer", row_id: "c1", field: "owner", customer_id: "c1", customer_name: "张伟",
+        code: "forbidden", message: "customer c1 belongs to 阿杰", at: "2026-11-24T10:00:00Z" },
+    ];
+    await fireEvent.click(screen.getByTestId("sync-status")); // syncs now
+    const held = await screen.findByTestId("sync-quarantined");
+    expect(held).toHaveTextContent("1");
+    await fireEvent.click(held);
+    const item = await screen.findByTestId("quarantined-change");
+    expect(item).toHaveTextContent("张伟");
+    expect(item).toHaveTextContent("同事的顾客需由店长转交");
+    await fireEvent.click(screen.getByTestId("quarantine-dismiss"));
+    await waitFor(() => expect(screen.queryByTestId("quarantined-change")).toBeNull());
+    await waitFor(() => expect(screen.queryByTestId("sync-quarantined")).toBeNull());
   });
 });

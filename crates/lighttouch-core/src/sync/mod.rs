@@ -1052,6 +1052,11 @@ mod tests {
             ("in", "draft", "d1")
         );
         assert_eq!(kept[0].code, "database");
+        assert_eq!(
+            kept[0].customer_name.as_deref(),
+            Some("王芳"),
+            "named for the person"
+        );
         assert_eq!(b.sync_status().unwrap().quarantined, 1);
         assert_eq!(
             b.sync_cursor().unwrap().as_deref(),

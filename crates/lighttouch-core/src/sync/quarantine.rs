@@ -6,7 +6,7 @@
 use crate::error::{BookError, Result};
 use crate::store::Book;
 use lighttouch_protocol::PulledChange;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// One kept-aside change, as the status view lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -18,6 +18,11 @@ pub struct QuarantinedChange {
     pub direction: String,
     pub entity: String,
     pub row_id: String,
+    /// The field a `set` named.
+    pub field: Option<String>,
+    /// The customer the change was about, when this book knows them.
+    pub customer_id: Option<String>,
+    pub customer_name: Option<String>,
     pub code: String,
     pub message: String,
     /// RFC 3339.
@@ -85,21 +90,57 @@ impl Book {
             "SELECT id, direction, change, code, message, at FROM quarantine
              WHERE dismissed_at IS NULL ORDER BY id DESC",
         )?;
-        let rows = stmt.query_map([], |r| {
-            let change: String = r.get(2)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, direction, change, code, message, at) in rows {
             let v: serde_json::Value = serde_json::from_str(&change).unwrap_or_default();
-            let text = |k: &str| v.get(k).and_then(|s| s.as_str()).unwrap_or("").to_string();
-            Ok(QuarantinedChange {
-                id: r.get(0)?,
-                direction: r.get(1)?,
-                entity: text("entity"),
-                row_id: text("row_id"),
-                code: r.get(3)?,
-                message: r.get(4)?,
-                at: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let text = |k: &str| v.get(k).and_then(|s| s.as_str()).map(str::to_string);
+            let entity = text("entity").unwrap_or_default();
+            let row_id = text("row_id").unwrap_or_default();
+            let customer_id = match entity.as_str() {
+                "customer" => Some(row_id.clone()),
+                "customer_tag" => row_id.split_once('/').map(|(c, _)| c.to_string()),
+                _ => v
+                    .pointer("/value/customer_id")
+                    .and_then(|c| c.as_str())
+                    .map(str::to_string),
+            };
+            let customer_name = match &customer_id {
+                Some(c) => self
+                    .conn
+                    .query_row(
+                        "SELECT name FROM customers WHERE id = ?1 AND erased_at IS NULL",
+                        [c],
+                        |r| r.get(0),
+                    )
+                    .optional()?,
+                None => None,
+            };
+            out.push(QuarantinedChange {
+                id,
+                direction,
+                field: text("field"),
+                entity,
+                row_id,
+                customer_id,
+                customer_name,
+                code,
+                message,
+                at,
+            });
+        }
+        Ok(out)
     }
 
     pub(crate) fn quarantined_count(&self) -> Result<u32> {
