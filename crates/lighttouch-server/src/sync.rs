@@ -3,7 +3,7 @@
 
 use crate::storage::{Cursor, DeviceAuth, IncomingChange, Storage, StorageError, Verdict};
 use chrono::{DateTime, Utc};
-use lighttouch_protocol::schema::{check_change, MAX_SEQ};
+use lighttouch_protocol::schema::{check_change, check_value_size, MAX_SEQ};
 use lighttouch_protocol::scripts::HQ_SCRIPT_PREFIX;
 use lighttouch_protocol::{
     codes, ApiError, PullRequest, PullResponse, PushRequest, PushResponse, PushedChange,
@@ -71,14 +71,7 @@ pub fn validate_change(c: &PushedChange) -> Result<(), ApiError> {
             "HQ's talk scripts are published by HQ only".into(),
         ));
     }
-    check_change(c.as_change()).map_err(|m| {
-        let code = if m.contains("larger than") {
-            codes::TOO_LARGE
-        } else {
-            codes::INVALID
-        };
-        at(code, m)
-    })
+    check_change(c.as_change()).map_err(|m| at(codes::INVALID, m))
 }
 
 /// At most 40 characters of something a device sent, for a message.
@@ -122,11 +115,18 @@ pub fn prepare_push(
                 c.seq
             )));
         }
-        let digest = crate::storage::digest(c.seq, c);
+        // Written out once: measured, digested and stored as this text.
+        let text = c.value.as_ref().map(|v| v.to_string());
+        let digest = crate::storage::digest(c.seq, c, text.as_deref());
         // One wrong change is refused on its own: the rest of the push, and
         // every later one, goes on.
         let verdict = if c.op == SKIP_OP {
             Verdict::Skip
+        } else if let Err(m) = text.as_ref().map_or(Ok(()), |t| check_value_size(t.len())) {
+            Verdict::Reject {
+                code: codes::TOO_LARGE.into(),
+                message: format!("change {}: {m}", c.seq),
+            }
         } else {
             match validate_change(c) {
                 Ok(()) => Verdict::Log,
@@ -160,11 +160,7 @@ pub fn prepare_push(
             row_id: c.row_id.clone(),
             op: c.op.clone(),
             field: c.field.clone(),
-            value: c
-                .value
-                .as_ref()
-                .filter(|_| keep_value)
-                .map(|v| v.to_string()),
+            value: text.filter(|_| keep_value),
             base,
         });
     }

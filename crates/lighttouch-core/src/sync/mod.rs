@@ -247,7 +247,7 @@ impl Book {
     /// the server would refuse (too large, a value that would not apply) is
     /// sent as a placeholder, so nothing waits behind it, and kept aside.
     pub fn push_batch(&self, limit: usize) -> Result<Option<PushRequest>> {
-        use lighttouch_protocol::schema::{check_change, value_len};
+        use lighttouch_protocol::schema::{check_change, check_value_size, value_len};
         let changes = self.changes_since(self.pushed_seq()?, limit)?;
         if changes.is_empty() {
             return Ok(None);
@@ -274,7 +274,12 @@ impl Book {
                 value: c.value,
                 base: c.base,
             };
-            let pushed = match check_change(change.as_change()) {
+            let checked = change
+                .value
+                .as_ref()
+                .map_or(Ok(()), |v| check_value_size(value_len(v)))
+                .and_then(|()| check_change(change.as_change()));
+            let pushed = match checked {
                 Ok(()) => change,
                 Err(message) => {
                     let whole = serde_json::json!({"entity": change.entity, "row_id": change.row_id,
@@ -1063,6 +1068,9 @@ mod tests {
             Some("1"),
             "the cursor moved past it"
         );
+        // Pulled again (a re-download brings the whole log back): kept once.
+        b.apply_pull(&page(&changes, 2, false)).unwrap();
+        assert_eq!(b.quarantined_changes().unwrap().len(), 1);
         b.dismiss_quarantined(kept[0].id).unwrap();
         assert_eq!(b.sync_status().unwrap().quarantined, 0);
         assert!(b.dismiss_quarantined(kept[0].id).is_err());

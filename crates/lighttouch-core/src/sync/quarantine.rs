@@ -59,7 +59,8 @@ pub(crate) fn keep_incoming(
 ) -> Result<()> {
     let json = serde_json::to_string(change).map_err(|e| BookError::InvalidInput(e.to_string()))?;
     conn.prepare_cached(
-        "INSERT INTO quarantine(direction, change, code, message, at) VALUES ('in', ?1, ?2, ?3, ?4)",
+        "INSERT INTO quarantine(direction, change, code, message, at) VALUES ('in', ?1, ?2, ?3, ?4)
+         ON CONFLICT(change) WHERE direction = 'in' DO NOTHING",
     )?
     .execute(params![json, code, message, now])?;
     Ok(())

@@ -158,18 +158,36 @@ pub struct PushOutcome {
 }
 
 /// A digest of a change as the device sent it: its identity (sequence,
-/// stamp, row, operation, field, base) and, apart, its value, because an
-/// erasure on the device may null a value it sends again later.
-pub fn digest(seq: i64, c: &lighttouch_protocol::PushedChange) -> String {
+/// stamp, row, operation, field, base) and, apart, its value (`value`, the
+/// JSON text the server stores), because an erasure on the device may null
+/// a value it sends again later.
+pub fn digest(seq: i64, c: &lighttouch_protocol::PushedChange, value: Option<&str>) -> String {
     use sha2::{Digest, Sha256};
-    let key = serde_json::json!([seq, c.hlc, c.entity, c.row_id, c.op, c.field, c.base]);
-    let key = hex::encode(&Sha256::digest(key.to_string().as_bytes())[..16]);
-    match &c.value {
-        None | Some(serde_json::Value::Null) => format!("{key}:"),
-        Some(v) => format!(
-            "{key}:{}",
-            hex::encode(&Sha256::digest(v.to_string().as_bytes())[..16])
-        ),
+    let mut key = Sha256::new();
+    let seq = seq.to_string();
+    let parts = [
+        Some(seq.as_str()),
+        Some(c.hlc.as_str()),
+        Some(c.entity.as_str()),
+        Some(c.row_id.as_str()),
+        Some(c.op.as_str()),
+        c.field.as_deref(),
+        c.base.as_deref(),
+    ];
+    for part in parts {
+        // A length before each part: no two changes hash the same bytes.
+        match part {
+            Some(p) => {
+                key.update((p.len() as u64).to_le_bytes());
+                key.update(p.as_bytes());
+            }
+            None => key.update(u64::MAX.to_le_bytes()),
+        }
+    }
+    let key = hex::encode(&key.finalize()[..16]);
+    match value.filter(|v| *v != "null") {
+        None => format!("{key}:"),
+        Some(v) => format!("{key}:{}", hex::encode(&Sha256::digest(v.as_bytes())[..16])),
     }
 }
 
@@ -564,15 +582,14 @@ impl PageBuilder {
     /// beyond it was not the server's: it is not believed (nor allowed to
     /// move the compaction horizon), and the device starts again.
     pub fn new(device: Uuid, cursor: Cursor, compacted: i64, served: i64, limit: u32) -> Self {
-        let reset = cursor.store_seq > served
-            || cursor.store_seq > 0
-                && if cursor.redownload {
-                    // A compaction since the re-download began may have cleared
-                    // what it has not reached yet: start it again.
-                    compacted > cursor.since_compaction
-                } else {
-                    cursor.store_seq < compacted
-                };
+        let behind_compaction = if cursor.redownload {
+            // A compaction since the re-download began may have cleared
+            // what it has not reached yet: start it again.
+            compacted > cursor.since_compaction
+        } else {
+            cursor.store_seq < compacted
+        };
+        let reset = cursor.store_seq > served || (cursor.store_seq > 0 && behind_compaction);
         let start = if reset {
             Cursor {
                 store_seq: 0,

@@ -12,3 +12,5 @@ CREATE TABLE quarantine (
     dismissed_at TEXT
 ) STRICT;
 CREATE UNIQUE INDEX quarantine_out ON quarantine(seq) WHERE direction = 'out';
+-- A change pulled again (a re-download) is kept aside once.
+CREATE UNIQUE INDEX quarantine_in ON quarantine(change) WHERE direction = 'in';
