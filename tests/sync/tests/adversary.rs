@@ -490,31 +490,7 @@ async fn a_forged_cursor_moves_nothing(w: World) {
 /// Forty guesses at once all reached the password check; now at most the
 /// free few do, then each must wait, and the owner is slowed, not shut out.
 async fn guesses_are_counted_before_the_password_and_slow_down(w: World) {
-    let mut tasks = Vec::new();
-    for i in 0..40 {
-        let (url, raw) = (w.url.clone(), w.raw.clone());
-        tasks.push(tokio::spawn(async move {
-            raw.post(format!("{url}{}", paths::LOGIN))
-                .header(PROTOCOL_HEADER, "1")
-                .json(
-                    &json!({"username": "xiaolin", "password": format!("guess{i}xx"),
-                              "device_id": Uuid::now_v7(), "device_name": "x"}),
-                )
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut checked = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            401 => checked += 1,
-            429 => {}
-            other => panic!("unexpected {other}"),
-        }
-    }
+    let checked = guess_in_parallel(&w, &[w.url.as_str()], 40).await;
     assert!(
         checked <= FREE_ACCOUNT_FAILURES,
         "{checked} guesses reached the password check"
@@ -616,13 +592,31 @@ async fn an_insiders_own_good_logins_do_not_clear_their_address(w: World) {
 async fn two_server_processes_share_one_count(w: World) {
     let second = lighttouch_server::storage::open(&w.db_url).await.unwrap();
     let second_url = serve(second, w.server_clock.clone()).await;
+    let checked = guess_in_parallel(&w, &[w.url.as_str(), second_url.as_str()], 30).await;
+    assert!(
+        checked <= FREE_ACCOUNT_FAILURES,
+        "{checked} guesses reached a password check across two servers"
+    );
+    let (status, _) = w
+        .call_at(
+            &second_url,
+            paths::LOGIN,
+            None,
+            login_body("xiaolin", "password1"),
+        )
+        .await;
+    assert_eq!(
+        status, 429,
+        "the second server knows of the first's failures"
+    );
+}
+
+/// `n` wrong passwords for xiaolin at once, spread over `servers`: how many
+/// reached a password check (401) rather than being told to wait (429).
+async fn guess_in_parallel(w: &World, servers: &[&str], n: usize) -> i64 {
     let mut tasks = Vec::new();
-    for i in 0..30 {
-        let url = if i % 2 == 0 {
-            w.url.clone()
-        } else {
-            second_url.clone()
-        };
+    for i in 0..n {
+        let url = servers[i % servers.len()].to_string();
         let raw = w.raw.clone();
         tasks.push(tokio::spawn(async move {
             raw.post(format!("{url}{}", paths::LOGIN))
@@ -643,20 +637,5 @@ async fn two_server_processes_share_one_count(w: World) {
             other => panic!("unexpected {other}"),
         }
     }
-    assert!(
-        checked <= FREE_ACCOUNT_FAILURES,
-        "{checked} guesses reached a password check across two servers"
-    );
-    let (status, _) = w
-        .call_at(
-            &second_url,
-            paths::LOGIN,
-            None,
-            login_body("xiaolin", "password1"),
-        )
-        .await;
-    assert_eq!(
-        status, 429,
-        "the second server knows of the first's failures"
-    );
+    checked
 }

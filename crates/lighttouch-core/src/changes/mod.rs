@@ -34,6 +34,22 @@ pub struct Change {
     pub base: Option<String>,
 }
 
+impl Change {
+    /// The change as a push sends it, numbered `seq` in the server's count.
+    pub fn into_pushed(self, seq: i64) -> lighttouch_protocol::PushedChange {
+        lighttouch_protocol::PushedChange {
+            seq,
+            hlc: self.hlc,
+            entity: self.entity,
+            row_id: self.row_id,
+            op: self.op,
+            field: self.field,
+            value: self.value,
+            base: self.base,
+        }
+    }
+}
+
 /// A change as another replica receives it (what a pull hands out).
 impl From<Change> for lighttouch_protocol::PulledChange {
     fn from(c: Change) -> Self {

@@ -264,16 +264,8 @@ impl Book {
                 break;
             }
             bytes += size;
-            let change = PushedChange {
-                seq: c.seq - base,
-                hlc: c.hlc,
-                entity: c.entity,
-                row_id: c.row_id,
-                op: c.op,
-                field: c.field,
-                value: c.value,
-                base: c.base,
-            };
+            let local = c.seq;
+            let change = c.into_pushed(local - base);
             let checked = change
                 .value
                 .as_ref()
@@ -285,7 +277,7 @@ impl Book {
                     let whole = serde_json::json!({"entity": change.entity, "row_id": change.row_id,
                         "op": change.op, "field": change.field, "hlc": change.hlc});
                     quarantine::keep_outgoing(
-                        &self.conn, c.seq, &whole, "not_sent", &message, &now,
+                        &self.conn, local, &whole, "not_sent", &message, &now,
                     )?;
                     PushedChange {
                         op: SKIP_OP.into(),
