@@ -112,6 +112,12 @@ pub struct LoginResponse {
     pub device_id: Option<Uuid>,
     pub user: UserInfo,
     pub server_time: DateTime<Utc>,
+    /// Only after a re-registration: where the book pulls from next. Moved
+    /// back to the first change the old device ID holds from `diverged_at`
+    /// on, which the book never had (another copy of it sent them, and a
+    /// pull leaves out a device's own changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 /// Sent with a device's token after the server answered `device_diverged`:
@@ -120,6 +126,13 @@ pub struct LoginResponse {
 pub struct ReregisterRequest {
     pub device_id: Uuid,
     pub device_name: String,
+    /// The `diverged_at` of the refusal: the old ID's changes from there on
+    /// are not this book's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverged_at: Option<i64>,
+    /// The book's pull cursor, if it has pulled before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

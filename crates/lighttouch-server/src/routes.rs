@@ -366,6 +366,7 @@ async fn login(
         device_id: Some(device_id),
         user: user.info(),
         server_time: state.clock.now(),
+        cursor: None,
     }))
 }
 
@@ -379,16 +380,15 @@ async fn reregister(
     let req: ReregisterRequest = body(bytes).await?;
     let name = shown_device_name(&req.device_name);
     let token = new_token();
-    state
-        .storage
-        .reregister_device(
-            &d,
-            req.device_id,
-            &name,
-            &token_hash(&token),
-            state.clock.now(),
-        )
-        .await?;
+    let cursor = crate::sync::reregister(
+        state.storage.as_ref(),
+        &d,
+        &req,
+        &name,
+        &token_hash(&token),
+        state.clock.now(),
+    )
+    .await?;
     let _ = state
         .storage
         .audit(
@@ -403,6 +403,7 @@ async fn reregister(
         device_id: Some(req.device_id),
         user: d.user_info(),
         server_time: state.clock.now(),
+        cursor,
     }))
 }
 

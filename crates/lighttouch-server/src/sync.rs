@@ -7,8 +7,8 @@ use lighttouch_protocol::schema::{check_change, check_value_size, MAX_SEQ};
 use lighttouch_protocol::scripts::HQ_SCRIPT_PREFIX;
 use lighttouch_protocol::{
     codes, ApiError, PullRequest, PullResponse, PushRequest, PushResponse, PushedChange,
-    RawChangeValue, Rejected, Restamp, MAX_CLOCK_LEAD_MS, MAX_PULL_CHANGES, MAX_PUSH_CHANGES,
-    SKIP_OP,
+    RawChangeValue, Rejected, ReregisterRequest, Restamp, MAX_CLOCK_LEAD_MS, MAX_PULL_CHANGES,
+    MAX_PUSH_CHANGES, SKIP_OP,
 };
 use uuid::Uuid;
 
@@ -245,6 +245,43 @@ pub async fn push(
             .collect(),
         server_time: now,
     })
+}
+
+/// Continues a diverged book as the new device `request.device_id` (bound
+/// to `token_hash`) and answers where it pulls from next: its own cursor,
+/// moved back before the first change the old ID holds from `diverged_at`
+/// on. Those came from another copy of the book, and the book's pulls left
+/// them out as its own.
+pub async fn reregister(
+    storage: &dyn Storage,
+    device: &DeviceAuth,
+    request: &ReregisterRequest,
+    name: &str,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, ApiError> {
+    let cursor = match &request.cursor {
+        None => None,
+        Some(s) => Some(Cursor::decode(s).ok_or_else(|| invalid(format!("unknown cursor {s:?}")))?),
+    };
+    let diverged_at = request.diverged_at.unwrap_or(1).clamp(1, MAX_SEQ);
+    let first = storage
+        .reregister_device(
+            device,
+            request.device_id,
+            name,
+            token_hash,
+            now,
+            diverged_at,
+        )
+        .await
+        .map_err(storage_error)?;
+    Ok(cursor.map(|mut c| {
+        if let Some(first) = first {
+            c.store_seq = c.store_seq.min(first - 1).max(0);
+        }
+        c.encode()
+    }))
 }
 
 pub async fn pull(

@@ -115,6 +115,7 @@ impl Transport for InProcess {
             device_id: Some(device_id),
             user: user.info(),
             server_time: self.clock.now(),
+            cursor: None,
         })
     }
 
@@ -160,21 +161,22 @@ impl Transport for InProcess {
     ) -> Result<LoginResponse, TransportError> {
         let device = self.device(token).await?;
         let token = lighttouch_server::auth::new_token();
-        self.storage
-            .reregister_device(
-                &device,
-                request.device_id,
-                &request.device_name,
-                &lighttouch_server::auth::token_hash(&token),
-                self.clock.now(),
-            )
-            .await
-            .map_err(|e| api(lighttouch_server::sync::storage_error(e)))?;
+        let cursor = lighttouch_server::sync::reregister(
+            self.storage.as_ref(),
+            &device,
+            request,
+            &request.device_name,
+            &lighttouch_server::auth::token_hash(&token),
+            self.clock.now(),
+        )
+        .await
+        .map_err(api)?;
         Ok(LoginResponse {
             token,
             device_id: Some(request.device_id),
             user: device.user_info(),
             server_time: self.clock.now(),
+            cursor,
         })
     }
 }

@@ -223,6 +223,7 @@ on_both!(
     a_change_no_book_can_apply_is_kept_aside_and_never_fetched_again,
     a_book_restored_from_a_backup_loses_nothing_either_way,
     a_copied_book_beside_its_original_keeps_both_histories,
+    a_copy_that_syncs_first_is_not_lost_to_the_original,
     someone_elses_device_id_is_never_taken_over,
     a_forged_cursor_moves_nothing,
     guesses_are_counted_before_the_password_and_slow_down,
@@ -395,6 +396,39 @@ async fn a_copied_book_beside_its_original_keeps_both_histories(w: World) {
         a.lock().unwrap().device_id(),
         copy.lock().unwrap().device_id()
     );
+}
+
+/// The copy syncs first, under the shared device ID; the original then
+/// pulls (its "own" changes are skipped) before it has anything to push.
+/// When it later diverges and continues as a new device, it must still
+/// fetch what the copy sent: its cursor had already passed those changes.
+async fn a_copy_that_syncs_first_is_not_lost_to_the_original(w: World) {
+    let a = w.book("a.sqlite3");
+    let b = w.book("b.sqlite3");
+    w.login(&a, "xiaolin").await;
+    w.login(&b, "ajie").await;
+    add(&a, "共同");
+    w.sync(&a).await;
+    drop(a);
+    std::fs::copy(
+        w.dir.path().join("a.sqlite3"),
+        w.dir.path().join("copy.sqlite3"),
+    )
+    .unwrap();
+    let a = w.reopen("a.sqlite3");
+    let copy = w.reopen("copy.sqlite3");
+    add(&copy, "副本");
+    assert!(!w.sync(&copy).await.continued_as_new_device);
+    w.sync(&a).await; // nothing to push; the copy's change looks like its own
+    add(&a, "原本");
+    assert!(w.sync(&a).await.continued_as_new_device);
+    w.sync(&copy).await;
+    w.sync(&b).await;
+    let all = vec!["共同", "副本", "原本"];
+    assert_eq!(names(&a), all);
+    assert_eq!(names(&copy), all);
+    assert_eq!(names(&b), all);
+    assert_eq!(snapshot(&a.lock().unwrap()), snapshot(&b.lock().unwrap()));
 }
 
 /// Device IDs are in every stamp; signing in with someone else's used to

@@ -168,6 +168,8 @@ async fn run<T: Transport>(book: &Mutex<Book>, transport: &T) -> Result<SyncRepo
                 let request = ReregisterRequest {
                     device_id: uuid::Uuid::now_v7(),
                     device_name: super::default_device_name(),
+                    diverged_at: Some(at),
+                    cursor: lock(book).sync_cursor()?,
                 };
                 let login = transport
                     .reregister(&account.server, &account.token, &request)

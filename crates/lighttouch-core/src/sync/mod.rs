@@ -145,6 +145,10 @@ impl Book {
             };
             meta_set(&tx, "device_id", &id.to_string())?;
             meta_set(&tx, "sync_seq_base", &base.to_string())?;
+            // Back to what another copy of the book sent under the old ID.
+            if let Some(cursor) = &login.cursor {
+                meta_set(&tx, "sync_cursor", cursor)?;
+            }
         }
         meta_set(&tx, "sync_server", server)?;
         meta_set(&tx, "server_url", server)?;
@@ -780,6 +784,7 @@ mod tests {
                 store: "静安嘉里".into(),
             },
             server_time: Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap(),
+            cursor: None,
         }
     }
 

@@ -392,7 +392,9 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Gives the user of `old` a new device `new_id` with its own token,
     /// which inherits what `old` was served (its pull cursor stays good).
-    /// `old` keeps its own token. Fails when `new_id` is taken.
+    /// `old` keeps its own token. Fails when `new_id` is taken. Answers the
+    /// store position of the first change `old` holds with a device number
+    /// of `diverged_at` or more (the book asking never had those).
     async fn reregister_device(
         &self,
         old: &DeviceAuth,
@@ -400,7 +402,8 @@ pub trait Storage: Send + Sync + 'static {
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> StorageResult<()>;
+        diverged_at: i64,
+    ) -> StorageResult<Option<i64>>;
 
     /// Changes of the store and of HQ after `cursor`, below the committed
     /// high-water mark, leaving out the asking device's own (except during a

@@ -335,7 +335,8 @@ impl Storage for PostgresStorage {
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> StorageResult<()> {
+        diverged_at: i64,
+    ) -> StorageResult<Option<i64>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let revoked = tx
@@ -371,8 +372,16 @@ impl Storage for PostgresStorage {
                 "that device ID is taken; choose another".into(),
             ));
         }
+        let first: Option<i64> = tx
+            .query_one(
+                "SELECT MIN(seq) FROM changes
+                 WHERE stream_id = $1 AND device_id = $2 AND device_seq >= $3",
+                &[&old.store_id, &old.device_id, &diverged_at],
+            )
+            .await?
+            .get(0);
         tx.commit().await?;
-        Ok(())
+        Ok(first)
     }
 
     async fn device_by_token(

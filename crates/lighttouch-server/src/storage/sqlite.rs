@@ -329,7 +329,8 @@ impl Storage for SqliteStorage {
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> StorageResult<()> {
+        diverged_at: i64,
+    ) -> StorageResult<Option<i64>> {
         let (old_id, user, store) = (old.device_id.to_string(), old.user_id, old.store_id);
         let (name, hash) = (name.to_string(), token_hash.to_string());
         self.run(move |c| {
@@ -347,8 +348,14 @@ impl Storage for SqliteStorage {
             if n == 0 {
                 return Err(StorageError::NotFound("this device was revoked".into()));
             }
+            let first: Option<i64> = tx.query_row(
+                "SELECT MIN(seq) FROM changes
+                 WHERE stream_id = ?1 AND device_id = ?2 AND device_seq >= ?3",
+                params![store, old_id, diverged_at],
+                |r| r.get(0),
+            )?;
             tx.commit()?;
-            Ok(())
+            Ok(first)
         })
         .await
     }
