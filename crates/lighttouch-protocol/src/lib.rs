@@ -205,6 +205,12 @@ pub struct PullRequest {
     pub cursor: Option<String>,
     #[serde(default)]
     pub limit: Option<u32>,
+    /// The highest change number this book wrote under its device ID. The
+    /// device's changes past it were written by another copy of the book
+    /// (a backup restored, a book copied to a second laptop): they come back
+    /// in the pull like a colleague's. `None`: none of its own come back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_through: Option<i64>,
 }
 
 /// A change as other devices of the store see it: no device or sequence.

@@ -299,7 +299,13 @@ pub async fn pull(
         .unwrap_or(MAX_PULL_CHANGES)
         .clamp(1, MAX_PULL_CHANGES);
     let page = storage
-        .pull(device.store_id, device.device_id, cursor, limit)
+        .pull(
+            device.store_id,
+            device.device_id,
+            cursor,
+            limit,
+            request.known_through,
+        )
         .await
         .map_err(storage_error)?;
     Ok(PullResponse {

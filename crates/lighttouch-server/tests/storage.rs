@@ -330,7 +330,7 @@ async fn a_push_is_stored_once_in_order_and_gaps_are_refused(s: Arc<dyn Storage>
         .unwrap();
     assert_eq!(again.applied_through, 3, "a retry is acknowledged");
     let page = s
-        .pull(x.store.id, x.colleague, Cursor::default(), 100)
+        .pull(x.store.id, x.colleague, Cursor::default(), 100, None)
         .await
         .unwrap();
     assert_eq!(page.changes.len(), 3, "and stored once");
@@ -358,7 +358,7 @@ async fn a_push_is_stored_once_in_order_and_gaps_are_refused(s: Arc<dyn Storage>
         4
     );
     let page = s
-        .pull(x.store.id, x.colleague, Cursor::default(), 100)
+        .pull(x.store.id, x.colleague, Cursor::default(), 100, None)
         .await
         .unwrap();
     let rows: Vec<&str> = page.changes.iter().map(|c| c.row_id.as_str()).collect();
@@ -388,7 +388,10 @@ async fn pulls_page_through_the_store_and_hq_logs_without_own_changes(s: Arc<dyn
     let mut cursor = Cursor::default();
     let mut seen = Vec::new();
     loop {
-        let page = s.pull(x.store.id, x.colleague, cursor, 4).await.unwrap();
+        let page = s
+            .pull(x.store.id, x.colleague, cursor, 4, None)
+            .await
+            .unwrap();
         assert!(page.changes.len() <= 4);
         seen.extend(page.changes.iter().map(|c| c.row_id.clone()));
         cursor = page.cursor;
@@ -404,17 +407,20 @@ async fn pulls_page_through_the_store_and_hq_logs_without_own_changes(s: Arc<dyn
         "HQ content first: drafts may name it"
     );
     // Nothing new: an empty page at the same cursor.
-    let page = s.pull(x.store.id, x.colleague, cursor, 4).await.unwrap();
+    let page = s
+        .pull(x.store.id, x.colleague, cursor, 4, None)
+        .await
+        .unwrap();
     assert!(page.changes.is_empty() && !page.more);
     assert_eq!(page.cursor, cursor);
     // The pushing device gets only the HQ content; the other store gets only HQ content too.
     let own = s
-        .pull(x.store.id, x.device, Cursor::default(), 100)
+        .pull(x.store.id, x.device, Cursor::default(), 100, None)
         .await
         .unwrap();
     assert_eq!(own.changes.len(), 3);
     let other = s
-        .pull(x.other.id, x.outsider, Cursor::default(), 100)
+        .pull(x.other.id, x.outsider, Cursor::default(), 100, None)
         .await
         .unwrap();
     assert!(other.changes.iter().all(|c| c.entity == "content_item"));
@@ -462,13 +468,13 @@ async fn an_erasure_wipes_earlier_and_later_values(s: Arc<dyn Storage>) {
         .await
         .unwrap();
     let page = s
-        .pull(x.store.id, x.outsider, Cursor::default(), 100)
+        .pull(x.store.id, x.outsider, Cursor::default(), 100, None)
         .await
         .unwrap();
     let _ = page; // the outsider's store has nothing of this
     let fresh = Uuid::now_v7();
     let all = s
-        .pull(x.store.id, fresh, Cursor::default(), 100)
+        .pull(x.store.id, fresh, Cursor::default(), 100, None)
         .await
         .unwrap();
     assert_eq!(all.changes.len(), 5);
@@ -539,7 +545,7 @@ async fn ownership_follows_the_newest_stamp_and_server_changes(s: Arc<dyn Storag
         1
     );
     let page = s
-        .pull(x.store.id, x.device, Cursor::default(), 100)
+        .pull(x.store.id, x.device, Cursor::default(), 100, None)
         .await
         .unwrap();
     let last = page.changes.last().unwrap();
@@ -627,7 +633,7 @@ async fn concurrent_pushes_never_make_a_pull_skip_a_change(s: Arc<dyn Storage>) 
     while seen.len() < total {
         // Every writer had committed before this pull began: it must see everything.
         let done = tasks.iter().all(|t| t.is_finished());
-        let page = s.pull(store.id, reader, cursor, 37).await.unwrap();
+        let page = s.pull(store.id, reader, cursor, 37, None).await.unwrap();
         for c in &page.changes {
             assert!(
                 seen.insert(c.row_id.clone()),
@@ -666,14 +672,14 @@ async fn catch_up(
 ) -> (Cursor, Vec<lighttouch_protocol::PulledChange>) {
     let mut all = Vec::new();
     loop {
-        let page = s.pull(store, device, cursor, 1000).await.unwrap();
+        let page = s.pull(store, device, cursor, 1000, None).await.unwrap();
         all.extend(parsed(page.changes));
         cursor = page.cursor;
         if !page.more {
             break;
         }
     }
-    s.pull(store, device, cursor, 1000).await.unwrap();
+    s.pull(store, device, cursor, 1000, None).await.unwrap();
     (cursor, all)
 }
 
@@ -710,7 +716,7 @@ async fn compaction_waits_for_every_device_and_a_late_one_redownloads(s: Arc<dyn
     // A new device gets the compacted log: c1 with its newest size only.
     let fresh = Uuid::now_v7();
     let page = s
-        .pull(x.store.id, fresh, Cursor::default(), 100)
+        .pull(x.store.id, fresh, Cursor::default(), 100, None)
         .await
         .unwrap();
     let shown: Vec<(String, Option<String>)> = page
@@ -728,7 +734,10 @@ async fn compaction_waits_for_every_device_and_a_late_one_redownloads(s: Arc<dyn
         store_seq: 1,
         ..old_cursor
     };
-    let page = s.pull(x.store.id, x.device, stale, 100).await.unwrap();
+    let page = s
+        .pull(x.store.id, x.device, stale, 100, None)
+        .await
+        .unwrap();
     assert!(page.reset && page.cursor.redownload == page.more);
     assert_eq!(
         page.changes.len(),
@@ -737,7 +746,7 @@ async fn compaction_waits_for_every_device_and_a_late_one_redownloads(s: Arc<dyn
     );
     // Then it is an ordinary cursor again.
     let page = s
-        .pull(x.store.id, x.device, page.cursor, 100)
+        .pull(x.store.id, x.device, page.cursor, 100, None)
         .await
         .unwrap();
     assert!(!page.reset && page.changes.is_empty());
@@ -763,7 +772,7 @@ async fn served_after_migration(s: &dyn Storage) {
         .expect("the old device still signs in");
     assert_eq!(auth.store, "老店");
     let page = s
-        .pull(auth.store_id, Uuid::now_v7(), Cursor::default(), 10)
+        .pull(auth.store_id, Uuid::now_v7(), Cursor::default(), 10, None)
         .await
         .unwrap();
     assert_eq!(page.changes[0].row_id, "c-old");
@@ -771,7 +780,7 @@ async fn served_after_migration(s: &dyn Storage) {
     // believed (it was served at most the whole log), and a change it sent
     // before digests were kept counts as a duplicate when sent again.
     let again = s
-        .pull(auth.store_id, auth.device_id, page.cursor, 10)
+        .pull(auth.store_id, auth.device_id, page.cursor, 10, None)
         .await
         .unwrap();
     assert!(!again.reset, "an old device's honest cursor is not reset");
@@ -976,7 +985,7 @@ async fn two_servers_over_one_postgres_work_together() {
     while seen.len() < 360 {
         let done = tasks.iter().all(|t| t.is_finished());
         let page = servers[turn % 2]
-            .pull(store.id, reader, cursor, 25)
+            .pull(store.id, reader, cursor, 25, None)
             .await
             .unwrap();
         turn += 1;
@@ -1033,7 +1042,7 @@ async fn compaction_keeps_a_concurrent_loser_and_the_chain_of_bases(s: Arc<dyn S
     assert_eq!(c.horizon, 5);
     assert_eq!(c.removed, 2, "\"11\" and \"12\" were knowingly replaced");
     let page = s
-        .pull(x.store.id, Uuid::now_v7(), Cursor::default(), 100)
+        .pull(x.store.id, Uuid::now_v7(), Cursor::default(), 100, None)
         .await
         .unwrap();
     let sizes: Vec<(Option<serde_json::Value>, Option<String>)> = parsed(page.changes)

@@ -114,6 +114,7 @@ async fn main() {
             let req = lighttouch_protocol::PullRequest {
                 cursor: cursor.clone(),
                 limit: Some(lighttouch_core::sync::PULL_PAGE),
+                known_through: None,
             };
             let page = http
                 .pull(&account.server, &account.token, &req)

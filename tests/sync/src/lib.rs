@@ -2,6 +2,8 @@
 //! on a real socket, and a transport that calls the server's sync rules
 //! in-process (so a simulation step can drop, duplicate or cut a request).
 
+pub mod buggy;
+
 use chrono::{DateTime, Utc};
 use lighttouch_core::export::ExportFormat;
 use lighttouch_core::sync::{Transport, TransportError};

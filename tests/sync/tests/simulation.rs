@@ -3,26 +3,32 @@
 //! fields, different fields, tags, notes, erasures, handovers), random
 //! offline periods, clocks hours apart, and requests that are dropped,
 //! duplicated or lose their answer (a crash between the server storing a
-//! push and the device hearing of it), pulls cut between pages. Then every
-//! device syncs, and:
+//! push and the device hearing of it), pulls cut between pages; a laptop
+//! restored from an older backup of its book, a book copied to a second
+//! laptop that then runs beside the first, and a buggy client that pushes
+//! wrong values among good ones. Then every device syncs, and:
 //! - every replica is identical;
 //! - every note written anywhere exists everywhere (unless its customer was erased);
 //! - every field holds the value with the highest clock stamp in the server's log;
 //! - every value that lost to a concurrent edit is in every replica's conflicts;
-//! - the other store's device holds none of it.
+//! - the other store's device holds none of it;
+//! - the server refused every wrong value, no book holds one, and every
+//!   good change of the buggy client is everywhere.
 //!
 //! `LIGHTTOUCH_SIM_SEEDS` (default 12) and `LIGHTTOUCH_SIM_STEPS` (default
 //! 250) size the run; `LIGHTTOUCH_SIM_SEED=N` replays one seed.
 
 use chrono::{Duration, TimeZone, Utc};
 use lighttouch_core::sync::{engine, sync_once, Transport, TransportError};
-use lighttouch_core::{Book, ManualClock};
+use lighttouch_core::{Book, ManualClock, OpenMode};
 use lighttouch_protocol::*;
 use lighttouch_server::admin::Admin;
 use lighttouch_server::storage::{SqliteStorage, Storage};
+use lighttouch_sync_tests::buggy::{good_change, stamp, wrong_change, WRONG_MARK};
 use lighttouch_sync_tests::{snapshot, InProcess, ServerClock};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 const FIELDS: &[&str] = &["ring_size", "shoe_size", "email", "clothing_size", "name"];
@@ -67,6 +73,26 @@ impl Transport for Faulty {
             return Err(lost()); // dropped on the way
         }
         let response = self.inner.push(server, token, request).await;
+        if debug() {
+            if let Err(e) = &response {
+                eprintln!(
+                    "push {}..{} of {} failed: {e:?}",
+                    request.changes[0].seq,
+                    request.changes.last().unwrap().seq,
+                    &request.changes[0].hlc[21..]
+                );
+            }
+            if let Ok(r) = &response {
+                if !r.rejected.is_empty() {
+                    eprintln!(
+                        "push {}..{} refused {:?}",
+                        request.changes[0].seq,
+                        request.changes.last().unwrap().seq,
+                        r.rejected
+                    );
+                }
+            }
+        }
         if self.roll(0.05) {
             let _ = self.inner.push(server, token, request).await; // duplicated
         }
@@ -89,6 +115,7 @@ impl Transport for Faulty {
         let small = PullRequest {
             cursor: request.cursor.clone(),
             limit: Some(7),
+            known_through: request.known_through,
         };
         let page = self.inner.pull(server, token, &small).await?;
         if page.reset {
@@ -113,6 +140,10 @@ impl Transport for Faulty {
 
 struct Device {
     book: Mutex<Book>,
+    /// The book's file.
+    path: PathBuf,
+    /// A copy of the book taken earlier, to restore.
+    backup: Option<PathBuf>,
     clock: Arc<ManualClock>,
     skew: Duration,
     online: bool,
@@ -124,6 +155,51 @@ struct Device {
     /// Was away past a compaction: it re-downloaded a log from which
     /// replaced edits were cleared, so it cannot have seen them all.
     redownloaded: bool,
+}
+
+fn open(path: &Path, clock: Arc<ManualClock>) -> Book {
+    Book::open(path, OpenMode::CreateIfMissing, clock).unwrap()
+}
+
+/// A consistent copy of an open book, as a backup tool makes one.
+fn copy_book(from: &Path, to: &Path) {
+    let _ = std::fs::remove_file(to);
+    rusqlite::Connection::open(from)
+        .unwrap()
+        .execute("VACUUM INTO ?1", [to.to_str().unwrap()])
+        .unwrap();
+}
+
+/// Closes the device's book, puts the backup in its place, opens it again.
+fn restore(d: &Device, backup: &Path) {
+    let mut book = d.book.lock().unwrap();
+    let closed = Book::open_in_memory(d.clock.clone()).unwrap();
+    drop(std::mem::replace(&mut *book, closed));
+    for suffix in ["-wal", "-shm"] {
+        let mut side = d.path.clone().into_os_string();
+        side.push(suffix);
+        let _ = std::fs::remove_file(side);
+    }
+    std::fs::copy(backup, &d.path).unwrap();
+    *book = open(&d.path, d.clock.clone());
+}
+
+/// A client with a bug: it signs in like any laptop, then pushes good
+/// changes mixed with wrong ones, numbered as the protocol asks.
+struct Buggy {
+    token: String,
+    node: u128,
+    next_seq: i64,
+    /// Sequence numbers of the wrong changes it sent.
+    wrong: BTreeSet<i64>,
+    /// Sequence numbers the server refused.
+    refused: BTreeSet<i64>,
+    /// Good changes it sent: (entity, row, field).
+    good: Vec<PushedChange>,
+}
+
+fn debug() -> bool {
+    std::env::var_os("SIM_DEBUG").is_some()
 }
 
 fn env(name: &str, default: u64) -> u64 {
@@ -187,12 +263,15 @@ async fn simulate(seed: u64, steps: usize) {
     for (i, skew) in skews.iter().enumerate() {
         let skew = Duration::minutes(*skew);
         let clock = Arc::new(ManualClock::new(start + skew));
-        let book = Mutex::new(Book::open_in_memory(clock.clone()).unwrap());
+        let path = dir.path().join(format!("device{i}.sqlite3"));
+        let book = Mutex::new(open(&path, clock.clone()));
         engine::login(&book, &transport, "sim://", USERS[i], "password1", "laptop")
             .await
             .unwrap();
         devices.push(Device {
             book,
+            path,
+            backup: None,
             clock,
             skew,
             online: true,
@@ -218,6 +297,27 @@ async fn simulate(seed: u64, steps: usize) {
         .unwrap()
         .add_customer(&[("name", "别店客人")], false)
         .unwrap();
+    let bug = transport
+        .inner
+        .login(
+            "sim://",
+            &LoginRequest {
+                username: "u1".into(),
+                password: "password1".into(),
+                device_id: uuid::Uuid::now_v7(),
+                device_name: "buggy".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut buggy = Buggy {
+        token: bug.token,
+        node: bug.device_id.unwrap().as_u128(),
+        next_seq: 1,
+        wrong: BTreeSet::new(),
+        refused: BTreeSet::new(),
+        good: Vec::new(),
+    };
     *transport.faults.lock().unwrap() = true;
 
     let history = Mutex::new(BTreeMap::new());
@@ -231,6 +331,7 @@ async fn simulate(seed: u64, steps: usize) {
             d.clock.set(now + d.skew);
         }
         let i = rng.usize(..devices.len());
+        let room = devices.len() < 8;
         let d = &mut devices[i];
         counter += 1;
         match rng.u32(0..100) {
@@ -245,7 +346,10 @@ async fn simulate(seed: u64, steps: usize) {
                     *transport.faults.lock().unwrap() = true;
                     d.revoked = false;
                 }
-                let _ = sync_once(&d.book, &transport).await;
+                let report = sync_once(&d.book, &transport).await;
+                if debug() {
+                    eprintln!("step {counter}: device {i} syncs: {report:?}");
+                }
             }
             25..=29 => {
                 let mut b = d.book.lock().unwrap();
@@ -259,12 +363,95 @@ async fn simulate(seed: u64, steps: usize) {
             }
             32 if !d.revoked => {
                 // Away too long: a manager revokes the laptop, so the log can be compacted past it.
+                // A copy of the book still under the same ID is revoked with it.
                 let id = d.book.lock().unwrap().device_id();
                 admin.revoke_device("manager", id).await.unwrap();
-                d.revoked = true;
-                d.online = false;
-                d.revoked_at = compactions;
-                d.redownloaded = true;
+                for d in devices.iter_mut() {
+                    if d.book.lock().unwrap().device_id() == id {
+                        d.revoked = true;
+                        d.online = false;
+                        d.revoked_at = compactions;
+                        d.redownloaded = true;
+                        d.backup = None; // its token is gone with it
+                    }
+                }
+            }
+            55 if !d.revoked => {
+                let backup = dir.path().join(format!("backup{i}-{counter}.sqlite3"));
+                copy_book(&d.path, &backup);
+                d.backup = Some(backup);
+            }
+            56 if !d.revoked => {
+                // The laptop is restored from its last backup: what it wrote since is gone
+                // from the book, synced or not.
+                if let Some(backup) = d.backup.take() {
+                    if debug() {
+                        eprintln!("step {counter}: device {i} restored from {backup:?}");
+                    }
+                    restore(d, &backup);
+                }
+            }
+            57 if !d.revoked && room => {
+                // The book is copied to a second laptop, and both go on.
+                let n = devices.len();
+                if debug() {
+                    eprintln!("step {counter}: device {i} copied to device {n}");
+                }
+                let path = dir.path().join(format!("device{n}.sqlite3"));
+                copy_book(&devices[i].path, &path);
+                let skew = Duration::minutes(rng.i64(-90..90));
+                let clock = Arc::new(ManualClock::new(now + skew));
+                let user = devices[i].user;
+                devices.push(Device {
+                    book: Mutex::new(open(&path, clock.clone())),
+                    path,
+                    backup: None,
+                    clock,
+                    skew,
+                    online: true,
+                    user,
+                    revoked: false,
+                    revoked_at: 0,
+                    redownloaded: false,
+                });
+            }
+            58 | 59 => {
+                let Some(customer) = pick_customer(&d.book, &mut rng) else {
+                    continue;
+                };
+                let mut changes = Vec::new();
+                for n in 0..rng.u32(1..5) {
+                    let seq = buggy.next_seq + changes.len() as i64;
+                    let hlc = stamp(now.timestamp_millis(), n, buggy.node);
+                    let tag = counter * 10 + u64::from(n);
+                    if rng.bool() {
+                        buggy.wrong.insert(seq);
+                        changes.push(wrong_change(rng.usize(..), seq, hlc, &customer, tag));
+                    } else {
+                        let c = good_change(rng.usize(..), seq, hlc, &customer, tag);
+                        buggy.good.push(c.clone());
+                        changes.push(c);
+                    }
+                }
+                // Past the faulty network: the bug is in the values, not the wire.
+                let answer = transport
+                    .inner
+                    .push(
+                        "sim://",
+                        &buggy.token,
+                        &PushRequest {
+                            changes: changes.clone(),
+                        },
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    answer.applied_through,
+                    changes.last().unwrap().seq,
+                    "seed {seed}: the buggy push is taken whole"
+                );
+                buggy.next_seq = answer.applied_through + 1;
+                buggy.refused.extend(answer.rejected.iter().map(|r| r.seq));
             }
             33..=36 => {
                 record_log(&db, &mut history.lock().unwrap());
@@ -277,6 +464,9 @@ async fn simulate(seed: u64, steps: usize) {
                     USERS[rng.usize(..USERS.len())],
                 );
                 if from != to {
+                    if debug() {
+                        eprintln!("step {counter}: {from}'s customers go to {to}");
+                    }
                     admin.reassign("manager", from, to, &[]).await.unwrap();
                 }
             }
@@ -355,6 +545,69 @@ async fn simulate(seed: u64, steps: usize) {
         transport.resets.load(std::sync::atomic::Ordering::Relaxed)
     );
     check(seed, &devices, &outsider, &db, &history);
+    check_buggy(seed, &devices, &buggy, &history);
+}
+
+/// The server refused exactly the wrong changes; no book holds a wrong
+/// value or kept anything aside; every good change reached the log (where
+/// `check` followed it to every book).
+fn check_buggy(seed: u64, devices: &[Device], buggy: &Buggy, history: &Mutex<BTreeMap<i64, Row>>) {
+    assert_eq!(
+        buggy.refused, buggy.wrong,
+        "seed {seed}: refused exactly the wrong ones"
+    );
+    let history = history.lock().unwrap();
+    let stamps: BTreeSet<&str> = history.values().map(|r| r.0.as_str()).collect();
+    for c in &buggy.good {
+        assert!(
+            stamps.contains(c.hlc.as_str()),
+            "seed {seed}: good change {} ({} {}) is in the log",
+            c.seq,
+            c.entity,
+            c.row_id
+        );
+    }
+    for (i, d) in devices.iter().enumerate() {
+        let b = d.book.lock().unwrap();
+        let text = snapshot(&b).to_string();
+        assert!(
+            !text.contains(WRONG_MARK),
+            "seed {seed}: device {i} holds a wrong value"
+        );
+        let aside = b.quarantined_changes().unwrap();
+        if !aside.is_empty() && debug() {
+            let conn = rusqlite::Connection::open(&d.path).unwrap();
+            let mut stmt = conn.prepare("SELECT seq, change FROM quarantine").unwrap();
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, String>(1)?))
+                })
+                .unwrap();
+            for r in rows {
+                eprintln!("aside {:?}", r.unwrap());
+            }
+            for a in &aside {
+                for (seq, r) in history.iter().filter(|(_, r)| r.2 == a.row_id) {
+                    eprintln!("log {seq}: {r:?}");
+                }
+                for c in b.changes_since(0, usize::MAX).unwrap() {
+                    if c.row_id == a.row_id {
+                        eprintln!("own {}: {} {} {:?}", c.seq, c.hlc, c.op, c.value);
+                    }
+                }
+            }
+        }
+        assert!(
+            aside.is_empty(),
+            "seed {seed}: device {i} kept aside {aside:?}"
+        );
+    }
+    eprintln!(
+        "seed {seed}: buggy client sent {} wrong and {} good changes; {} devices",
+        buggy.wrong.len(),
+        buggy.good.len(),
+        devices.len()
+    );
 }
 
 fn pick_customer(book: &Mutex<Book>, rng: &mut fastrand::Rng) -> Option<String> {
@@ -559,7 +812,17 @@ fn check(
         // A value that is not the winner and that no later edit knowingly
         // replaced lost to a concurrent edit: every replica keeps it.
         for (stamp, value, _) in ws {
-            let replaced_knowingly = ws.iter().any(|w| w.2.as_deref() == Some(stamp.as_str()));
+            // A copied book sends its unsent edits again under its new
+            // device ID: one edit, two stamps, one value (values never
+            // repeat otherwise). Replacing either copy replaces the edit.
+            let copies: Vec<&str> = ws
+                .iter()
+                .filter(|w| &w.1 == value)
+                .map(|w| w.0.as_str())
+                .collect();
+            let replaced_knowingly = ws
+                .iter()
+                .any(|w| w.2.as_deref().is_some_and(|b| copies.contains(&b)));
             if stamp == &winner.0 || replaced_knowingly || value == &winner.1 {
                 continue;
             }
@@ -577,6 +840,31 @@ fn check(
                         && serde_json::from_str::<Value>(&c.lost_value).ok().as_ref() == Some(value)
                 });
                 kept_somewhere |= kept;
+                if !kept && !d.redownloaded && debug() {
+                    eprintln!("writes {ws:?}");
+                    let conn = rusqlite::Connection::open(db).unwrap();
+                    let mut stmt = conn
+                        .prepare("SELECT device_id, device_seq, hlc, base, seq FROM changes WHERE value = ?1 AND row_id = ?2")
+                        .unwrap();
+                    let rows = stmt
+                        .query_map([value.to_string(), customer.clone()], |r| {
+                            Ok(format!(
+                                "{:?} {:?} {:?} {:?} {:?}",
+                                r.get::<_, Option<String>>(0)?,
+                                r.get::<_, Option<i64>>(1)?,
+                                r.get::<_, String>(2)?,
+                                r.get::<_, Option<String>>(3)?,
+                                r.get::<_, i64>(4)?
+                            ))
+                        })
+                        .unwrap();
+                    for r in rows {
+                        eprintln!("server has {}", r.unwrap());
+                    }
+                    for c in conflicts.iter().filter(|c| &c.row_id == customer) {
+                        eprintln!("conflict on device {i}: {c:?}");
+                    }
+                }
                 // A laptop that re-downloaded a compacted log may never have seen the value;
                 // every other one keeps it.
                 assert!(

@@ -12,7 +12,7 @@
 use crate::changes::{
     field_stamp, insert_row, set_field_stamp, to_sql, wipe_customer, Entity, OnConflict,
 };
-use crate::error::Result;
+use crate::error::{BookError, Result};
 use lighttouch_protocol::PulledChange;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -99,8 +99,16 @@ pub(crate) fn apply_change(
             let Some(customer) = owning_customer(tx, entity, &change.row_id)? else {
                 return Ok(());
             };
-            if !customer.is_empty() && out.customer_state(tx, &customer)? == CustomerState::Erased {
-                return Ok(());
+            if !customer.is_empty() {
+                match out.customer_state(tx, &customer)? {
+                    CustomerState::Erased => return Ok(()),
+                    // Before the customer arrived (only a buggy client sends
+                    // that): kept aside, and tried again after each page.
+                    CustomerState::Missing if entity == Entity::Customer => {
+                        return Err(BookError::CustomerNotFound(customer));
+                    }
+                    _ => {}
+                }
             }
             merge_field(
                 tx,
@@ -178,10 +186,13 @@ fn apply_insert(
     };
     if let Some(c) = &customer {
         let state = out.customer_state(tx, c)?;
-        if state == CustomerState::Erased
-            || (entity != Entity::Customer && state == CustomerState::Missing)
-        {
+        if state == CustomerState::Erased {
             return Ok(());
+        }
+        if entity != Entity::Customer && state == CustomerState::Missing {
+            // An erased customer's rows come without values (returned
+            // above); one with its value names a customer not here yet.
+            return Err(BookError::CustomerNotFound(c.clone()));
         }
         if entity == Entity::Customer {
             out.known.remove(c);

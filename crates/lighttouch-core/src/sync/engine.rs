@@ -196,16 +196,23 @@ async fn run<T: Transport>(book: &Mutex<Book>, transport: &T) -> Result<SyncRepo
     }
     // Pipelined: the next page is requested before this one is applied, so
     // the server and the network work while the book writes.
-    let cursor = lock(book).sync_cursor()?;
+    let (cursor, known) = {
+        let b = lock(book);
+        (b.sync_cursor()?, b.written_through()?)
+    };
     let mut page = transport
-        .pull(&account.server, &account.token, &pull_request(cursor))
+        .pull(
+            &account.server,
+            &account.token,
+            &pull_request(cursor, known),
+        )
         .await?;
     loop {
         if !page.more {
             report.pulled += lock(book).apply_pull(&page)? as u32;
             break;
         }
-        let request = pull_request(Some(page.cursor.clone()));
+        let request = pull_request(Some(page.cursor.clone()), known);
         let next = transport.pull(&account.server, &account.token, &request);
         let apply = async { lock(book).apply_pull(&page) };
         let (next, applied) = futures_join(next, apply).await;
@@ -215,10 +222,11 @@ async fn run<T: Transport>(book: &Mutex<Book>, transport: &T) -> Result<SyncRepo
     Ok(report)
 }
 
-fn pull_request(cursor: Option<String>) -> PullRequest {
+fn pull_request(cursor: Option<String>, known_through: i64) -> PullRequest {
     PullRequest {
         cursor,
         limit: Some(PULL_PAGE),
+        known_through: Some(known_through),
     }
 }
 

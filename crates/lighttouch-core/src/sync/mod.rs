@@ -230,6 +230,17 @@ impl Book {
         Ok(server + self.seq_base()?)
     }
 
+    /// The highest change number this book wrote under its current device
+    /// ID, as the server numbers them.
+    pub fn written_through(&self) -> Result<i64> {
+        let last: i64 =
+            self.conn
+                .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                    r.get(0)
+                })?;
+        Ok((last.max(self.pushed_seq()?) - self.seq_base()?).max(0))
+    }
+
     fn pushed_seq(&self) -> Result<i64> {
         Ok(meta_get(&self.conn, "sync_pushed_seq")?
             .and_then(|s| s.parse().ok())
@@ -481,6 +492,10 @@ impl Book {
                 apply_or_keep(&mut tx, &c, &now, &mut applied, one_by_one)?;
             }
             tx.execute("DELETE FROM meta WHERE key = 'sync_redownload'", [])?;
+        }
+        if !page.changes.is_empty() {
+            // What a kept-aside change named may have arrived with this page.
+            quarantine::retry_incoming(&mut tx, &now, &mut applied)?;
         }
         if finished_bulk {
             // The book's indexes are built while the search keys are computed;

@@ -66,6 +66,44 @@ pub(crate) fn keep_incoming(
     Ok(())
 }
 
+/// Tries again the pulled changes kept aside for what the book refused
+/// (not for failing the schema, which will not change): one that named a
+/// row this book did not have yet applies once the row has arrived. Each
+/// that applies leaves the list; the rest stay.
+pub(crate) fn retry_incoming(
+    tx: &mut rusqlite::Transaction<'_>,
+    now: &str,
+    applied: &mut super::apply::Applied,
+) -> Result<usize> {
+    let waiting: Vec<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT id, change FROM quarantine
+             WHERE direction = 'in' AND code <> 'invalid' AND dismissed_at IS NULL ORDER BY id",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut done = 0;
+    for (id, json) in waiting {
+        let Ok(change) = serde_json::from_str::<PulledChange>(&json) else {
+            continue;
+        };
+        let sp = tx.savepoint()?;
+        match super::apply::apply_change(&sp, &change, now, applied) {
+            Ok(()) => {
+                sp.execute("DELETE FROM quarantine WHERE id = ?1", [id])?;
+                sp.commit()?;
+                done += 1;
+            }
+            Err(e) if is_the_changes_fault(&e) => {
+                drop(sp);
+                applied.forget_lookups();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
 /// Records one of this book's own changes as kept back (once per change).
 pub(crate) fn keep_outgoing(
     conn: &Connection,

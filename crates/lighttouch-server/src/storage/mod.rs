@@ -217,6 +217,35 @@ pub(crate) fn check_resent(
     Ok(())
 }
 
+/// What a pushed change that sets a customer's owner does.
+pub(crate) enum OwnerMove {
+    /// An associate moving a colleague's customer: refused.
+    Refused(String),
+    /// It becomes the owner.
+    Moves,
+    /// Older than the owner it meets (a change re-sent under a new device
+    /// ID, or written offline before a handover): it loses on every book,
+    /// so it moves nothing and is no handover.
+    Loses,
+}
+
+/// `current`: the customer's owner and its stamp, as the server holds them.
+pub(crate) fn owner_move(
+    pusher: &DeviceAuth,
+    current: Option<&(Option<String>, String)>,
+    hlc: &str,
+    customer: &str,
+) -> OwnerMove {
+    if current.is_some_and(|(_, stamp)| hlc <= stamp.as_str()) {
+        return OwnerMove::Loses;
+    }
+    let owner = current.and_then(|(o, _)| o.as_deref());
+    match owner_change_refused(pusher, owner, customer) {
+        Some(message) => OwnerMove::Refused(message),
+        None => OwnerMove::Moves,
+    }
+}
+
 /// Why an ownership change by `pusher` is refused, if it is: an associate may
 /// take an unowned customer or give up their own, never move a colleague's
 /// (that is a handover, which a manager makes and the audit records).
@@ -406,8 +435,8 @@ pub trait Storage: Send + Sync + 'static {
     ) -> StorageResult<Option<i64>>;
 
     /// Changes of the store and of HQ after `cursor`, below the committed
-    /// high-water mark, leaving out the asking device's own (except during a
-    /// re-download). Records that the device has applied everything up to
+    /// high-water mark, leaving out the asking device's own up to
+    /// `known_through` (all of them when `None`; none during a re-download). Records that the device has applied everything up to
     /// `cursor`. A cursor older than the compacted log starts a re-download.
     async fn pull(
         &self,
@@ -415,6 +444,7 @@ pub trait Storage: Send + Sync + 'static {
         device_id: Uuid,
         cursor: Cursor,
         limit: u32,
+        known_through: Option<i64>,
     ) -> StorageResult<PullPage>;
 
     /// Appends server-written changes to a stream, in one transaction.
@@ -556,6 +586,7 @@ pub(crate) fn owner_set_by(c: &IncomingChange) -> Option<Option<String>> {
 /// room left, and the cursor to hand back. The storage only runs the queries.
 pub(crate) struct PageBuilder {
     device: Uuid,
+    known_through: Option<i64>,
     start: Cursor,
     next: Cursor,
     budget: i64,
@@ -576,6 +607,7 @@ pub(crate) enum PulledMark {
 pub(crate) struct LogRow {
     pub seq: i64,
     pub device: Option<Uuid>,
+    pub device_seq: Option<i64>,
     pub change: PulledChange<RawChangeValue>,
 }
 
@@ -584,7 +616,14 @@ impl PageBuilder {
     /// the furthest store sequence this device was ever handed. A cursor
     /// beyond it was not the server's: it is not believed (nor allowed to
     /// move the compaction horizon), and the device starts again.
-    pub fn new(device: Uuid, cursor: Cursor, compacted: i64, served: i64, limit: u32) -> Self {
+    pub fn new(
+        device: Uuid,
+        known_through: Option<i64>,
+        cursor: Cursor,
+        compacted: i64,
+        served: i64,
+        limit: u32,
+    ) -> Self {
         let behind_compaction = if cursor.redownload {
             // A compaction since the re-download began may have cleared
             // what it has not reached yet: start it again.
@@ -605,6 +644,7 @@ impl PageBuilder {
         };
         PageBuilder {
             device,
+            known_through,
             start,
             next: start,
             budget: limit as i64,
@@ -662,8 +702,13 @@ impl PageBuilder {
             last = r.seq;
             self.bytes +=
                 r.change.value.as_ref().map_or(0, |v| v.get().len()) + r.change.row_id.len() + 160;
-            // A device does not get its own changes back, except in a re-download.
-            if !self.start.redownload && r.device == Some(self.device) {
+            // A device does not get its own changes back, except in a
+            // re-download, or those another copy of its book wrote.
+            let known = match (r.device_seq, self.known_through) {
+                (Some(seq), Some(through)) => seq <= through,
+                _ => true,
+            };
+            if !self.start.redownload && r.device == Some(self.device) && known {
                 continue;
             }
             self.changes.push(r.change);

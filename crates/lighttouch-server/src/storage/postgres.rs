@@ -613,16 +613,20 @@ impl Storage for PostgresStorage {
                             .await?
                             .map(|r| (r.get::<_, Option<String>>(0), r.get::<_, String>(1)));
                         let before = current.as_ref().and_then(|(o, _)| o.clone());
-                        if let Some(message) = owner_change_refused(pusher, before.as_deref(), cu) {
-                            ch.verdict = Verdict::Reject {
-                                code: codes::FORBIDDEN.into(),
-                                message,
-                            };
-                        } else if current.as_ref().is_none_or(|(_, h)| ch.hlc > *h) {
-                            tx.execute(&set_owner, &[&store_id, cu, &owner, &ch.hlc])
-                                .await?;
-                            if before != owner {
-                                owner_changes.push((cu.clone(), before, owner));
+                        match owner_move(pusher, current.as_ref(), &ch.hlc, cu) {
+                            OwnerMove::Refused(message) => {
+                                ch.verdict = Verdict::Reject {
+                                    code: codes::FORBIDDEN.into(),
+                                    message,
+                                };
+                            }
+                            OwnerMove::Loses => {}
+                            OwnerMove::Moves => {
+                                tx.execute(&set_owner, &[&store_id, cu, &owner, &ch.hlc])
+                                    .await?;
+                                if before != owner {
+                                    owner_changes.push((cu.clone(), before, owner));
+                                }
                             }
                         }
                     }
@@ -731,6 +735,7 @@ impl Storage for PostgresStorage {
         device_id: Uuid,
         cursor: Cursor,
         limit: u32,
+        known_through: Option<i64>,
     ) -> StorageResult<PullPage> {
         let mut c = self.client().await?;
         // One snapshot for the whole page: high-water marks and rows agree.
@@ -755,7 +760,7 @@ impl Storage for PostgresStorage {
             .await?
             // Only a registered device holds a token; tests read as others.
             .map_or(i64::MAX, |r| r.get(0));
-        let mut page = PageBuilder::new(device_id, cursor, compacted, served, limit);
+        let mut page = PageBuilder::new(device_id, known_through, cursor, compacted, served, limit);
         let mark = page.pulled_mark(cursor);
         for (log, from) in page.logs(store_id) {
             let room = page.room();
@@ -768,7 +773,7 @@ impl Storage for PostgresStorage {
                 .map_or(0, |r| r.get(0));
             let rows = tx
                 .query(
-                    "SELECT seq, device_id, hlc, entity, row_id, op, field, value, base FROM changes
+                    "SELECT seq, device_id, hlc, entity, row_id, op, field, value, base, device_seq FROM changes
                      WHERE stream_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
                     &[&log, &from, &high, &room],
                 )
@@ -777,6 +782,7 @@ impl Storage for PostgresStorage {
                 .map(|r| LogRow {
                     seq: r.get(0),
                     device: r.get(1),
+                    device_seq: r.get(9),
                     change: PulledChange {
                         hlc: r.get(2),
                         entity: r.get(3),

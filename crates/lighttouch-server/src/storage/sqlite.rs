@@ -550,9 +550,12 @@ impl Storage for SqliteStorage {
                             .query_row(params![store_id, cu], |r| Ok((r.get(0)?, r.get(1)?)))
                             .optional()?;
                         let before = current.as_ref().and_then(|(o, _)| o.clone());
-                        if let Some(message) = owner_change_refused(&pusher, before.as_deref(), cu) {
+                        match owner_move(&pusher, current.as_ref(), &ch.hlc, cu) {
+                        OwnerMove::Refused(message) => {
                             ch.verdict = Verdict::Reject { code: codes::FORBIDDEN.into(), message };
-                        } else if current.as_ref().is_none_or(|(_, h)| ch.hlc > *h) {
+                        }
+                        OwnerMove::Loses => {}
+                        OwnerMove::Moves => {
                             tx.prepare_cached(
                                 "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
                                  ON CONFLICT(stream_id, customer_id) DO UPDATE
@@ -562,6 +565,7 @@ impl Storage for SqliteStorage {
                             if before != owner {
                                 owner_changes.push((cu.clone(), before, owner));
                             }
+                        }
                         }
                     }
                 }
@@ -618,6 +622,7 @@ impl Storage for SqliteStorage {
         device_id: Uuid,
         cursor: Cursor,
         limit: u32,
+        known_through: Option<i64>,
     ) -> StorageResult<PullPage> {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -639,7 +644,7 @@ impl Storage for SqliteStorage {
                 .optional()?
                 // Only a registered device holds a token; tests read as others.
                 .unwrap_or(i64::MAX);
-            let mut page = PageBuilder::new(device_id, cursor, compacted, served, limit);
+            let mut page = PageBuilder::new(device_id, known_through, cursor, compacted, served, limit);
             // The cursor a device sends proves what it has applied.
             match page.pulled_mark(cursor) {
                 PulledMark::Keep => {}
@@ -666,7 +671,7 @@ impl Storage for SqliteStorage {
                     .optional()?
                     .unwrap_or(0);
                 let mut stmt = tx.prepare_cached(
-                    "SELECT seq, device_id, hlc, entity, row_id, op, field, value, base FROM changes
+                    "SELECT seq, device_id, hlc, entity, row_id, op, field, value, base, device_seq FROM changes
                      WHERE stream_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
                 )?;
                 let rows = stmt
@@ -676,6 +681,7 @@ impl Storage for SqliteStorage {
                             device: r
                                 .get::<_, Option<String>>(1)?
                                 .and_then(|d| Uuid::parse_str(&d).ok()),
+                            device_seq: r.get(9)?,
                             change: PulledChange {
                                 hlc: r.get(2)?,
                                 entity: r.get(3)?,
