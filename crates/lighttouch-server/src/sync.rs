@@ -35,10 +35,6 @@ pub fn format_stamp(millis: u64, counter: u32, node: &str) -> String {
     format!("{millis:013}-{counter:06}-{node}")
 }
 
-fn node_of(hlc: &str) -> &str {
-    hlc.rsplit('-').next().unwrap_or_default()
-}
-
 /// Whether the server takes one change from a device: it must apply on
 /// every book (the shared schema), and be a device's to make.
 pub fn validate_change(c: &PushedChange) -> Result<(), ApiError> {
@@ -87,6 +83,7 @@ fn short(s: &str) -> String {
 /// never refused, never lost).
 pub fn prepare_push(
     request: &PushRequest,
+    pusher: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Vec<IncomingChange>, ApiError> {
     if request.changes.is_empty() {
@@ -105,7 +102,6 @@ pub fn prepare_push(
             "sequence numbers run from 1 to {MAX_SEQ}, not {first}"
         )));
     }
-    let mut bounded = 0u32;
     let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut out = Vec::with_capacity(request.changes.len());
     for (expected, c) in (first..).zip(&request.changes) {
@@ -136,20 +132,22 @@ pub fn prepare_push(
                 },
             }
         };
-        let millis = stamp_millis(&c.hlc).unwrap_or(0);
-        let hlc = if verdict == Verdict::Log && millis > now_ms + MAX_CLOCK_LEAD_MS {
-            bounded += 1;
-            let new = format_stamp(now_ms, bounded, node_of(&c.hlc));
-            renamed.insert(c.hlc.clone(), new.clone());
-            new
-        } else {
-            c.hlc.clone()
-        };
         // A later edit in the same push that knew a bounded stamp names its new form.
         let base = c
             .base
             .as_ref()
             .map(|b| renamed.get(b).cloned().unwrap_or_else(|| b.clone()));
+        let millis = stamp_millis(&c.hlc).unwrap_or(0);
+        let hlc = if verdict == Verdict::Log && millis > now_ms + MAX_CLOCK_LEAD_MS {
+            // Still after the value it replaced (which may sit within the
+            // lead, ahead of now), and unique: the pusher's (device, number)
+            // names it, even when a copy of the book shares its old stamps.
+            let new = server_stamp(now, base.as_deref(), (c.seq % 1_000_000) as u32, pusher);
+            renamed.insert(c.hlc.clone(), new.clone());
+            new
+        } else {
+            c.hlc.clone()
+        };
         let keep_value = verdict == Verdict::Log;
         out.push(IncomingChange {
             seq: c.seq,
@@ -201,7 +199,7 @@ pub async fn push(
     request: &PushRequest,
     now: DateTime<Utc>,
 ) -> Result<PushResponse, ApiError> {
-    let changes = prepare_push(request, now)?;
+    let changes = prepare_push(request, device.device_id, now)?;
     let sent: std::collections::HashMap<i64, &str> = request
         .changes
         .iter()
@@ -358,15 +356,39 @@ mod tests {
                 change(3, ahead + 5),
             ],
         };
-        let out = prepare_push(&req, now).unwrap();
+        let pusher = Uuid::from_u128(0xfeed);
+        let out = prepare_push(&req, pusher, now).unwrap();
         assert_eq!(out[0].hlc, req.changes[0].hlc, "a small lead stands");
         assert_eq!(stamp_millis(&out[1].hlc), Some(1_800_000_000_000));
         assert!(out[1].hlc < out[2].hlc, "order within the device is kept");
-        assert!(out[2].hlc.ends_with("0123456789abcdef0123456789abcdef"));
+        // Named by the pusher and its change number: a copy of the book
+        // that shares the old stamps' node gets other stamps.
+        assert!(out[2].hlc.ends_with(&pusher.simple().to_string()));
+        assert_ne!(
+            prepare_push(&req, Uuid::from_u128(0xbeef), now).unwrap()[2].hlc,
+            out[2].hlc
+        );
+    }
+
+    /// An edit within the lead (ahead of now), then a later edit of the
+    /// same field far ahead: the bounded one must still come after the
+    /// value it replaced, or every other book would keep the older value.
+    #[test]
+    fn a_bounded_stamp_stays_after_the_value_it_replaces() {
+        let now = Utc.timestamp_millis_opt(1_800_000_000_000).unwrap();
+        let first = change(1, 1_800_000_000_000 + 4 * 60 * 1000);
+        let mut second = change(2, 1_800_000_000_000 + 3 * 3600 * 1000);
+        second.base = Some(first.hlc.clone());
+        for changes in [vec![first.clone(), second.clone()], vec![second.clone()]] {
+            let seq = changes[0].seq;
+            let out = prepare_push(&PushRequest { changes }, Uuid::nil(), now).unwrap();
+            let bounded = out.last().unwrap();
+            assert!(bounded.hlc > first.hlc, "from seq {seq}: {}", bounded.hlc);
+        }
     }
 
     fn refusal(c: PushedChange) -> String {
-        let out = prepare_push(&PushRequest { changes: vec![c] }, Utc::now()).unwrap();
+        let out = prepare_push(&PushRequest { changes: vec![c] }, Uuid::nil(), Utc::now()).unwrap();
         match &out[0].verdict {
             Verdict::Reject { message, .. } => {
                 assert!(out[0].value.is_none(), "a refused value is not kept");
@@ -382,16 +404,17 @@ mod tests {
         let gap = PushRequest {
             changes: vec![change(1, 1), change(3, 2)],
         };
-        assert!(prepare_push(&gap, now)
+        assert!(prepare_push(&gap, Uuid::nil(), now)
             .unwrap_err()
             .message
             .contains("consecutive"));
-        assert!(prepare_push(&PushRequest { changes: vec![] }, now).is_err());
+        assert!(prepare_push(&PushRequest { changes: vec![] }, Uuid::nil(), now).is_err());
         for seq in [0, -1, i64::MAX, MAX_SEQ + 1] {
             assert!(prepare_push(
                 &PushRequest {
                     changes: vec![change(seq, 1)]
                 },
+                Uuid::nil(),
                 now
             )
             .is_err());
@@ -421,6 +444,7 @@ mod tests {
             &PushRequest {
                 changes: vec![change(1, 1), wrong, change(3, 3)],
             },
+            Uuid::nil(),
             now,
         )
         .unwrap();

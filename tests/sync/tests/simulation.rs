@@ -15,8 +15,10 @@
 //! - the server refused every wrong value, no book holds one, and every
 //!   good change of the buggy client is everywhere.
 //!
-//! `LIGHTTOUCH_SIM_SEEDS` (default 12) and `LIGHTTOUCH_SIM_STEPS` (default
-//! 250) size the run; `LIGHTTOUCH_SIM_SEED=N` replays one seed.
+//! `LIGHTTOUCH_SIM_SEEDS` (default 50, as in CI), `LIGHTTOUCH_SIM_FROM`
+//! (the first seed, default 1) and `LIGHTTOUCH_SIM_STEPS` (default 250)
+//! size the run; `LIGHTTOUCH_SIM_SEED=N` replays one seed, and `SIM_DEBUG=1`
+//! tells what happened in it. `scripts/simulate` runs thousands.
 
 use chrono::{Duration, TimeZone, Utc};
 use lighttouch_core::sync::{engine, sync_once, Transport, TransportError};
@@ -214,7 +216,10 @@ async fn replicas_converge_and_nothing_is_lost() {
     let steps = env("LIGHTTOUCH_SIM_STEPS", 250) as usize;
     let seeds: Vec<u64> = match std::env::var("LIGHTTOUCH_SIM_SEED") {
         Ok(s) => vec![s.parse().expect("LIGHTTOUCH_SIM_SEED is a number")],
-        Err(_) => (1..=env("LIGHTTOUCH_SIM_SEEDS", 12)).collect(),
+        Err(_) => {
+            let from = env("LIGHTTOUCH_SIM_FROM", 1);
+            (from..from + env("LIGHTTOUCH_SIM_SEEDS", 50)).collect()
+        }
     };
     for seed in seeds {
         simulate(seed, steps).await;
@@ -223,7 +228,15 @@ async fn replicas_converge_and_nothing_is_lost() {
 
 async fn simulate(seed: u64, steps: usize) {
     let mut rng = fastrand::Rng::with_seed(seed);
-    let dir = tempfile::tempdir().unwrap();
+    // Books are files, as on a laptop; in memory where the system has a
+    // RAM disk, since thousands of seeds would otherwise wait on fsync.
+    let shm = Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    }
+    .unwrap();
     let db = dir.path().join("server.sqlite3");
     let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&db).unwrap());
     let start = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
@@ -517,8 +530,11 @@ async fn simulate(seed: u64, steps: usize) {
     // Those still here catch up, and the log is compacted past the ones away,
     // who then come back, re-download and replay what they wrote meanwhile.
     for _ in 0..2 {
-        for d in devices.iter().filter(|d| !d.revoked) {
-            sync_once(&d.book, &transport).await.unwrap();
+        for (i, d) in devices.iter().enumerate().filter(|(_, d)| !d.revoked) {
+            let report = sync_once(&d.book, &transport).await.unwrap();
+            if debug() {
+                eprintln!("final: device {i} syncs: {report:?}");
+            }
         }
     }
     record_log(&db, &mut history.lock().unwrap());
@@ -530,8 +546,11 @@ async fn simulate(seed: u64, steps: usize) {
         d.revoked = false;
     }
     for round in 0..4 {
-        for d in &devices {
-            sync_once(&d.book, &transport).await.unwrap();
+        for (i, d) in devices.iter().enumerate() {
+            let report = sync_once(&d.book, &transport).await.unwrap();
+            if debug() {
+                eprintln!("final {round}: device {i} syncs: {report:?}");
+            }
         }
         if round == 1 {
             // Everyone caught up: the last rounds run on a freshly compacted log.
@@ -611,15 +630,7 @@ fn check_buggy(seed: u64, devices: &[Device], buggy: &Buggy, history: &Mutex<BTr
 }
 
 fn pick_customer(book: &Mutex<Book>, rng: &mut fastrand::Rng) -> Option<String> {
-    let b = book.lock().unwrap();
-    let snap = snapshot(&b);
-    let live: Vec<String> = snap["customers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["erased_at"] == Value::Bool(false))
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect();
+    let live = book.lock().unwrap().customer_ids().unwrap();
     (!live.is_empty()).then(|| live[rng.usize(..live.len())].clone())
 }
 
@@ -697,12 +708,30 @@ fn check(
                         .iter()
                         .find(|c| c["id"] == id);
                     let b = devices[j].book.lock().unwrap();
+                    let conn = rusqlite::Connection::open(&devices[j].path).unwrap();
+                    let mut stmt = conn
+                        .prepare("SELECT field, hlc, base FROM field_clocks WHERE row_id = ?1")
+                        .unwrap();
+                    let clocks: Vec<String> = stmt
+                        .query_map([id], |r| {
+                            Ok(format!(
+                                "{}={}",
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?
+                            ))
+                        })
+                        .unwrap()
+                        .map(|r| r.unwrap())
+                        .collect();
+                    eprintln!("device {j} clocks {clocks:?}");
                     let own: Vec<String> = b
                         .changes_since(0, usize::MAX)
                         .unwrap()
                         .into_iter()
                         .filter(|c| c.row_id == id)
-                        .map(|c| format!("{}:{}:{:?}", c.seq, c.op, c.field))
+                        .map(|c| {
+                            format!("{}:{}:{:?}:{}:{:?}", c.seq, c.op, c.field, c.hlc, c.value)
+                        })
                         .collect();
                     eprintln!(
                         "device {j} ({}): {} pending {} own {:?}",

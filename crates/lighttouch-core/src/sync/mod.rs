@@ -139,9 +139,15 @@ impl Book {
                     meta_set(&tx, "sync_pushed_seq", &(from - 1).to_string())?;
                     from - 1
                 }
-                None => meta_get(&tx, "sync_pushed_seq")?
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0),
+                None => {
+                    let pushed = meta_get(&tx, "sync_pushed_seq")?
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0);
+                    // The old ID's stamps may live on in a copy of this
+                    // book: what is still to send takes the new one.
+                    move_unsent_stamps(&tx, pushed + 1, id)?;
+                    pushed
+                }
             };
             meta_set(&tx, "device_id", &id.to_string())?;
             meta_set(&tx, "sync_seq_base", &base.to_string())?;
