@@ -44,6 +44,28 @@ struct Faulty {
     faults: Mutex<bool>,
     /// Pulls that started a re-download (the device was behind a compaction).
     resets: std::sync::atomic::AtomicU64,
+    /// Stamps the server bounded, to the stamp the book first gave them.
+    bounded: Mutex<BTreeMap<String, String>>,
+}
+
+impl Faulty {
+    /// Notes the stamps the server bounded in this answer.
+    fn note_bounded(&self, request: &PushRequest, response: &Result<PushResponse, TransportError>) {
+        if let Ok(r) = response {
+            if debug() && !r.restamped.is_empty() {
+                eprintln!(
+                    "push {}.. restamped {:?}",
+                    request.changes[0].seq, r.restamped
+                );
+            }
+            let mut bounded = self.bounded.lock().unwrap();
+            for restamp in &r.restamped {
+                if let Some(c) = request.changes.iter().find(|c| c.seq == restamp.seq) {
+                    bounded.insert(restamp.hlc.clone(), c.hlc.clone());
+                }
+            }
+        }
+    }
 }
 
 impl Faulty {
@@ -75,6 +97,7 @@ impl Transport for Faulty {
             return Err(lost()); // dropped on the way
         }
         let response = self.inner.push(server, token, request).await;
+        self.note_bounded(request, &response);
         if debug() {
             if let Err(e) = &response {
                 eprintln!(
@@ -96,7 +119,8 @@ impl Transport for Faulty {
             }
         }
         if self.roll(0.05) {
-            let _ = self.inner.push(server, token, request).await; // duplicated
+            let again = self.inner.push(server, token, request).await; // duplicated
+            self.note_bounded(request, &again);
         }
         if self.roll(0.1) {
             return Err(lost()); // stored, but the answer never arrives
@@ -269,6 +293,7 @@ async fn simulate(seed: u64, steps: usize) {
         rng: Mutex::new(fastrand::Rng::with_seed(seed ^ 0x5eed)),
         faults: Mutex::new(false),
         resets: Default::default(),
+        bounded: Default::default(),
     };
 
     let skews = [0i64, 3 * 60, -2 * 60, 10, -60]; // minutes: hours apart
@@ -563,7 +588,8 @@ async fn simulate(seed: u64, steps: usize) {
         "seed {seed}: {} re-downloads",
         transport.resets.load(std::sync::atomic::Ordering::Relaxed)
     );
-    check(seed, &devices, &outsider, &db, &history);
+    let bounded = transport.bounded.lock().unwrap().clone();
+    check(seed, &devices, &outsider, &db, &history, &bounded);
     check_buggy(seed, &devices, &buggy, &history);
 }
 
@@ -687,6 +713,7 @@ fn check(
     outsider: &Mutex<Book>,
     db: &std::path::Path,
     history: &Mutex<BTreeMap<i64, Row>>,
+    bounded: &BTreeMap<String, String>,
 ) {
     let snaps: Vec<Value> = devices
         .iter()
@@ -844,10 +871,13 @@ fn check(
             // A copied book sends its unsent edits again under its new
             // device ID: one edit, two stamps, one value (values never
             // repeat otherwise). Replacing either copy replaces the edit.
+            // A copy of the book that missed the server's bounding of a
+            // stamp names the edit by the stamp it first had.
             let copies: Vec<&str> = ws
                 .iter()
                 .filter(|w| &w.1 == value)
-                .map(|w| w.0.as_str())
+                .flat_map(|w| [Some(w.0.as_str()), bounded.get(&w.0).map(String::as_str)])
+                .flatten()
                 .collect();
             let replaced_knowingly = ws
                 .iter()
