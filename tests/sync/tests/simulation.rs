@@ -235,8 +235,8 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replicas_converge_and_nothing_is_lost() {
+#[test]
+fn replicas_converge_and_nothing_is_lost() {
     let steps = env("LIGHTTOUCH_SIM_STEPS", 250) as usize;
     let seeds: Vec<u64> = match std::env::var("LIGHTTOUCH_SIM_SEED") {
         Ok(s) => vec![s.parse().expect("LIGHTTOUCH_SIM_SEED is a number")],
@@ -245,9 +245,23 @@ async fn replicas_converge_and_nothing_is_lost() {
             (from..from + env("LIGHTTOUCH_SIM_SEEDS", 50)).collect()
         }
     };
+    // Every seed runs, whichever fail: a long run names all its failures.
+    let mut failed = Vec::new();
     for seed in seeds {
-        simulate(seed, steps).await;
+        let run = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(simulate(seed, steps))
+        });
+        if run.join().is_err() {
+            eprintln!("seed {seed}: FAILED");
+            failed.push(seed);
+        }
     }
+    assert!(failed.is_empty(), "failing seeds: {failed:?}");
 }
 
 async fn simulate(seed: u64, steps: usize) {
