@@ -29,21 +29,8 @@ async fn postgres() -> Option<Arc<dyn Storage>> {
         eprintln!("LIGHTTOUCH_TEST_POSTGRES is not set: PostgreSQL half skipped");
         return None;
     };
-    let (admin, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let name = format!("lt_{}", Uuid::now_v7().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    Some(Arc::new(
-        PostgresStorage::connect(&format!("{base}/{name}"))
-            .await
-            .unwrap(),
-    ))
+    let db_url = PostgresStorage::create_database_beside(&url).await.unwrap();
+    Some(Arc::new(PostgresStorage::connect(&db_url).await.unwrap()))
 }
 
 macro_rules! suite {
@@ -864,17 +851,7 @@ async fn postgres_migrates_from(version: usize, data: &[&str]) {
         );
         return;
     };
-    let (admin, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let name = format!("lt_{}", Uuid::now_v7().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    let db_url = format!("{base}/{name}");
+    let db_url = PostgresStorage::create_database_beside(&url).await.unwrap();
     let shipped = [
         include_str!("../src/storage/migrations/postgres_0001.sql"),
         include_str!("../src/storage/migrations/postgres_0002.sql"),
@@ -914,17 +891,7 @@ async fn two_servers_over_one_postgres_work_together() {
         );
         return;
     };
-    let (admin, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let name = format!("lt_{}", Uuid::now_v7().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    let db_url = format!("{base}/{name}");
+    let db_url = PostgresStorage::create_database_beside(&url).await.unwrap();
     let (a, b) = tokio::join!(
         PostgresStorage::connect(&db_url),
         PostgresStorage::connect(&db_url)

@@ -48,17 +48,7 @@ async fn storage(kind: &str, dir: &Path) -> Option<(Arc<dyn Storage>, String)> {
         eprintln!("LIGHTTOUCH_TEST_POSTGRES is not set: PostgreSQL half skipped");
         return None;
     };
-    let (admin, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let name = format!("lt_{}", Uuid::now_v7().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    let db_url = format!("{base}/{name}");
+    let db_url = PostgresStorage::create_database_beside(&url).await.unwrap();
     Some((
         Arc::new(PostgresStorage::connect(&db_url).await.unwrap()),
         db_url,

@@ -46,6 +46,22 @@ const USER_COLUMNS: &str =
      FROM users u JOIN stores s ON s.id = u.store_id";
 
 impl PostgresStorage {
+    /// Creates an empty database, uniquely named, on the server of `url`,
+    /// and answers its URL: for tests and benchmarks that each need their
+    /// own (`url` names any database the user may connect to).
+    pub async fn create_database_beside(url: &str) -> StorageResult<String> {
+        let (admin, conn) = tokio_postgres::connect(url, NoTls).await?;
+        let task = tokio::spawn(conn);
+        let name = format!("lt_{}", Uuid::now_v7().simple());
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
+        drop(admin);
+        let _ = task.await;
+        let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+        Ok(format!("{base}/{name}"))
+    }
+
     pub async fn connect(url: &str) -> StorageResult<Self> {
         let config: tokio_postgres::Config = url
             .parse()
