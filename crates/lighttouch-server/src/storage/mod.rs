@@ -217,6 +217,35 @@ pub(crate) fn check_resent(
     Ok(())
 }
 
+/// What signing in with a device ID does to the devices table.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum DeviceBinding {
+    /// The user's own live device: a new token for it.
+    Refresh,
+    /// A new row with this ID (the one asked for, or a fresh one).
+    Register(Uuid),
+}
+
+/// `existing`: the asked-for ID's row, as (store, user, revoked). An ID
+/// that belongs to someone else, or was revoked, is never taken over: the
+/// device gets `fresh` instead. A book stays with one store.
+pub(crate) fn bind_device(
+    existing: Option<(i64, i64, bool)>,
+    store: i64,
+    user: i64,
+    asked: Uuid,
+    fresh: Uuid,
+) -> StorageResult<DeviceBinding> {
+    match existing {
+        Some((s, _, _)) if s != store => Err(StorageError::Conflict(
+            "this book already syncs with another store; use a new book for this account".into(),
+        )),
+        Some((_, owner, false)) if owner == user => Ok(DeviceBinding::Refresh),
+        Some(_) => Ok(DeviceBinding::Register(fresh)),
+        None => Ok(DeviceBinding::Register(asked)),
+    }
+}
+
 /// What a pushed change that sets a customer's owner does.
 pub(crate) enum OwnerMove {
     /// An associate moving a colleague's customer: refused.

@@ -313,14 +313,8 @@ impl Storage for PostgresStorage {
             )
             .await?
             .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1), r.get::<_, bool>(2)));
-        let id = match existing {
-            Some((s, _, _)) if s != store => {
-                return Err(StorageError::Conflict(
-                    "this book already syncs with another store; use a new book for this account"
-                        .into(),
-                ))
-            }
-            Some((_, owner, false)) if owner == user_id => {
+        let id = match bind_device(existing, store, user_id, device_id, fresh_id)? {
+            DeviceBinding::Refresh => {
                 tx.execute(
                     "UPDATE devices SET name = $1, token_hash = $2, last_seen_at = $3 WHERE id = $4",
                     &[&name, &token_hash, &now, &device_id],
@@ -328,18 +322,16 @@ impl Storage for PostgresStorage {
                 .await?;
                 device_id
             }
-            // Someone else's, or revoked: never taken over.
-            Some(_) => fresh_id,
-            None => device_id,
+            DeviceBinding::Register(id) => {
+                tx.execute(
+                    "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                    &[&id, &user_id, &store, &name, &token_hash, &now],
+                )
+                .await?;
+                id
+            }
         };
-        if id != device_id || existing.is_none() {
-            tx.execute(
-                "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
-                &[&id, &user_id, &store, &name, &token_hash, &now],
-            )
-            .await?;
-        }
         tx.commit().await?;
         Ok(id)
     }

@@ -292,30 +292,23 @@ impl Storage for SqliteStorage {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            let id = match existing {
-                Some((s, _, _)) if s != store => {
-                    return Err(StorageError::Conflict(
-                        "this book already syncs with another store; use a new book for this account".into(),
-                    ))
-                }
-                Some((_, owner, false)) if owner == user_id => {
+            let id = match bind_device(existing, store, user_id, device_id, fresh_id)? {
+                DeviceBinding::Refresh => {
                     tx.execute(
                         "UPDATE devices SET name = ?1, token_hash = ?2, last_seen_at = ?3 WHERE id = ?4",
                         params![name, hash, ts(now), device_id.to_string()],
                     )?;
                     device_id
                 }
-                // Someone else's, or revoked: never taken over.
-                Some(_) => fresh_id,
-                None => device_id,
+                DeviceBinding::Register(id) => {
+                    tx.execute(
+                        "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                        params![id.to_string(), user_id, store, name, hash, ts(now)],
+                    )?;
+                    id
+                }
             };
-            if id != device_id || existing.is_none() {
-                tx.execute(
-                    "INSERT INTO devices(id, user_id, store_id, name, token_hash, created_at, last_seen_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                    params![id.to_string(), user_id, store, name, hash, ts(now)],
-                )?;
-            }
             tx.commit()?;
             Ok(id)
         })
