@@ -112,6 +112,14 @@ impl World {
         self.book(name)
     }
 
+    /// Closes the book `name` (so its file is whole), copies the file to
+    /// `to`, as one copies a laptop's book, and opens both.
+    fn copy_closed(&self, book: Mutex<Book>, name: &str, to: &str) -> (Mutex<Book>, Mutex<Book>) {
+        drop(book);
+        std::fs::copy(self.dir.path().join(name), self.dir.path().join(to)).unwrap();
+        (self.reopen(name), self.reopen(to))
+    }
+
     async fn login(&self, b: &Mutex<Book>, user: &str) {
         engine::login(b, &self.http, &self.url, user, "password1", "laptop")
             .await
@@ -357,14 +365,7 @@ async fn a_copied_book_beside_its_original_keeps_both_histories(w: World) {
     w.login(&a, "xiaolin").await;
     add(&a, "共同");
     w.sync(&a).await;
-    drop(a);
-    std::fs::copy(
-        w.dir.path().join("a.sqlite3"),
-        w.dir.path().join("copy.sqlite3"),
-    )
-    .unwrap();
-    let a = w.reopen("a.sqlite3");
-    let copy = w.reopen("copy.sqlite3");
+    let (a, copy) = w.copy_closed(a, "a.sqlite3", "copy.sqlite3");
     add(&a, "原本");
     add(&copy, "副本");
     // Same edit of one field on both, at the same moment: distinct stamps after.
@@ -399,14 +400,7 @@ async fn a_copy_that_syncs_first_is_not_lost_to_the_original(w: World) {
     w.login(&b, "ajie").await;
     add(&a, "共同");
     w.sync(&a).await;
-    drop(a);
-    std::fs::copy(
-        w.dir.path().join("a.sqlite3"),
-        w.dir.path().join("copy.sqlite3"),
-    )
-    .unwrap();
-    let a = w.reopen("a.sqlite3");
-    let copy = w.reopen("copy.sqlite3");
+    let (a, copy) = w.copy_closed(a, "a.sqlite3", "copy.sqlite3");
     add(&copy, "副本");
     assert!(!w.sync(&copy).await.continued_as_new_device);
     w.sync(&a).await; // nothing to push; the copy's change looks like its own

@@ -238,7 +238,7 @@ impl Book {
 
     /// The highest change number this book wrote under its current device
     /// ID, as the server numbers them.
-    pub fn written_through(&self) -> Result<i64> {
+    pub(crate) fn written_through(&self) -> Result<i64> {
         let last: i64 =
             self.conn
                 .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
