@@ -253,18 +253,27 @@ async fn wrong_values_are_refused_alone_and_the_store_keeps_syncing(w: World) {
                  "value": {"name": "李娜", "created_at": "2026-11-24T10:00:00Z"}},
                 {"seq": 4, "hlc": stamp(node, 4), "entity": "customer", "row_id": "c-good", "op": "set",
                  "field": "password", "value": "x"},
+                // Names a customer the store never had: no book could apply it.
+                {"seq": 5, "hlc": stamp(node, 5), "entity": "note", "row_id": "n-orphan", "op": "insert",
+                 "value": {"customer_id": "c-nobody", "body": "孤儿", "created_at": "2026-11-24T10:00:00Z"}},
+                {"seq": 6, "hlc": stamp(node, 6), "entity": "customer", "row_id": "c-nobody", "op": "set",
+                 "field": "ring_size", "value": "12"},
+                // A note of the customer inserted above, in the same push: fine.
+                {"seq": 7, "hlc": stamp(node, 7), "entity": "note", "row_id": "n-good", "op": "insert",
+                 "value": {"customer_id": "c-good", "body": "好", "created_at": "2026-11-24T10:00:00Z"}},
             ]}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["applied_through"], 4);
+    assert_eq!(body["applied_through"], 7);
     let refused: Vec<i64> = body["rejected"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["seq"].as_i64().unwrap())
         .collect();
-    assert_eq!(refused, vec![1, 2, 4], "{body}");
+    assert_eq!(refused, vec![1, 2, 4, 5, 6], "{body}");
+    assert_eq!(body["rejected"][3]["code"], "not_found", "{body}");
     assert!(body["rejected"][0]["message"]
         .as_str()
         .unwrap()

@@ -481,7 +481,14 @@ async fn simulate(seed: u64, steps: usize) {
                         changes.push(wrong_change(rng.usize(..), seq, hlc, &customer, tag));
                     } else {
                         let c = good_change(rng.usize(..), seq, hlc, &customer, tag);
-                        buggy.good.push(c.clone());
+                        // About a customer the laptop has not synced yet: the
+                        // store does not have them, so the server refuses it.
+                        if c.row_id != format!("good-{tag}") && !store_has_customer(&db, &customer)
+                        {
+                            buggy.wrong.insert(seq);
+                        } else {
+                            buggy.good.push(c.clone());
+                        }
                         changes.push(c);
                     }
                 }
@@ -667,6 +674,15 @@ fn check_buggy(seed: u64, devices: &[Device], buggy: &Buggy, history: &Mutex<BTr
         buggy.good.len(),
         devices.len()
     );
+}
+
+fn store_has_customer(db: &Path, customer: &str) -> bool {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .prepare("SELECT 1 FROM changes WHERE customer_id = ?1")
+        .unwrap()
+        .exists([customer])
+        .unwrap()
 }
 
 fn pick_customer(book: &Mutex<Book>, rng: &mut fastrand::Rng) -> Option<String> {

@@ -213,9 +213,7 @@ fn apply_insert(
         OnConflict::Ignore,
     )?;
     if inserted == 0 {
-        for (col, value) in known {
-            merge_field(tx, entity, id, col, value, &change.hlc, None, now, out)?;
-        }
+        merge_insert(tx, entity, id, &known, &change.hlc, now, out)?;
     }
     if entity == Entity::Tag {
         touch_tag_customers(tx, id, out)?;
@@ -226,7 +224,86 @@ fn apply_insert(
     Ok(())
 }
 
+/// A second insert of a row this book has (a copy of a book, or a book
+/// continuing as a new device, sends its creation again, perhaps under a
+/// later stamp). It competes with the row's insert only: the later insert
+/// wins the fields no edit has set since; a field an edit set keeps the
+/// edit, since every edit comes after the creation it edits, whatever
+/// stamps the server bounded.
+fn merge_insert(
+    tx: &Connection,
+    entity: Entity,
+    id: &str,
+    fields: &[(&str, &Value)],
+    hlc: &str,
+    now: &str,
+    out: &mut Applied,
+) -> Result<()> {
+    let row_hlc: Option<String> = tx
+        .prepare_cached(&format!("SELECT hlc FROM {} WHERE id = ?1", entity.table()))?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    let Some(row_hlc) = row_hlc else {
+        return Ok(());
+    };
+    if row_hlc == hlc {
+        return Ok(());
+    }
+    let wins = hlc > row_hlc.as_str();
+    for (field, value) in fields {
+        if field_stamp(tx, entity, id, field)?.is_some() {
+            continue;
+        }
+        let current: SqlValue = tx
+            .prepare_cached(&format!(
+                "SELECT {field} FROM {} WHERE id = ?1",
+                entity.table()
+            ))?
+            .query_row([id], |r| r.get(0))?;
+        let incoming = to_sql(value);
+        if incoming == current {
+            continue;
+        }
+        let (lost, won) = if wins {
+            tx.prepare_cached(&format!(
+                "UPDATE {} SET {field} = ?1 WHERE id = ?2",
+                entity.table()
+            ))?
+            .execute(params![incoming, id])?;
+            (
+                (sql_to_json(&current), row_hlc.as_str()),
+                ((*value).clone(), hlc),
+            )
+        } else {
+            (
+                ((*value).clone(), hlc),
+                (sql_to_json(&current), row_hlc.as_str()),
+            )
+        };
+        record_conflict(
+            tx,
+            entity,
+            id,
+            field,
+            (&lost.0, lost.1),
+            (&won.0, won.1),
+            now,
+            out,
+        )?;
+    }
+    if wins {
+        tx.prepare_cached(&format!(
+            "UPDATE {} SET hlc = ?1 WHERE id = ?2",
+            entity.table()
+        ))?
+        .execute(params![hlc, id])?;
+    }
+    Ok(())
+}
+
 /// Last writer wins on one field; the loser, if concurrent, becomes a conflict.
+/// A field no edit has set yet holds its row's insert, which any edit
+/// replaces (see [`merge_insert`]).
 #[allow(clippy::too_many_arguments)]
 fn merge_field(
     tx: &Connection,
@@ -252,13 +329,15 @@ fn merge_field(
     let Some((current, row_hlc)) = current else {
         return Ok(()); // the row is gone (erased) or never arrived
     };
-    let (cur_hlc, cur_base) = field_stamp(tx, entity, id, field)?.unwrap_or((row_hlc, None));
+    let stamp = field_stamp(tx, entity, id, field)?;
+    let first_edit = stamp.is_none();
+    let (cur_hlc, cur_base) = stamp.unwrap_or((row_hlc, None));
     if cur_hlc == hlc {
         return Ok(());
     }
     let incoming = to_sql(value);
     let differs = incoming != current;
-    if hlc > cur_hlc.as_str() {
+    if first_edit || hlc > cur_hlc.as_str() {
         tx.prepare_cached(&format!(
             "UPDATE {} SET {field} = ?1 WHERE id = ?2",
             entity.table()

@@ -1111,4 +1111,46 @@ mod tests {
             .iter()
             .all(|c| c.op != "skip"));
     }
+
+    /// A copy of a book sends a customer's creation again under a later
+    /// stamp (the server bounded it at a later push) after an edit the other
+    /// copy made: every book keeps the edit, whichever arrives first.
+    #[test]
+    fn an_edit_outlives_its_customers_creation_sent_again() {
+        use lighttouch_protocol::PulledChange;
+        let node = "0000000000000000000000000000000a";
+        let insert = |millis: u64| PulledChange {
+            hlc: format!("{millis:013}-000000-{node}"),
+            entity: "customer".into(),
+            row_id: "c1".into(),
+            op: "insert".into(),
+            field: None,
+            value: Some(serde_json::json!({"name": "王芳", "created_at": "2026-11-24T10:00:00Z"})),
+            base: None,
+        };
+        let early = insert(1_795_000_000_000);
+        let again = insert(1_795_000_900_000);
+        let edit = PulledChange {
+            hlc: format!("1795000000001-000000-{node}"),
+            op: "set".into(),
+            field: Some("ring_size".into()),
+            value: Some(serde_json::json!("12")),
+            base: Some(early.hlc.clone()),
+            ..early.clone()
+        };
+        for order in [
+            vec![early.clone(), edit.clone(), again.clone()],
+            vec![again.clone(), edit.clone(), early.clone()],
+            vec![again.clone(), early.clone(), edit.clone()],
+        ] {
+            let mut b = book();
+            for (i, c) in order.iter().enumerate() {
+                b.apply_pull(&page(std::slice::from_ref(c), i + 1, false))
+                    .unwrap();
+            }
+            let c = b.customer("c1").unwrap();
+            assert_eq!(c.ring_size.as_deref(), Some("12"), "{order:?}");
+            assert_eq!(c.name, "王芳");
+        }
+    }
 }

@@ -592,6 +592,25 @@ pub(crate) fn customer_of(c: &IncomingChange) -> CustomerOf {
     }
 }
 
+/// Whether a change needs its customer to be in the store already: every
+/// change about a customer but the one that creates them.
+pub(crate) fn needs_known_customer(c: &IncomingChange) -> bool {
+    !(c.entity == "customer" && c.op == "insert")
+}
+
+/// The refusal of a change that names a row the store never had: no book
+/// could apply it, and one that held it back until the row came would
+/// lose the edits made meanwhile (only a buggy client sends it).
+pub(crate) fn not_in_store(c: &IncomingChange, kind: &str, id: &str) -> Verdict {
+    Verdict::Reject {
+        code: lighttouch_protocol::codes::NOT_FOUND.into(),
+        message: format!(
+            "change {}: names {kind} {id}, which this store does not have",
+            c.seq
+        ),
+    }
+}
+
 /// The owner a change sets, if it sets one: `Some(Some(name))`, or `Some(None)` when cleared.
 pub(crate) fn owner_set_by(c: &IncomingChange) -> Option<Option<String>> {
     if c.entity != "customer" {

@@ -534,6 +534,12 @@ impl Storage for PostgresStorage {
             let is_erased = tx
                 .prepare("SELECT 1 FROM erased WHERE stream_id = $1 AND customer_id = $2")
                 .await?;
+            let known_customer = tx
+                .prepare(
+                    "SELECT 1 FROM changes WHERE stream_id = $1 AND customer_id = $2
+                     UNION ALL SELECT 1 FROM erased WHERE stream_id = $1 AND customer_id = $2 LIMIT 1",
+                )
+                .await?;
             let set_owner = tx
                 .prepare(
                     "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES ($1, $2, $3, $4)
@@ -554,11 +560,25 @@ impl Storage for PostgresStorage {
                 .await?;
             let mut rows: Vec<(i64, IncomingChange, Option<String>)> =
                 Vec::with_capacity(fresh.len());
+            // Written to the log after the loop: customers created in this push.
+            let mut created = std::collections::HashSet::new();
             for mut ch in fresh {
+                let mut missing = None;
                 let customer: Option<String> = if ch.verdict != Verdict::Log {
                     None
                 } else {
                     match customer_of(&ch) {
+                        CustomerOf::Known { customer, .. }
+                            if needs_known_customer(&ch)
+                                && !created.contains(&customer)
+                                && tx
+                                    .query_opt(&known_customer, &[&store_id, &customer])
+                                    .await?
+                                    .is_none() =>
+                        {
+                            missing = Some(not_in_store(&ch, "customer", &customer));
+                            None
+                        }
                         CustomerOf::Known {
                             customer,
                             register: reg,
@@ -577,19 +597,36 @@ impl Storage for PostgresStorage {
                                 .query_opt(&lookup, &[&store_id, &"note", &note])
                                 .await?
                                 .map(|r| r.get(0));
+                            if cu.is_none() {
+                                missing = Some(not_in_store(&ch, "note", &note));
+                            }
                             if let Some(cu) = &cu {
                                 tx.execute(&register, &[&store_id, &ch.entity, &ch.row_id, cu])
                                     .await?;
                             }
                             cu
                         }
-                        CustomerOf::Row { entity, row_id } => tx
-                            .query_opt(&lookup, &[&store_id, &entity, &row_id])
-                            .await?
-                            .map(|r| r.get(0)),
+                        CustomerOf::Row { entity, row_id } => {
+                            let cu = tx
+                                .query_opt(&lookup, &[&store_id, &entity, &row_id])
+                                .await?
+                                .map(|r| r.get(0));
+                            if cu.is_none() {
+                                missing = Some(not_in_store(&ch, &entity, &row_id));
+                            }
+                            cu
+                        }
                         CustomerOf::Nobody => None,
                     }
                 };
+                // A change without its value was wiped with an erased
+                // customer (the book's outbox too): nothing left to name.
+                if let Some(refused) = missing.filter(|_| ch.value.is_some()) {
+                    ch.verdict = refused;
+                }
+                if ch.verdict == Verdict::Log && !needs_known_customer(&ch) {
+                    created.insert(ch.row_id.clone());
+                }
                 if let Some(cu) = &customer {
                     if tx.query_opt(&is_erased, &[&store_id, cu]).await?.is_some() {
                         ch.value = None;

@@ -474,8 +474,21 @@ impl Storage for SqliteStorage {
             let received = ts(now);
             let mut owner_changes = Vec::new();
             for mut ch in changes.into_iter().filter(|c| c.seq > pushed) {
+                let mut missing = None;
                 let customer = if ch.verdict == Verdict::Log {
                     match customer_of(&ch) {
+                        CustomerOf::Known { customer, .. }
+                            if needs_known_customer(&ch)
+                                && !tx
+                                    .prepare_cached(
+                                        "SELECT 1 FROM changes WHERE stream_id = ?1 AND customer_id = ?2
+                                         UNION ALL SELECT 1 FROM erased WHERE stream_id = ?1 AND customer_id = ?2",
+                                    )?
+                                    .exists(params![store_id, customer])? =>
+                        {
+                            missing = Some(not_in_store(&ch, "customer", &customer));
+                            None
+                        }
                         CustomerOf::Known { customer, register } => {
                             if register {
                                 tx.prepare_cached(
@@ -494,6 +507,9 @@ impl Storage for SqliteStorage {
                                 )?
                                 .query_row(params![store_id, note], |r| r.get(0))
                                 .optional()?;
+                            if customer.is_none() {
+                                missing = Some(not_in_store(&ch, "note", &note));
+                            }
                             if let Some(cu) = &customer {
                                 tx.prepare_cached(
                                     "INSERT OR IGNORE INTO row_customers(stream_id, entity, row_id, customer_id)
@@ -503,18 +519,29 @@ impl Storage for SqliteStorage {
                             }
                             customer
                         }
-                        CustomerOf::Row { entity, row_id } => tx
-                            .prepare_cached(
-                                "SELECT customer_id FROM row_customers
-                                 WHERE stream_id = ?1 AND entity = ?2 AND row_id = ?3",
-                            )?
-                            .query_row(params![store_id, entity, row_id], |r| r.get(0))
-                            .optional()?,
+                        CustomerOf::Row { entity, row_id } => {
+                            let customer = tx
+                                .prepare_cached(
+                                    "SELECT customer_id FROM row_customers
+                                     WHERE stream_id = ?1 AND entity = ?2 AND row_id = ?3",
+                                )?
+                                .query_row(params![store_id, entity, row_id], |r| r.get(0))
+                                .optional()?;
+                            if customer.is_none() {
+                                missing = Some(not_in_store(&ch, &entity, &row_id));
+                            }
+                            customer
+                        }
                         CustomerOf::Nobody => None,
                     }
                 } else {
                     None
                 };
+                // A change without its value was wiped with an erased
+                // customer (the book's outbox too): nothing left to name.
+                if let Some(refused) = missing.filter(|_| ch.value.is_some()) {
+                    ch.verdict = refused;
+                }
                 if let Some(cu) = &customer {
                     let erased = tx
                         .prepare_cached("SELECT 1 FROM erased WHERE stream_id = ?1 AND customer_id = ?2")?
