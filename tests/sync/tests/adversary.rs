@@ -222,6 +222,7 @@ on_both!(
     a_book_restored_from_a_backup_loses_nothing_either_way,
     a_copied_book_beside_its_original_keeps_both_histories,
     a_copy_that_syncs_first_is_not_lost_to_the_original,
+    a_resent_change_keeps_its_bounded_stamp_for_the_edit_after_it,
     someone_elses_device_id_is_never_taken_over,
     a_forged_cursor_moves_nothing,
     guesses_are_counted_before_the_password_and_slow_down,
@@ -422,6 +423,52 @@ async fn a_copy_that_syncs_first_is_not_lost_to_the_original(w: World) {
     assert_eq!(names(&copy), all);
     assert_eq!(names(&b), all);
     assert_eq!(snapshot(&a.lock().unwrap()), snapshot(&b.lock().unwrap()));
+}
+
+/// A push whose answer was lost goes again, later, with one more change: an
+/// edit of the row the first change created. The server had bounded the
+/// first change's stamp (its clock ran ahead); sent again it keeps the stamp
+/// stored the first time, and the edit names that one. Before, the edit
+/// named a stamp the server never kept, and every book saw it as an edit
+/// made without knowing the value it replaced: a false conflict.
+async fn a_resent_change_keeps_its_bounded_stamp_for_the_edit_after_it(w: World) {
+    let token = w.token("ajie", Uuid::now_v7()).await;
+    let ahead = |n: u32| format!("1900000000000-{n:06}-{:032x}", 0xabc);
+    let insert = json!({"seq": 1, "hlc": ahead(1), "entity": "customer", "row_id": "c-ahead",
+        "op": "insert", "value": {"name": "王芳", "created_at": "2026-11-24T10:00:00Z"}});
+    let (status, first) = w
+        .call(
+            paths::PUSH,
+            Some(&token),
+            json!({"changes": [insert.clone()]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{first}");
+    let kept = first["restamped"][0]["hlc"].clone();
+    assert!(kept.is_string(), "bounded: {first}");
+    *w.server_clock.0.lock().unwrap() += chrono::Duration::minutes(3);
+    let edit = json!({"seq": 2, "hlc": ahead(2), "entity": "customer", "row_id": "c-ahead",
+        "op": "set", "field": "ring_size", "value": "12", "base": ahead(1)});
+    let (status, second) = w
+        .call(
+            paths::PUSH,
+            Some(&token),
+            json!({"changes": [insert, edit]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["restamped"][0]["hlc"], kept, "{second}");
+    let b = w.book("b.sqlite3");
+    w.login(&b, "xiaolin").await;
+    w.sync(&b).await;
+    let mut b = b.lock().unwrap();
+    assert_eq!(
+        b.conflicts().unwrap(),
+        vec![],
+        "no edit here was made blind"
+    );
+    let id = b.search("王芳", 1).unwrap()[0].id.clone();
+    assert_eq!(b.customer(&id).unwrap().ring_size.as_deref(), Some("12"));
 }
 
 /// Device IDs are in every stamp; signing in with someone else's used to

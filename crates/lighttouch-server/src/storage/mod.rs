@@ -275,6 +275,32 @@ pub(crate) fn owner_move(
     }
 }
 
+/// A change sent again keeps the stamp the server stored the first time,
+/// however `prepare_push` bounded it this time; a later change of the same
+/// push that names it (`base`) names the stored stamp, or it would look
+/// concurrent with the very value it replaced. `stored`: the stamps of the
+/// push's numbers the server already has.
+pub(crate) fn name_stored_stamps(
+    changes: &mut [IncomingChange],
+    stored: &std::collections::HashMap<i64, String>,
+) {
+    let renamed: std::collections::HashMap<String, String> = changes
+        .iter()
+        .filter_map(|c| {
+            let kept = stored.get(&c.seq)?;
+            (*kept != c.hlc).then(|| (c.hlc.clone(), kept.clone()))
+        })
+        .collect();
+    if renamed.is_empty() {
+        return;
+    }
+    for c in changes.iter_mut() {
+        if let Some(kept) = c.base.as_ref().and_then(|b| renamed.get(b)) {
+            c.base = Some(kept.clone());
+        }
+    }
+}
+
 /// Why an ownership change by `pusher` is refused, if it is: an associate may
 /// take an unowned customer or give up their own, never move a colleague's
 /// (that is a handover, which a manager makes and the audit records).

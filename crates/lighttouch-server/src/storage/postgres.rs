@@ -509,6 +509,19 @@ impl Storage for PostgresStorage {
             .map(|r| (r.get(0), r.get(1)))
             .collect();
         check_resent(&stored, &changes, pushed)?;
+        let mut changes = changes;
+        if first <= pushed {
+            let kept: std::collections::HashMap<i64, String> = tx
+                .query(
+                    "SELECT device_seq, hlc FROM changes WHERE device_id = $1 AND device_seq BETWEEN $2 AND $3",
+                    &[&device_id, &first, &pushed],
+                )
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            name_stored_stamps(&mut changes, &kept);
+        }
         let fresh: Vec<IncomingChange> = changes.into_iter().filter(|c| c.seq > pushed).collect();
         let mut owner_changes = Vec::new();
         if !fresh.is_empty() {

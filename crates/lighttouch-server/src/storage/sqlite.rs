@@ -469,6 +469,16 @@ impl Storage for SqliteStorage {
                 .query_map(params![device, first, last.min(pushed)], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             check_resent(&stored, &changes, pushed)?;
+            let mut changes = changes;
+            if first <= pushed {
+                let kept: std::collections::HashMap<i64, String> = tx
+                    .prepare_cached(
+                        "SELECT device_seq, hlc FROM changes WHERE device_id = ?1 AND device_seq BETWEEN ?2 AND ?3",
+                    )?
+                    .query_map(params![device, first, pushed], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                name_stored_stamps(&mut changes, &kept);
+            }
             let mut seq: i64 =
                 tx.query_row("SELECT last_seq FROM streams WHERE id = ?1", [store_id], |r| r.get(0))?;
             let received = ts(now);
