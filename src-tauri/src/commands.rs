@@ -4,28 +4,28 @@
 use crate::error::{CommandError, CommandResult};
 use crate::BookState;
 use chrono::Offset;
-use lighttouch_core::content::ContentItem;
-use lighttouch_core::customers::fields::{field_options, FieldOptions};
-use lighttouch_core::customers::SimilarCustomer;
-use lighttouch_core::demo::DemoSummary;
-use lighttouch_core::drafts::scripts::TalkScript;
-use lighttouch_core::drafts::{Composed, Draft};
-use lighttouch_core::export::ExportFormat;
-use lighttouch_core::import::{
+use lighttouch_book::content::ContentItem;
+use lighttouch_book::customers::fields::{field_options, FieldOptions};
+use lighttouch_book::customers::SimilarCustomer;
+use lighttouch_book::demo::DemoSummary;
+use lighttouch_book::drafts::scripts::TalkScript;
+use lighttouch_book::drafts::{Composed, Draft};
+use lighttouch_book::export::ExportFormat;
+use lighttouch_book::import::{
     ImportBatch, ImportOptions, ImportProgress, ImportReport, UndoReport,
 };
-use lighttouch_core::list::{ListFacets, ListPage, ListQuery};
-use lighttouch_core::notes::Note;
-use lighttouch_core::recommend::guard::GuardSettings;
-use lighttouch_core::recommend::{Audience, Suggestions};
-use lighttouch_core::reminders::{Reminder, ReminderSettings};
-use lighttouch_core::store::{BookInfo, Settings};
-use lighttouch_core::sync::http::HttpTransport;
-use lighttouch_core::sync::runner::{SyncActivity, SyncRunner};
-use lighttouch_core::sync::{engine, Conflict, QuarantinedChange, SyncReport, SyncStatus};
-use lighttouch_core::tags::{Tag, TagRef};
-use lighttouch_core::today::QueueEntry;
-use lighttouch_core::{Book, Customer, CustomerRecord};
+use lighttouch_book::list::{ListFacets, ListPage, ListQuery};
+use lighttouch_book::notes::Note;
+use lighttouch_book::recommend::guard::GuardSettings;
+use lighttouch_book::recommend::{Audience, Suggestions};
+use lighttouch_book::reminders::{Reminder, ReminderSettings};
+use lighttouch_book::store::{BookInfo, Settings};
+use lighttouch_book::sync::http::HttpTransport;
+use lighttouch_book::sync::runner::{SyncActivity, SyncRunner};
+use lighttouch_book::sync::{engine, Conflict, QuarantinedChange, SyncReport, SyncStatus};
+use lighttouch_book::tags::{Tag, TagRef};
+use lighttouch_book::today::QueueEntry;
+use lighttouch_book::{Book, Customer, CustomerRecord};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tauri::ipc::Channel;
@@ -40,7 +40,7 @@ pub struct FieldInput {
 
 fn with_book<T>(
     state: &State<'_, BookState>,
-    f: impl FnOnce(&mut Book) -> lighttouch_core::Result<T>,
+    f: impl FnOnce(&mut Book) -> lighttouch_book::Result<T>,
 ) -> CommandResult<T> {
     let mut book = state.0.lock().map_err(|_| {
         CommandError::new(
@@ -292,7 +292,7 @@ pub async fn sign_in(
         &server,
         &username,
         &password,
-        &lighttouch_core::sync::default_device_name(),
+        &lighttouch_book::sync::default_device_name(),
     )
     .await?;
     sync.runner.wake.notify_one();
@@ -356,9 +356,9 @@ pub async fn dismiss_quarantined(state: State<'_, BookState>, id: i64) -> Comman
 // Recommendations, drafts and the daily queue. Dates come from the UI as
 // YYYY-MM-DD (the associate's local day); reasons come back in `lang`.
 
-fn local_day(day: &str) -> lighttouch_core::Result<chrono::NaiveDate> {
+fn local_day(day: &str) -> lighttouch_book::Result<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
-        lighttouch_core::BookError::InvalidInput(format!("{day:?} is not a day (YYYY-MM-DD)"))
+        lighttouch_book::BookError::InvalidInput(format!("{day:?} is not a day (YYYY-MM-DD)"))
     })
 }
 
@@ -551,7 +551,7 @@ pub async fn take_due_reminders(
 ) -> CommandResult<Vec<Reminder>> {
     with_book(&state, |b| {
         let now = chrono::NaiveDateTime::parse_from_str(&now, "%Y-%m-%dT%H:%M").map_err(|_| {
-            lighttouch_core::BookError::InvalidInput(format!(
+            lighttouch_book::BookError::InvalidInput(format!(
                 "{now:?} is not a local time (YYYY-MM-DDTHH:MM)"
             ))
         })?;

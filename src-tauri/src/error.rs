@@ -1,7 +1,7 @@
 //! The error every command returns: `{code, message}`, so the UI branches on
 //! `code` and shows `message`.
 
-use lighttouch_core::BookError;
+use lighttouch_book::BookError;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -14,9 +14,9 @@ pub struct CommandError {
     /// what is wrong in the associate's language.
     pub field: Option<String>,
     /// For `invalid_field`: what is wrong with it (missing, too long, malformed).
-    pub problem: Option<lighttouch_core::Problem>,
+    pub problem: Option<lighttouch_book::Problem>,
     /// For `duplicate`: the customers the new one would duplicate.
-    pub duplicates: Vec<lighttouch_core::customers::DuplicateMatch>,
+    pub duplicates: Vec<lighttouch_book::customers::DuplicateMatch>,
 }
 
 impl From<BookError> for CommandError {
@@ -39,10 +39,10 @@ impl From<BookError> for CommandError {
     }
 }
 
-impl From<lighttouch_core::sync::SyncError> for CommandError {
-    fn from(e: lighttouch_core::sync::SyncError) -> Self {
+impl From<lighttouch_book::sync::SyncError> for CommandError {
+    fn from(e: lighttouch_book::sync::SyncError) -> Self {
         match e {
-            lighttouch_core::sync::SyncError::Book(b) => b.into(),
+            lighttouch_book::sync::SyncError::Book(b) => b.into(),
             other => CommandError::new(&other.code(), other.to_string()),
         }
     }

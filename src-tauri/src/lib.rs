@@ -6,9 +6,9 @@ mod commands;
 mod error;
 mod keyring_store;
 
-use lighttouch_core::sync::http::HttpTransport;
-use lighttouch_core::sync::runner::SyncRunner;
-use lighttouch_core::{Book, OpenMode, SystemClock};
+use lighttouch_book::sync::http::HttpTransport;
+use lighttouch_book::sync::runner::SyncRunner;
+use lighttouch_book::{Book, OpenMode, SystemClock};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::Manager;
@@ -101,7 +101,7 @@ fn tempfile_dir() -> PathBuf {
 fn book_path() -> anyhow::Result<PathBuf> {
     match std::env::var_os("LIGHTTOUCH_DB").filter(|v| !v.is_empty()) {
         Some(p) => Ok(PathBuf::from(p)),
-        None => lighttouch_core::store::default_book_path()
+        None => lighttouch_book::store::default_book_path()
             .ok_or_else(|| anyhow::anyhow!("no data directory for this user; set LIGHTTOUCH_DB")),
     }
 }

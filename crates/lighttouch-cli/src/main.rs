@@ -10,9 +10,9 @@ mod sync_commands;
 use anyhow::{Context, Result};
 use args::{Cli, Command, ImportKind, NoteCommand, TagCommand};
 use clap::Parser;
-use lighttouch_core::export::ExportFormat;
-use lighttouch_core::import::ImportOptions;
-use lighttouch_core::{Book, BookError, OpenMode, SystemClock};
+use lighttouch_book::export::ExportFormat;
+use lighttouch_book::import::ImportOptions;
+use lighttouch_book::{Book, BookError, OpenMode, SystemClock};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
 }
 
 fn default_db() -> Result<PathBuf> {
-    lighttouch_core::store::default_book_path()
+    lighttouch_book::store::default_book_path()
         .context("cannot find a data directory for this user; pass --db PATH")
 }
 

@@ -1,9 +1,9 @@
 //! Human-readable output; `--json` prints the same data as JSON instead.
 
-use lighttouch_core::import::ImportReport;
-use lighttouch_core::search::SearchHit;
-use lighttouch_core::tags::Tag;
-use lighttouch_core::CustomerRecord;
+use lighttouch_book::import::ImportReport;
+use lighttouch_book::search::SearchHit;
+use lighttouch_book::tags::Tag;
+use lighttouch_book::CustomerRecord;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -144,7 +144,7 @@ pub fn tags(tags: &[Tag]) -> String {
         .join("\n")
 }
 
-pub fn import_batches(batches: &[lighttouch_core::import::ImportBatch]) -> String {
+pub fn import_batches(batches: &[lighttouch_book::import::ImportBatch]) -> String {
     let mut s = String::new();
     if batches.is_empty() {
         s.push_str("no imports yet\n");

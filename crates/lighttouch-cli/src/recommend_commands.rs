@@ -4,10 +4,10 @@
 use crate::args::{Command, ContentCommand, DraftsCommand, ScriptsCommand, TouchCommand};
 use anyhow::{bail, Context, Result};
 use chrono::{FixedOffset, Local, NaiveDate, NaiveDateTime, Offset};
-use lighttouch_core::history::NewTouchpoint;
-use lighttouch_core::import::ImportOptions;
-use lighttouch_core::recommend::eval::{planted_book, EvalReport};
-use lighttouch_core::{Book, SystemClock};
+use lighttouch_book::history::NewTouchpoint;
+use lighttouch_book::import::ImportOptions;
+use lighttouch_book::recommend::eval::{planted_book, EvalReport};
+use lighttouch_book::{Book, SystemClock};
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -38,7 +38,7 @@ fn print_id(out: &mut impl Write, json: bool, key: &str, id: String) -> Result<(
 }
 
 /// A draft after a change: the whole draft with `--json`, else its status.
-fn print_draft(out: &mut impl Write, json: bool, d: lighttouch_core::drafts::Draft) -> Result<()> {
+fn print_draft(out: &mut impl Write, json: bool, d: lighttouch_book::drafts::Draft) -> Result<()> {
     if json {
         writeln!(out, "{}", serde_json::to_string(&d)?)?;
     } else {

@@ -2,9 +2,9 @@
 
 use crate::args::Command;
 use anyhow::{Context, Result};
-use lighttouch_core::sync::http::HttpTransport;
-use lighttouch_core::sync::{engine, sync_once, SyncError};
-use lighttouch_core::Book;
+use lighttouch_book::sync::http::HttpTransport;
+use lighttouch_book::sync::{engine, sync_once, SyncError};
+use lighttouch_book::Book;
 use serde_json::json;
 use std::io::Write;
 use std::sync::Mutex;
@@ -43,7 +43,7 @@ pub fn run(book: Book, command: &Command, json: bool, out: &mut impl Write) -> R
             let pw = password()?;
             let name = device_name
                 .clone()
-                .unwrap_or_else(lighttouch_core::sync::default_device_name);
+                .unwrap_or_else(lighttouch_book::sync::default_device_name);
             let info = runtime()?
                 .block_on(engine::login(&book, &transport, server, user, &pw, &name))
                 .map_err(sync_error)?;

@@ -1,5 +1,5 @@
 //! The Lighttouch sync protocol: JSON over HTTP, shared by the client (in
-//! `lighttouch-core`) and `lighttouch-server`. `docs/sync-protocol.md`
+//! `lighttouch-book`) and `lighttouch-server`. `docs/sync-protocol.md`
 //! describes the exchanges and their guarantees; this crate is the one
 //! definition of what travels.
 //!

@@ -6,9 +6,9 @@
 //!         [--devices 500] [--stores 50] [--seconds 30] [--database-url sqlite:/tmp/x.sqlite3|postgres://…]
 
 use chrono::Utc;
-use lighttouch_core::sync::http::HttpTransport;
-use lighttouch_core::sync::{engine, sync_once, Transport, TransportError};
-use lighttouch_core::{Book, SystemClock};
+use lighttouch_book::sync::http::HttpTransport;
+use lighttouch_book::sync::{engine, sync_once, Transport, TransportError};
+use lighttouch_book::{Book, SystemClock};
 use lighttouch_protocol::*;
 use lighttouch_server::admin::Admin;
 use lighttouch_server::sync::SystemClock as ServerClock;

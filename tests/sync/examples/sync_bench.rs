@@ -6,9 +6,9 @@
 //!     cargo run --release -p lighttouch-sync-tests --example sync_bench -- [CUSTOMERS] [RUNS]
 
 use chrono::Utc;
-use lighttouch_core::sync::http::HttpTransport;
-use lighttouch_core::sync::{engine, sync_once};
-use lighttouch_core::{Book, SystemClock};
+use lighttouch_book::sync::http::HttpTransport;
+use lighttouch_book::sync::{engine, sync_once};
+use lighttouch_book::{Book, SystemClock};
 use lighttouch_protocol::Role;
 use lighttouch_server::admin::Admin;
 use lighttouch_server::storage::{SqliteStorage, Storage};
@@ -52,7 +52,7 @@ async fn main() {
         Mutex::new(
             Book::open(
                 &dir.path().join(name),
-                lighttouch_core::OpenMode::CreateIfMissing,
+                lighttouch_book::OpenMode::CreateIfMissing,
                 Arc::new(SystemClock),
             )
             .unwrap(),
@@ -101,7 +101,7 @@ async fn main() {
 
     // Where the time goes: the server and the wire alone (pages fetched, not applied).
     {
-        use lighttouch_core::sync::Transport;
+        use lighttouch_book::sync::Transport;
         let fresh = open("wire-only.sqlite3");
         engine::login(&fresh, &http, &url, "fresh", "password1", "wire")
             .await
@@ -113,7 +113,7 @@ async fn main() {
         loop {
             let req = lighttouch_protocol::PullRequest {
                 cursor: cursor.clone(),
-                limit: Some(lighttouch_core::sync::PULL_PAGE),
+                limit: Some(lighttouch_book::sync::PULL_PAGE),
                 known_through: None,
             };
             let page = http
@@ -145,7 +145,7 @@ async fn main() {
     .await
     .unwrap();
     sync_once(&colleague, &http).await.unwrap();
-    let query = lighttouch_core::list::ListQuery::default();
+    let query = lighttouch_book::list::ListQuery::default();
     let ids: Vec<String> = seed
         .lock()
         .unwrap()

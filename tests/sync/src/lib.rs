@@ -5,9 +5,9 @@
 pub mod buggy;
 
 use chrono::{DateTime, Utc};
-use lighttouch_core::export::ExportFormat;
-use lighttouch_core::sync::{Transport, TransportError};
-use lighttouch_core::Book;
+use lighttouch_book::export::ExportFormat;
+use lighttouch_book::sync::{Transport, TransportError};
+use lighttouch_book::Book;
 use lighttouch_protocol::*;
 use lighttouch_server::routes::{router, AppState};
 use lighttouch_server::storage::Storage;

@@ -4,10 +4,10 @@
 //! PostgreSQL. Each test is a story that lost data or wedged a store before.
 
 use chrono::{TimeZone, Utc};
-use lighttouch_core::import::ImportOptions;
-use lighttouch_core::sync::http::HttpTransport;
-use lighttouch_core::sync::{engine, sync_once};
-use lighttouch_core::{Book, ManualClock, OpenMode};
+use lighttouch_book::import::ImportOptions;
+use lighttouch_book::sync::http::HttpTransport;
+use lighttouch_book::sync::{engine, sync_once};
+use lighttouch_book::{Book, ManualClock, OpenMode};
 use lighttouch_protocol::{paths, Role, PROTOCOL_HEADER};
 use lighttouch_server::admin::Admin;
 use lighttouch_server::storage::{
@@ -126,7 +126,7 @@ impl World {
             .unwrap();
     }
 
-    async fn sync(&self, b: &Mutex<Book>) -> lighttouch_core::sync::SyncReport {
+    async fn sync(&self, b: &Mutex<Book>) -> lighttouch_book::sync::SyncReport {
         sync_once(b, &self.http).await.unwrap()
     }
 

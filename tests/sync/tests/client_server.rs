@@ -2,9 +2,9 @@
 //! (the axum router on a socket, port 0, SQLite storage).
 
 use chrono::{TimeZone, Utc};
-use lighttouch_core::sync::http::HttpTransport;
-use lighttouch_core::sync::{engine, sync_once};
-use lighttouch_core::{Book, ManualClock};
+use lighttouch_book::sync::http::HttpTransport;
+use lighttouch_book::sync::{engine, sync_once};
+use lighttouch_book::{Book, ManualClock};
 use lighttouch_protocol::Role;
 use lighttouch_server::admin::{parse_content, parse_scripts, Admin};
 use lighttouch_server::storage::{SqliteStorage, Storage};
@@ -66,7 +66,7 @@ impl World {
             .unwrap();
     }
 
-    async fn sync(&self, b: &Mutex<Book>) -> lighttouch_core::sync::SyncReport {
+    async fn sync(&self, b: &Mutex<Book>) -> lighttouch_book::sync::SyncReport {
         sync_once(b, &self.http).await.unwrap()
     }
 }

@@ -11,10 +11,10 @@
 //!   panics, and what it imported syncs to a colleague unchanged.
 
 use chrono::{TimeZone, Utc};
-use lighttouch_core::import::ImportOptions;
-use lighttouch_core::sync::http::HttpTransport;
-use lighttouch_core::sync::{engine, sync_once, Transport};
-use lighttouch_core::{Book, BookError, ManualClock};
+use lighttouch_book::import::ImportOptions;
+use lighttouch_book::sync::http::HttpTransport;
+use lighttouch_book::sync::{engine, sync_once, Transport};
+use lighttouch_book::{Book, BookError, ManualClock};
 use lighttouch_protocol::*;
 use lighttouch_server::admin::Admin;
 use lighttouch_server::storage::{SqliteStorage, Storage};
