@@ -2,30 +2,33 @@
 //! result; there is no business logic here.
 
 use crate::error::{CommandError, CommandResult};
-use crate::BookState;
+use crate::{BookState, OutreachState};
 use chrono::Offset;
 use lighttouch_book::content::ContentItem;
 use lighttouch_book::customers::fields::{field_options, FieldOptions};
 use lighttouch_book::customers::SimilarCustomer;
-use lighttouch_book::demo::DemoSummary;
-use lighttouch_book::drafts::scripts::TalkScript;
-use lighttouch_book::drafts::{Composed, Draft};
-use lighttouch_book::export::ExportFormat;
-use lighttouch_book::import::{
-    ImportBatch, ImportOptions, ImportProgress, ImportReport, UndoReport,
-};
 use lighttouch_book::list::{ListFacets, ListPage, ListQuery};
 use lighttouch_book::notes::Note;
-use lighttouch_book::recommend::guard::GuardSettings;
-use lighttouch_book::recommend::{Audience, Suggestions};
-use lighttouch_book::reminders::{Reminder, ReminderSettings};
 use lighttouch_book::store::{BookInfo, Settings};
-use lighttouch_book::sync::http::HttpTransport;
-use lighttouch_book::sync::runner::{SyncActivity, SyncRunner};
-use lighttouch_book::sync::{engine, Conflict, QuarantinedChange, SyncReport, SyncStatus};
+use lighttouch_book::sync::{Conflict, QuarantinedChange, SyncStatus};
 use lighttouch_book::tags::{Tag, TagRef};
-use lighttouch_book::today::QueueEntry;
 use lighttouch_book::{Book, Customer, CustomerRecord};
+use lighttouch_demo::demo::DemoSummary;
+use lighttouch_outreach::audience::Audience;
+use lighttouch_outreach::drafts::scripts::TalkScript;
+use lighttouch_outreach::drafts::{Composed, Draft};
+use lighttouch_outreach::recommend::guard::GuardSettings;
+use lighttouch_outreach::recommend::Suggestions;
+use lighttouch_outreach::reminders::{Reminder, ReminderSettings};
+use lighttouch_outreach::today::QueueEntry;
+use lighttouch_outreach::Outreach;
+use lighttouch_sync_client::http::HttpTransport;
+use lighttouch_sync_client::runner::{SyncActivity, SyncRunner};
+use lighttouch_sync_client::{engine, SyncReport};
+use lighttouch_transfer::export::ExportFormat;
+use lighttouch_transfer::import::{
+    ImportBatch, ImportOptions, ImportProgress, ImportReport, UndoReport,
+};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tauri::ipc::Channel;
@@ -49,6 +52,24 @@ fn with_book<T>(
         )
     })?;
     Ok(f(&mut book)?)
+}
+
+/// Runs `f` with the outreach caches beside the book. The book's lock is
+/// always taken first, so no two commands can wait on each other.
+fn with_outreach<T>(
+    state: &State<'_, BookState>,
+    outreach: &State<'_, OutreachState>,
+    f: impl FnOnce(&mut Outreach, &mut Book) -> lighttouch_book::Result<T>,
+) -> CommandResult<T> {
+    let unavailable = || {
+        CommandError::new(
+            "internal",
+            "the book is unavailable after an earlier failure; restart the app",
+        )
+    };
+    let mut book = state.0.lock().map_err(|_| unavailable())?;
+    let mut outreach = outreach.0.lock().map_err(|_| unavailable())?;
+    Ok(f(&mut outreach, &mut book)?)
 }
 
 fn pairs(fields: &[FieldInput]) -> Vec<(&str, &str)> {
@@ -198,7 +219,12 @@ pub async fn export_customers(
     path: String,
 ) -> CommandResult<u32> {
     with_book(&state, |b| {
-        b.export_to_file(customer_id.as_deref(), format, Path::new(&path))
+        lighttouch_transfer::export::export_to_file(
+            b,
+            customer_id.as_deref(),
+            format,
+            Path::new(&path),
+        )
     })
 }
 
@@ -212,16 +238,21 @@ pub async fn import_customers(
 ) -> CommandResult<ImportReport> {
     with_book(&state, |b| {
         // A closed window drops the messages; the import goes on regardless.
-        b.import_customers_file_with_progress(Path::new(&path), options, &mut |p| {
-            let _ = progress.send(p);
-        })
+        lighttouch_transfer::import::import_customers_file_with_progress(
+            b,
+            Path::new(&path),
+            options,
+            &mut |p| {
+                let _ = progress.send(p);
+            },
+        )
     })
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn import_batches(state: State<'_, BookState>) -> CommandResult<Vec<ImportBatch>> {
-    with_book(&state, |b| b.import_batches())
+    with_book(&state, |b| lighttouch_transfer::import::import_batches(b))
 }
 
 #[tauri::command]
@@ -230,7 +261,9 @@ pub async fn undo_import(
     state: State<'_, BookState>,
     batch_id: String,
 ) -> CommandResult<UndoReport> {
-    with_book(&state, |b| b.undo_import(&batch_id))
+    with_book(&state, |b| {
+        lighttouch_transfer::import::undo_import(b, &batch_id)
+    })
 }
 
 #[tauri::command]
@@ -245,7 +278,9 @@ pub async fn update_settings(
 #[tauri::command]
 #[specta::specta]
 pub async fn generate_demo(state: State<'_, BookState>, count: u32) -> CommandResult<DemoSummary> {
-    with_book(&state, |b| b.generate_demo(count as usize, 20_261_124))
+    with_book(&state, |b| {
+        lighttouch_demo::demo::generate_demo(b, count as usize, 20_261_124)
+    })
 }
 
 /// The sync engine's parts the commands reach: the background runner and its transport.
@@ -366,23 +401,27 @@ fn local_day(day: &str) -> lighttouch_book::Result<chrono::NaiveDate> {
 #[specta::specta]
 pub async fn today_queue(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     day: String,
     lang: String,
 ) -> CommandResult<Vec<QueueEntry>> {
-    with_book(&state, |b| b.today(local_day(&day)?, &lang))
+    with_outreach(&state, &outreach, |o, b| {
+        o.today(b, local_day(&day)?, &lang)
+    })
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn mark_queue_entry(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     key: String,
     status: String,
     until: Option<String>,
 ) -> CommandResult<()> {
-    with_book(&state, |b| {
+    with_outreach(&state, &outreach, |o, b| {
         let until = until.as_deref().map(local_day).transpose()?;
-        b.mark_queue_entry(&key, &status, until)
+        o.mark_queue_entry(b, &key, &status, until)
     })
 }
 
@@ -390,12 +429,13 @@ pub async fn mark_queue_entry(
 #[specta::specta]
 pub async fn suggest(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     customer_id: String,
     day: String,
     lang: String,
 ) -> CommandResult<Suggestions> {
-    with_book(&state, |b| {
-        b.suggest(&customer_id, 5, local_day(&day)?, &lang)
+    with_outreach(&state, &outreach, |o, b| {
+        o.suggest(b, &customer_id, 5, local_day(&day)?, &lang)
     })
 }
 
@@ -412,12 +452,13 @@ pub async fn content_items(
 #[specta::specta]
 pub async fn audience(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     content_id: String,
     day: String,
     lang: String,
 ) -> CommandResult<Audience> {
-    with_book(&state, |b| {
-        b.audience(&content_id, 30, local_day(&day)?, &lang)
+    with_outreach(&state, &outreach, |o, b| {
+        o.audience(b, &content_id, 30, local_day(&day)?, &lang)
     })
 }
 
@@ -425,94 +466,117 @@ pub async fn audience(
 #[specta::specta]
 pub async fn compose_draft(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     customer_id: String,
     content_id: String,
     day: String,
     lang: String,
 ) -> CommandResult<Composed> {
-    with_book(&state, |b| {
-        b.compose_draft(&customer_id, &content_id, local_day(&day)?, &lang)
+    with_outreach(&state, &outreach, |o, b| {
+        o.compose_draft(b, &customer_id, &content_id, local_day(&day)?, &lang)
     })
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn save_draft(state: State<'_, BookState>, draft: Composed) -> CommandResult<Draft> {
-    with_book(&state, |b| b.save_draft(&draft))
+pub async fn save_draft(
+    state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
+    draft: Composed,
+) -> CommandResult<Draft> {
+    with_outreach(&state, &outreach, |o, b| o.save_draft(b, &draft))
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn edit_draft(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     id: String,
     body: String,
 ) -> CommandResult<Draft> {
-    with_book(&state, |b| b.edit_draft(&id, &body))
+    with_outreach(&state, &outreach, |o, b| o.edit_draft(b, &id, &body))
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn send_draft(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     id: String,
     channel: String,
 ) -> CommandResult<String> {
     let offset = chrono::Local::now().offset().fix();
-    with_book(&state, |b| b.send_draft(&id, &channel, offset))
+    with_outreach(&state, &outreach, |o, b| {
+        o.send_draft(b, &id, &channel, offset)
+    })
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn dismiss_draft(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     id: String,
     reason: Option<String>,
 ) -> CommandResult<Draft> {
-    with_book(&state, |b| b.dismiss_draft(&id, reason.as_deref()))
+    with_outreach(&state, &outreach, |o, b| {
+        o.dismiss_draft(b, &id, reason.as_deref())
+    })
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn customer_drafts(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     customer_id: String,
 ) -> CommandResult<Vec<Draft>> {
-    with_book(&state, |b| b.drafts(&customer_id))
+    with_outreach(&state, &outreach, |o, b| o.drafts(b, &customer_id))
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn guard_settings(state: State<'_, BookState>) -> CommandResult<GuardSettings> {
-    with_book(&state, |b| b.guard_settings())
+pub async fn guard_settings(
+    state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
+) -> CommandResult<GuardSettings> {
+    with_outreach(&state, &outreach, |o, b| o.guard_settings(b))
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn update_guard_settings(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     settings: GuardSettings,
 ) -> CommandResult<GuardSettings> {
-    with_book(&state, |b| b.update_guard_settings(&settings))
+    with_outreach(&state, &outreach, |o, b| {
+        o.update_guard_settings(b, &settings)
+    })
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn talk_scripts(state: State<'_, BookState>) -> CommandResult<Vec<TalkScript>> {
-    with_book(&state, |b| b.talk_scripts())
+pub async fn talk_scripts(
+    state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
+) -> CommandResult<Vec<TalkScript>> {
+    with_outreach(&state, &outreach, |o, b| o.talk_scripts(b))
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn save_talk_script(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     language: String,
     purpose: String,
     name: String,
     body: String,
 ) -> CommandResult<String> {
-    with_book(&state, |b| {
-        b.add_talk_script(&language, &purpose, &name, &body)
+    with_outreach(&state, &outreach, |o, b| {
+        o.add_talk_script(b, &language, &purpose, &name, &body)
     })
 }
 
@@ -520,25 +584,34 @@ pub async fn save_talk_script(
 #[specta::specta]
 pub async fn reset_talk_script(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     purpose: String,
     language: String,
 ) -> CommandResult<bool> {
-    with_book(&state, |b| b.reset_talk_script(&purpose, &language))
+    with_outreach(&state, &outreach, |o, b| {
+        o.reset_talk_script(b, &purpose, &language)
+    })
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn reminder_settings(state: State<'_, BookState>) -> CommandResult<ReminderSettings> {
-    with_book(&state, |b| b.reminder_settings())
+pub async fn reminder_settings(
+    state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
+) -> CommandResult<ReminderSettings> {
+    with_outreach(&state, &outreach, |o, b| o.reminder_settings(b))
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn update_reminder_settings(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     settings: ReminderSettings,
 ) -> CommandResult<ReminderSettings> {
-    with_book(&state, |b| b.update_reminder_settings(&settings))
+    with_outreach(&state, &outreach, |o, b| {
+        o.update_reminder_settings(b, &settings)
+    })
 }
 
 /// `now` is the UI's local time, `YYYY-MM-DDTHH:MM`.
@@ -546,15 +619,16 @@ pub async fn update_reminder_settings(
 #[specta::specta]
 pub async fn take_due_reminders(
     state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
     now: String,
     lang: String,
 ) -> CommandResult<Vec<Reminder>> {
-    with_book(&state, |b| {
+    with_outreach(&state, &outreach, |o, b| {
         let now = chrono::NaiveDateTime::parse_from_str(&now, "%Y-%m-%dT%H:%M").map_err(|_| {
             lighttouch_book::BookError::InvalidInput(format!(
                 "{now:?} is not a local time (YYYY-MM-DDTHH:MM)"
             ))
         })?;
-        b.take_due_reminders(now, &lang)
+        o.take_due_reminders(b, now, &lang)
     })
 }

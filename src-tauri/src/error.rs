@@ -39,10 +39,10 @@ impl From<BookError> for CommandError {
     }
 }
 
-impl From<lighttouch_book::sync::SyncError> for CommandError {
-    fn from(e: lighttouch_book::sync::SyncError) -> Self {
+impl From<lighttouch_sync_client::SyncError> for CommandError {
+    fn from(e: lighttouch_sync_client::SyncError) -> Self {
         match e {
-            lighttouch_book::sync::SyncError::Book(b) => b.into(),
+            lighttouch_sync_client::SyncError::Book(b) => b.into(),
             other => CommandError::new(&other.code(), other.to_string()),
         }
     }

@@ -2,7 +2,7 @@
 //! sync token. Where no keyring service runs, `set` fails and the core keeps
 //! the token in the book instead.
 
-use lighttouch_book::sync::SecretStore;
+use lighttouch_book::store::SecretStore;
 
 const SERVICE: &str = "Lighttouch";
 

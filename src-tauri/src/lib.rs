@@ -6,15 +6,18 @@ mod commands;
 mod error;
 mod keyring_store;
 
-use lighttouch_book::sync::http::HttpTransport;
-use lighttouch_book::sync::runner::SyncRunner;
 use lighttouch_book::{Book, OpenMode, SystemClock};
+use lighttouch_sync_client::http::HttpTransport;
+use lighttouch_sync_client::runner::SyncRunner;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::Manager;
 
 /// The open book. Commands take the lock for one core call each.
 pub struct BookState(pub Mutex<Book>);
+
+/// What recommendations keep in memory, beside the book (locked after it).
+pub struct OutreachState(pub Mutex<lighttouch_outreach::Outreach>);
 
 /// The command set, also used to generate `ui/src/lib/bindings.ts`.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
@@ -163,6 +166,9 @@ fn try_run() -> anyhow::Result<()> {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
         .manage(BookState(Mutex::new(book)))
+        .manage(OutreachState(Mutex::new(
+            lighttouch_outreach::Outreach::new(),
+        )))
         .manage(commands::SyncState {
             runner: Arc::new(SyncRunner::default()),
             transport: Arc::new(

@@ -1,6 +1,7 @@
 //! One error type for the whole core. Every variant has a stable `code` so the
 //! UI and the CLI can branch on it without parsing messages.
 
+use serde::Serialize;
 use thiserror::Error;
 
 pub type Result<T, E = BookError> = std::result::Result<T, E>;
@@ -27,7 +28,7 @@ pub enum BookError {
     #[error("{0}")]
     InvalidInput(String),
     #[error("{} already has this {} (customer {}); open that customer instead, or merge", .0.name, .0.matched_on, .0.customer_id)]
-    Duplicate(crate::customers::DuplicateMatch),
+    Duplicate(DuplicateMatch),
     #[error("this book was written by a newer Lighttouch (schema version {found}; this build knows up to {supported}); please update the app")]
     NewerSchema { found: i64, supported: i64 },
     #[error("{path} is not a Lighttouch book (not an SQLite database)")]
@@ -65,7 +66,7 @@ impl BookError {
     }
 
     /// A value that does not parse or is not allowed (`reason` says how).
-    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         BookError::InvalidField {
             field: field.into(),
             reason: reason.into(),
@@ -74,7 +75,7 @@ impl BookError {
     }
 
     /// A field that must not be empty.
-    pub(crate) fn missing(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn missing(field: impl Into<String>, reason: impl Into<String>) -> Self {
         BookError::InvalidField {
             field: field.into(),
             reason: reason.into(),
@@ -105,4 +106,14 @@ pub enum Problem {
     TooLong { max: u32 },
     /// Not a valid value for the field (a phone, a date, a stage, …).
     Malformed,
+}
+
+/// An existing customer that a new or edited one would duplicate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DuplicateMatch {
+    pub customer_id: String,
+    pub name: String,
+    /// `phone` or `wechat`
+    pub matched_on: String,
 }

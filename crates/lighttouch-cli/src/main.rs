@@ -10,9 +10,9 @@ mod sync_commands;
 use anyhow::{Context, Result};
 use args::{Cli, Command, ImportKind, NoteCommand, TagCommand};
 use clap::Parser;
-use lighttouch_book::export::ExportFormat;
-use lighttouch_book::import::ImportOptions;
 use lighttouch_book::{Book, BookError, OpenMode, SystemClock};
+use lighttouch_transfer::export::ExportFormat;
+use lighttouch_transfer::import::ImportOptions;
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -99,11 +99,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo { customers, seed } => {
             let mut book = open(&cli, OpenMode::CreateIfMissing)?;
             let show_progress = !json && std::io::stderr().is_terminal();
-            let summary = book.generate_demo_with_progress(*customers, *seed, |done| {
-                if show_progress {
-                    eprint!("\r{done} / {customers} customers");
-                }
-            })?;
+            let summary = lighttouch_demo::demo::generate_demo_with_progress(
+                &mut book,
+                *customers,
+                *seed,
+                |done| {
+                    if show_progress {
+                        eprint!("\r{done} / {customers} customers");
+                    }
+                },
+            )?;
             if show_progress {
                 eprintln!();
             }
@@ -127,8 +132,12 @@ fn run(cli: Cli) -> Result<()> {
                 columns: None,
             };
             let report = match kind {
-                ImportKind::Customers => book.import_customers_file(file, options)?,
-                ImportKind::Purchases => book.import_purchases_file(file, options)?,
+                ImportKind::Customers => {
+                    lighttouch_transfer::import::import_customers_file(&mut book, file, options)?
+                }
+                ImportKind::Purchases => {
+                    lighttouch_transfer::import::import_purchases_file(&mut book, file, options)?
+                }
             };
             print::emit(out, json, &report, || print::import_report(&report))?;
         }
@@ -136,7 +145,7 @@ fn run(cli: Cli) -> Result<()> {
             let mut book = open(&cli, OpenMode::MustExist)?;
             match undo {
                 Some(id) => {
-                    let r = book.undo_import(id)?;
+                    let r = lighttouch_transfer::import::undo_import(&mut book, id)?;
                     print::emit(out, json, &r, || {
                         format!(
                             "undone: {} customers removed, {} fields emptied ({} kept: changed since), {} tags and {} notes removed\n",
@@ -145,7 +154,7 @@ fn run(cli: Cli) -> Result<()> {
                     })?;
                 }
                 None => {
-                    let batches = book.import_batches()?;
+                    let batches = lighttouch_transfer::import::import_batches(&book)?;
                     print::emit(out, json, &batches, || print::import_batches(&batches))?;
                 }
             }
@@ -293,7 +302,10 @@ fn run(cli: Cli) -> Result<()> {
             k,
         } => {
             let report = if *book {
-                open(&cli, OpenMode::MustExist)?.evaluate(*k)?
+                lighttouch_outreach::recommend::eval::evaluate(
+                    &open(&cli, OpenMode::MustExist)?,
+                    *k,
+                )?
             } else {
                 recommend_commands::evaluate(
                     *customers,
@@ -318,11 +330,18 @@ fn run(cli: Cli) -> Result<()> {
                     let tmp = path.with_extension("partial");
                     let mut f = std::fs::File::create(&tmp)
                         .with_context(|| format!("cannot write {}", tmp.display()))?;
-                    book.export(customer.as_deref(), format, &mut f)?;
+                    lighttouch_transfer::export::export(
+                        &book,
+                        customer.as_deref(),
+                        format,
+                        &mut f,
+                    )?;
                     f.sync_all()?;
                     std::fs::rename(&tmp, path)?;
                 }
-                None => book.export(customer.as_deref(), format, out)?,
+                None => {
+                    lighttouch_transfer::export::export(&book, customer.as_deref(), format, out)?
+                }
             }
         }
     }

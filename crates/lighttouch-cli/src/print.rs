@@ -1,9 +1,9 @@
 //! Human-readable output; `--json` prints the same data as JSON instead.
 
-use lighttouch_book::import::ImportReport;
 use lighttouch_book::search::SearchHit;
 use lighttouch_book::tags::Tag;
 use lighttouch_book::CustomerRecord;
+use lighttouch_transfer::import::ImportReport;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -144,7 +144,7 @@ pub fn tags(tags: &[Tag]) -> String {
         .join("\n")
 }
 
-pub fn import_batches(batches: &[lighttouch_book::import::ImportBatch]) -> String {
+pub fn import_batches(batches: &[lighttouch_transfer::import::ImportBatch]) -> String {
     let mut s = String::new();
     if batches.is_empty() {
         s.push_str("no imports yet\n");

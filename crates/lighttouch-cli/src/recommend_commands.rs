@@ -5,9 +5,11 @@ use crate::args::{Command, ContentCommand, DraftsCommand, ScriptsCommand, TouchC
 use anyhow::{bail, Context, Result};
 use chrono::{FixedOffset, Local, NaiveDate, NaiveDateTime, Offset};
 use lighttouch_book::history::NewTouchpoint;
-use lighttouch_book::import::ImportOptions;
-use lighttouch_book::recommend::eval::{planted_book, EvalReport};
 use lighttouch_book::{Book, SystemClock};
+use lighttouch_demo::planted::planted_book;
+use lighttouch_outreach::recommend::eval::{evaluate as evaluate_book, EvalReport};
+use lighttouch_outreach::Outreach;
+use lighttouch_transfer::import::ImportOptions;
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -38,7 +40,11 @@ fn print_id(out: &mut impl Write, json: bool, key: &str, id: String) -> Result<(
 }
 
 /// A draft after a change: the whole draft with `--json`, else its status.
-fn print_draft(out: &mut impl Write, json: bool, d: lighttouch_book::drafts::Draft) -> Result<()> {
+fn print_draft(
+    out: &mut impl Write,
+    json: bool,
+    d: lighttouch_outreach::drafts::Draft,
+) -> Result<()> {
     if json {
         writeln!(out, "{}", serde_json::to_string(&d)?)?;
     } else {
@@ -56,7 +62,8 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) -> Result<()> {
-    let lang = book.reasons_language()?;
+    let mut outreach = Outreach::new();
+    let lang = outreach.reasons_language(&book)?;
     match command {
         Command::Content { command } => match command {
             ContentCommand::Import { file } => {
@@ -88,7 +95,7 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
             date,
         } => {
             let today = day(&book, date)?;
-            let s = book.suggest(customer_id, *limit, today, &lang)?;
+            let s = outreach.suggest(&mut book, customer_id, *limit, today, &lang)?;
             if let Some(h) = &s.held_back {
                 eprintln!("held back ({}): {}", h.reason.code(), h.message);
             }
@@ -121,7 +128,7 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
             date,
         } => {
             let today = day(&book, date)?;
-            let a = book.audience(content_id, *limit, today, &lang)?;
+            let a = outreach.audience(&mut book, content_id, *limit, today, &lang)?;
             if json {
                 writeln!(out, "{}", serde_json::to_string(&a.entries)?)?;
             } else {
@@ -151,9 +158,9 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
             save,
         } => {
             let today = day(&book, date)?;
-            let d = book.compose_draft(customer_id, content_id, today, &lang)?;
+            let d = outreach.compose_draft(&mut book, customer_id, content_id, today, &lang)?;
             let id = if *save {
-                Some(book.save_draft(&d)?.id)
+                Some(outreach.save_draft(&mut book, &d)?.id)
             } else {
                 None
             };
@@ -170,7 +177,7 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
         }
         Command::Drafts { command } => match command {
             DraftsCommand::List { customer_id } => {
-                let drafts = book.drafts(customer_id)?;
+                let drafts = outreach.drafts(&book, customer_id)?;
                 if json {
                     writeln!(out, "{}", serde_json::to_string(&drafts)?)?;
                 } else {
@@ -180,10 +187,10 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
                 }
             }
             DraftsCommand::Edit { draft_id, text } => {
-                print_draft(out, json, book.edit_draft(draft_id, text)?)?;
+                print_draft(out, json, outreach.edit_draft(&mut book, draft_id, text)?)?;
             }
             DraftsCommand::Send { draft_id, channel } => {
-                let touch = book.send_draft(draft_id, channel, local_offset())?;
+                let touch = outreach.send_draft(&mut book, draft_id, channel, local_offset())?;
                 if json {
                     writeln!(out, "{}", json!({"touchpoint_id": touch}))?;
                 } else {
@@ -191,7 +198,11 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
                 }
             }
             DraftsCommand::Dismiss { draft_id, reason } => {
-                print_draft(out, json, book.dismiss_draft(draft_id, reason.as_deref())?)?;
+                print_draft(
+                    out,
+                    json,
+                    outreach.dismiss_draft(&mut book, draft_id, reason.as_deref())?,
+                )?;
             }
         },
         Command::Today {
@@ -211,13 +222,13 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
                     .as_deref()
                     .map(|u| parse_day("until", u))
                     .transpose()?;
-                book.mark_queue_entry(key, status, until)?;
+                outreach.mark_queue_entry(&mut book, key, status, until)?;
                 if !json {
                     writeln!(out, "{status}: {key}")?;
                 }
                 return Ok(());
             }
-            let mut q = book.today(today, &lang)?;
+            let mut q = outreach.today(&mut book, today, &lang)?;
             q.truncate(*limit);
             if json {
                 writeln!(out, "{}", serde_json::to_string(&q)?)?;
@@ -271,7 +282,7 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
             note,
         } => {
             let on = parse_day("on", on)?;
-            let id = book.schedule_follow_up(customer_id, on, note.as_deref())?;
+            let id = outreach.schedule_follow_up(&mut book, customer_id, on, note.as_deref())?;
             print_id(out, json, "follow_up_id", id)?;
         }
         Command::Guard {
@@ -279,7 +290,7 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
             per_month,
             quiet,
         } => {
-            let mut g = book.guard_settings()?;
+            let mut g = outreach.guard_settings(&book)?;
             if per_week.is_some() || per_month.is_some() || quiet.is_some() {
                 g.per_week = per_week.unwrap_or(g.per_week);
                 g.per_month = per_month.unwrap_or(g.per_month);
@@ -290,7 +301,7 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
                     g.quiet_from = from.trim().into();
                     g.quiet_until = until.trim().into();
                 }
-                g = book.update_guard_settings(&g)?;
+                g = outreach.update_guard_settings(&mut book, &g)?;
             }
             if json {
                 writeln!(out, "{}", serde_json::to_string(&g)?)?;
@@ -304,8 +315,8 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
         }
         Command::Scripts { command } => match command {
             ScriptsCommand::List { lang } => {
-                let scripts: Vec<_> = book
-                    .talk_scripts()?
+                let scripts: Vec<_> = outreach
+                    .talk_scripts(&book)?
                     .into_iter()
                     .filter(|s| lang.as_ref().is_none_or(|l| &s.language == l))
                     .collect();
@@ -328,11 +339,11 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
                 body,
                 name,
             } => {
-                let id = book.add_talk_script(lang, purpose, name, body)?;
+                let id = outreach.add_talk_script(&mut book, lang, purpose, name, body)?;
                 print_id(out, json, "script_id", id)?;
             }
             ScriptsCommand::Reset { purpose, lang } => {
-                let dropped = book.reset_talk_script(purpose, lang)?;
+                let dropped = outreach.reset_talk_script(&mut book, purpose, lang)?;
                 if json {
                     writeln!(out, "{}", json!({ "reset": dropped }))?;
                 } else if dropped {
@@ -347,10 +358,10 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
         },
         Command::Reminders { now, at, on, off } => {
             if at.is_some() || *on || *off {
-                let mut r = book.reminder_settings()?;
+                let mut r = outreach.reminder_settings(&book)?;
                 r.at = at.clone().unwrap_or(r.at);
                 r.enabled = if *off { false } else { *on || r.enabled };
-                let r = book.update_reminder_settings(&r)?;
+                let r = outreach.update_reminder_settings(&mut book, &r)?;
                 if json {
                     writeln!(out, "{}", serde_json::to_string(&r)?)?;
                 } else if r.enabled {
@@ -365,7 +376,7 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
                     .with_context(|| format!("--now {n:?}: expected YYYY-MM-DDTHH:MM"))?,
                 None => book.now().with_timezone(&Local).naive_local(),
             };
-            let due = book.take_due_reminders(now, &lang)?;
+            let due = outreach.take_due_reminders(&mut book, now, &lang)?;
             if json {
                 writeln!(out, "{}", serde_json::to_string(&due)?)?;
             } else {
@@ -388,7 +399,7 @@ pub fn evaluate(
     k: usize,
 ) -> Result<EvalReport> {
     let Some(purchases) = purchases else {
-        return Ok(planted_book(customers, 1)?.evaluate(k)?);
+        return Ok(evaluate_book(&planted_book(customers, 1)?, k)?);
     };
     let mut book = Book::open_in_memory(Arc::new(SystemClock))?;
     let options = ImportOptions {
@@ -397,10 +408,10 @@ pub fn evaluate(
         ..Default::default()
     };
     if let Some(c) = customers_file {
-        book.import_customers(&read(c)?, options.clone())?;
+        lighttouch_transfer::import::import_customers(&mut book, &read(c)?, options.clone())?;
     }
-    book.import_purchases(&read(purchases)?, options)?;
-    Ok(book.evaluate(k)?)
+    lighttouch_transfer::import::import_purchases(&mut book, &read(purchases)?, options)?;
+    Ok(evaluate_book(&book, k)?)
 }
 
 pub fn print_eval(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<()> {

@@ -2,9 +2,9 @@
 
 use crate::args::Command;
 use anyhow::{Context, Result};
-use lighttouch_book::sync::http::HttpTransport;
-use lighttouch_book::sync::{engine, sync_once, SyncError};
 use lighttouch_book::Book;
+use lighttouch_sync_client::http::HttpTransport;
+use lighttouch_sync_client::{engine, sync_once, SyncError};
 use serde_json::json;
 use std::io::Write;
 use std::sync::Mutex;

@@ -6,12 +6,12 @@
 //!         [--devices 500] [--stores 50] [--seconds 30] [--database-url sqlite:/tmp/x.sqlite3|postgres://…]
 
 use chrono::Utc;
-use lighttouch_book::sync::http::HttpTransport;
-use lighttouch_book::sync::{engine, sync_once, Transport, TransportError};
 use lighttouch_book::{Book, SystemClock};
 use lighttouch_protocol::*;
 use lighttouch_server::admin::Admin;
 use lighttouch_server::sync::SystemClock as ServerClock;
+use lighttouch_sync_client::http::HttpTransport;
+use lighttouch_sync_client::{engine, sync_once, Transport, TransportError};
 use lighttouch_sync_tests::serve;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -6,12 +6,12 @@
 //!     cargo run --release -p lighttouch-sync-tests --example sync_bench -- [CUSTOMERS] [RUNS]
 
 use chrono::Utc;
-use lighttouch_book::sync::http::HttpTransport;
-use lighttouch_book::sync::{engine, sync_once};
 use lighttouch_book::{Book, SystemClock};
 use lighttouch_protocol::Role;
 use lighttouch_server::admin::Admin;
 use lighttouch_server::storage::{SqliteStorage, Storage};
+use lighttouch_sync_client::http::HttpTransport;
+use lighttouch_sync_client::{engine, sync_once};
 use lighttouch_sync_tests::{serve, ServerClock};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -61,7 +61,8 @@ async fn main() {
 
     let seed = open("seed.sqlite3");
     let t = Instant::now();
-    let summary = seed.lock().unwrap().generate_demo(customers, 1).unwrap();
+    let summary =
+        lighttouch_demo::demo::generate_demo(&mut seed.lock().unwrap(), customers, 1).unwrap();
     eprintln!(
         "demo book: {} customers, {} notes, {} purchases in {:.1} s",
         summary.customers,
@@ -101,7 +102,7 @@ async fn main() {
 
     // Where the time goes: the server and the wire alone (pages fetched, not applied).
     {
-        use lighttouch_book::sync::Transport;
+        use lighttouch_sync_client::Transport;
         let fresh = open("wire-only.sqlite3");
         engine::login(&fresh, &http, &url, "fresh", "password1", "wire")
             .await

@@ -5,13 +5,13 @@
 pub mod buggy;
 
 use chrono::{DateTime, Utc};
-use lighttouch_book::export::ExportFormat;
-use lighttouch_book::sync::{Transport, TransportError};
 use lighttouch_book::Book;
 use lighttouch_protocol::*;
 use lighttouch_server::routes::{router, AppState};
 use lighttouch_server::storage::Storage;
 use lighttouch_server::sync::Clock;
+use lighttouch_sync_client::{Transport, TransportError};
+use lighttouch_transfer::export::ExportFormat;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -43,7 +43,7 @@ pub async fn serve(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> String {
 /// either way, nothing of the customer is left).
 pub fn snapshot(book: &Book) -> Value {
     let mut out = Vec::new();
-    book.export(None, ExportFormat::Json, &mut out).unwrap();
+    lighttouch_transfer::export::export(book, None, ExportFormat::Json, &mut out).unwrap();
     let mut v: Value = serde_json::from_slice(&out).unwrap();
     v.as_object_mut().unwrap().remove("exported_at");
     if let Some(customers) = v["customers"].as_array_mut() {

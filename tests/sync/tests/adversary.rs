@@ -4,16 +4,16 @@
 //! PostgreSQL. Each test is a story that lost data or wedged a store before.
 
 use chrono::{TimeZone, Utc};
-use lighttouch_book::import::ImportOptions;
-use lighttouch_book::sync::http::HttpTransport;
-use lighttouch_book::sync::{engine, sync_once};
 use lighttouch_book::{Book, ManualClock, OpenMode};
 use lighttouch_protocol::{paths, Role, PROTOCOL_HEADER};
 use lighttouch_server::admin::Admin;
 use lighttouch_server::storage::{
     PostgresStorage, ServerChange, SqliteStorage, Storage, FREE_ACCOUNT_FAILURES,
 };
+use lighttouch_sync_client::http::HttpTransport;
+use lighttouch_sync_client::{engine, sync_once};
 use lighttouch_sync_tests::{serve, snapshot, ServerClock};
+use lighttouch_transfer::import::ImportOptions;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -126,7 +126,7 @@ impl World {
             .unwrap();
     }
 
-    async fn sync(&self, b: &Mutex<Book>) -> lighttouch_book::sync::SyncReport {
+    async fn sync(&self, b: &Mutex<Book>) -> lighttouch_sync_client::SyncReport {
         sync_once(b, &self.http).await.unwrap()
     }
 
@@ -614,10 +614,13 @@ fn an_imported_note_over_the_limit_is_refused_with_its_line() {
     let mut b = Book::open_in_memory(clock()).unwrap();
     let long = "长".repeat(20_001);
     let csv = format!("姓名,手机,备注\n张伟,13800138000,短备注\n李娜,13900139000,{long}\n");
-    let err = b
-        .import_customers(csv.as_bytes(), ImportOptions::default())
-        .unwrap_err()
-        .to_string();
+    let err = lighttouch_transfer::import::import_customers(
+        &mut b,
+        csv.as_bytes(),
+        ImportOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("line 3"), "{err}");
     assert_eq!(b.customer_count().unwrap(), 0, "nothing half-written");
 }

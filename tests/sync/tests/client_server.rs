@@ -2,12 +2,12 @@
 //! (the axum router on a socket, port 0, SQLite storage).
 
 use chrono::{TimeZone, Utc};
-use lighttouch_book::sync::http::HttpTransport;
-use lighttouch_book::sync::{engine, sync_once};
 use lighttouch_book::{Book, ManualClock};
 use lighttouch_protocol::Role;
 use lighttouch_server::admin::{parse_content, parse_scripts, Admin};
 use lighttouch_server::storage::{SqliteStorage, Storage};
+use lighttouch_sync_client::http::HttpTransport;
+use lighttouch_sync_client::{engine, sync_once};
 use lighttouch_sync_tests::{serve, snapshot, ServerClock};
 use std::sync::{Arc, Mutex};
 
@@ -66,7 +66,7 @@ impl World {
             .unwrap();
     }
 
-    async fn sync(&self, b: &Mutex<Book>) -> lighttouch_book::sync::SyncReport {
+    async fn sync(&self, b: &Mutex<Book>) -> lighttouch_sync_client::SyncReport {
         sync_once(b, &self.http).await.unwrap()
     }
 }
@@ -306,45 +306,43 @@ async fn hq_talk_scripts_reach_every_store_and_an_associates_own_still_wins() {
         .unwrap();
     assert_eq!(w.sync(&a).await.pulled, 2);
     assert_eq!(w.sync(&o).await.pulled, 2);
-    let hq = a
-        .lock()
-        .unwrap()
-        .talk_script("birthday", "zh-Hans")
+    let hq = lighttouch_outreach::Outreach::new()
+        .talk_script(&a.lock().unwrap(), "birthday", "zh-Hans")
         .unwrap();
     assert_eq!(hq.source, "hq");
     assert_eq!(hq.body, "{name}，生日快乐！{associate}给您留了一份小礼物。");
     // Languages HQ did not send keep the app's defaults.
     assert_eq!(
-        a.lock()
-            .unwrap()
-            .talk_script("birthday", "zh-Hant")
+        lighttouch_outreach::Outreach::new()
+            .talk_script(&a.lock().unwrap(), "birthday", "zh-Hant")
             .unwrap()
             .source,
         "builtin"
     );
 
     // The associate's own wins over HQ's, on their laptop only; reset brings HQ's back.
-    a.lock()
-        .unwrap()
-        .add_talk_script("zh-Hans", "birthday", "我的", "{name}生日快乐！")
+    lighttouch_outreach::Outreach::new()
+        .add_talk_script(
+            &mut a.lock().unwrap(),
+            "zh-Hans",
+            "birthday",
+            "我的",
+            "{name}生日快乐！",
+        )
         .unwrap();
     assert_eq!(
-        a.lock()
-            .unwrap()
-            .talk_script("birthday", "zh-Hans")
+        lighttouch_outreach::Outreach::new()
+            .talk_script(&a.lock().unwrap(), "birthday", "zh-Hans")
             .unwrap()
             .source,
         "own"
     );
-    assert!(a
-        .lock()
-        .unwrap()
-        .reset_talk_script("birthday", "zh-Hans")
+    assert!(lighttouch_outreach::Outreach::new()
+        .reset_talk_script(&mut a.lock().unwrap(), "birthday", "zh-Hans")
         .unwrap());
     assert_eq!(
-        a.lock()
-            .unwrap()
-            .talk_script("birthday", "zh-Hans")
+        lighttouch_outreach::Outreach::new()
+            .talk_script(&a.lock().unwrap(), "birthday", "zh-Hans")
             .unwrap()
             .body,
         hq.body
@@ -361,7 +359,9 @@ async fn hq_talk_scripts_reach_every_store_and_an_associates_own_still_wins() {
         .await
         .unwrap();
     w.sync(&o).await;
-    let o_scripts = o.lock().unwrap().talk_scripts().unwrap();
+    let o_scripts = lighttouch_outreach::Outreach::new()
+        .talk_scripts(&o.lock().unwrap())
+        .unwrap();
     let birthday: Vec<_> = o_scripts
         .iter()
         .filter(|s| s.purpose == "birthday" && s.language == "zh-Hans")

@@ -11,15 +11,15 @@
 //!   panics, and what it imported syncs to a colleague unchanged.
 
 use chrono::{TimeZone, Utc};
-use lighttouch_book::import::ImportOptions;
-use lighttouch_book::sync::http::HttpTransport;
-use lighttouch_book::sync::{engine, sync_once, Transport};
 use lighttouch_book::{Book, BookError, ManualClock};
 use lighttouch_protocol::*;
 use lighttouch_server::admin::Admin;
 use lighttouch_server::storage::{SqliteStorage, Storage};
+use lighttouch_sync_client::http::HttpTransport;
+use lighttouch_sync_client::{engine, sync_once, Transport};
 use lighttouch_sync_tests::buggy::{good_change, stamp, wrong_change, MISTAKES, WRONG_MARK};
 use lighttouch_sync_tests::{serve, snapshot, InProcess, ServerClock};
+use lighttouch_transfer::import::ImportOptions;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
@@ -422,7 +422,8 @@ async fn csv_case(bytes: Vec<u8>, skip_invalid: bool) {
         .await
         .unwrap();
     let before = snapshot(&a.lock().unwrap());
-    let outcome = a.lock().unwrap().import_customers(
+    let outcome = lighttouch_transfer::import::import_customers(
+        &mut a.lock().unwrap(),
         &bytes,
         ImportOptions {
             dry_run: false,

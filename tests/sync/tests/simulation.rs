@@ -21,11 +21,11 @@
 //! tells what happened in it. `scripts/simulate` runs thousands.
 
 use chrono::{Duration, TimeZone, Utc};
-use lighttouch_book::sync::{engine, sync_once, Transport, TransportError};
 use lighttouch_book::{Book, ManualClock, OpenMode};
 use lighttouch_protocol::*;
 use lighttouch_server::admin::Admin;
 use lighttouch_server::storage::{SqliteStorage, Storage};
+use lighttouch_sync_client::{engine, sync_once, Transport, TransportError};
 use lighttouch_sync_tests::buggy::{good_change, stamp, wrong_change, WRONG_MARK};
 use lighttouch_sync_tests::{snapshot, InProcess, ServerClock};
 use serde_json::Value;
@@ -679,7 +679,7 @@ fn check_buggy(seed: u64, devices: &[Device], buggy: &Buggy, history: &Mutex<BTr
 /// One sync of a laptop on a quiet network. A book restored from a backup
 /// may hold the token of a device revoked since: its associate signs in
 /// again, as the app asks them to.
-async fn sync_signing_in(d: &Device, transport: &Faulty) -> lighttouch_book::sync::SyncReport {
+async fn sync_signing_in(d: &Device, transport: &Faulty) -> lighttouch_sync_client::SyncReport {
     match sync_once(&d.book, transport).await {
         Err(e) if e.code() == codes::UNAUTHORIZED => {
             engine::login(&d.book, transport, "sim://", d.user, "password1", "laptop")

@@ -9,10 +9,10 @@ mod entity;
 pub use entity::Entity;
 use entity::EntityErrors;
 
-use crate::clock::{Hlc, HlcGenerator};
+use crate::clock::{link_present, Hlc, HlcGenerator};
 use crate::error::{BookError, Result};
 use crate::search;
-use crate::store::{meta_set, Book};
+use crate::store::{meta_set, Book, Touched};
 use chrono::{DateTime, Utc};
 use lighttouch_protocol::schema::MAX_VALUE_BYTES;
 use rusqlite::types::Value as SqlValue;
@@ -72,38 +72,7 @@ pub struct Writer<'b> {
     touched: BTreeSet<String>,
     tags_changed: bool,
     /// Customers whose recommendation profile this write changes.
-    affected: Affected,
-}
-
-/// What a change leaves stale in the recommendation caches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Affected {
-    Customers(std::collections::HashSet<String>),
-    /// Tags, content or a whole re-download: everything is rebuilt.
-    Everything,
-}
-
-impl Affected {
-    pub fn none() -> Affected {
-        Affected::Customers(Default::default())
-    }
-
-    pub fn add(&mut self, customer: &str) {
-        if let Affected::Customers(set) = self {
-            set.insert(customer.to_string());
-        }
-    }
-
-    pub fn merge(&mut self, other: Affected) {
-        match other {
-            Affected::Everything => *self = Affected::Everything,
-            Affected::Customers(more) => {
-                if let Affected::Customers(set) = self {
-                    set.extend(more);
-                }
-            }
-        }
-    }
+    affected: Touched,
 }
 
 impl Book {
@@ -120,18 +89,17 @@ impl Book {
                 now,
                 touched: BTreeSet::new(),
                 tags_changed: false,
-                affected: Affected::none(),
+                affected: Touched::none(),
             };
             let value = f(&mut w)?;
             let tags_changed = w.tags_changed;
-            let affected = std::mem::replace(&mut w.affected, Affected::none());
+            let affected = std::mem::replace(&mut w.affected, Touched::none());
             let touched = w.finish()?;
             Ok((value, touched, tags_changed, affected))
         })();
         match result {
             Ok((value, touched, tags_changed, affected)) => {
-                self.generation += 1;
-                self.recommend_stale.merge(affected);
+                self.committed(affected);
                 if let Some(index) = self.index.as_mut() {
                     search::refresh(&self.conn, index, &touched, tags_changed)?;
                 }
@@ -466,7 +434,7 @@ impl<'b> Writer<'b> {
                     self.affected.add(&c);
                 }
             }
-            Entity::Tag | Entity::ContentItem => self.affected = Affected::Everything,
+            Entity::Tag | Entity::ContentItem => self.affected = Touched::Everything,
             Entity::NoteRevision | Entity::TalkScript => {}
         }
         Ok(())
@@ -668,11 +636,6 @@ pub(crate) fn set_field_stamp(
     )?
     .execute(params![entity.as_str(), id, field, hlc, base])?;
     Ok(())
-}
-
-/// A tag link is present while its newest add is newer than the add its last remove saw.
-pub(crate) fn link_present(added: &str, removed: Option<&str>) -> bool {
-    removed.is_none_or(|r| added > r)
 }
 
 /// The server's limits, applied where a change is made: a value the server

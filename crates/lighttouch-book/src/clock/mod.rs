@@ -46,3 +46,9 @@ impl Clock for ManualClock {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// Whether a tag link stands: its newest add is newer than the add its last
+/// remove saw, so concurrent add and remove converge on every book.
+pub fn link_present(added: &str, removed: Option<&str>) -> bool {
+    removed.is_none_or(|r| added > r)
+}

@@ -100,7 +100,7 @@ impl Book {
     }
 
     /// Writes content items locally, in one transaction.
-    pub(crate) fn store_content(
+    pub fn store_content(
         &mut self,
         items: &[lighttouch_protocol::content::ContentItem],
     ) -> Result<ContentImportReport> {
@@ -157,8 +157,7 @@ impl Book {
             }
         }
         tx.commit()?;
-        self.generation += 1;
-        self.recommend_stale = crate::changes::Affected::Everything;
+        self.committed(crate::store::Touched::Everything);
         Ok(report)
     }
 
@@ -180,10 +179,7 @@ impl Book {
     }
 }
 
-pub(crate) fn active_items(
-    conn: &rusqlite::Connection,
-    day: NaiveDate,
-) -> Result<Vec<ContentItem>> {
+pub fn active_items(conn: &rusqlite::Connection, day: NaiveDate) -> Result<Vec<ContentItem>> {
     let d = day.format("%Y-%m-%d").to_string();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM content_items

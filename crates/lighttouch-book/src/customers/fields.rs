@@ -85,6 +85,11 @@ pub struct FieldOptions {
     pub import_fields: Vec<String>,
 }
 
+/// Fields a customer import can fill: the profile, plus tags and a note.
+pub fn customer_import_fields() -> Vec<&'static str> {
+    editable_fields().chain(["tags", "note"]).collect()
+}
+
 pub fn field_options() -> FieldOptions {
     let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
     FieldOptions {
@@ -95,7 +100,7 @@ pub fn field_options() -> FieldOptions {
         calendars: own(&["solar", "lunar"]),
         channels: own(crate::history::CHANNELS),
         touchpoint_kinds: own(crate::history::TOUCHPOINT_KINDS),
-        import_fields: own(&crate::import::customer_import_fields()),
+        import_fields: own(&customer_import_fields()),
     }
 }
 

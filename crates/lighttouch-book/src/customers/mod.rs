@@ -7,6 +7,7 @@ pub use fields::{editable_fields, parse_field};
 pub use lighttouch_text::Calendar;
 
 use crate::changes::{Entity, Writer};
+pub use crate::error::DuplicateMatch;
 use crate::error::{BookError, Result};
 use crate::history::{Purchase, Touchpoint};
 use crate::notes::Note;
@@ -66,16 +67,6 @@ pub struct CustomerRecord {
     pub touchpoints: Vec<Touchpoint>,
 }
 
-/// An existing customer that a new or edited one would duplicate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct DuplicateMatch {
-    pub customer_id: String,
-    pub name: String,
-    /// `phone` or `wechat`
-    pub matched_on: String,
-}
-
 /// An existing customer who may be the one being typed in: "this looks like
 /// 張偉, 138****8000 — open instead?".
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,13 +79,13 @@ pub struct SimilarCustomer {
     pub matched_on: String,
 }
 
-pub(crate) const CUSTOMER_COLUMNS: &str = "id, name, gender, phone, phone2, wechat, email,
+pub const CUSTOMER_COLUMNS: &str = "id, name, gender, phone, phone2, wechat, email,
     birthday, birthday_calendar, anniversary, anniversary_calendar, language, ring_size,
     wrist_size, clothing_size, shoe_size, preferred_metals, preferred_stones, preferred_styles,
     preferred_colors, budget, stage, consent_marketing, consent_at, consent_source,
     do_not_contact, owner, store, created_at, merged_into, erased_at";
 
-pub(crate) fn customer_from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
+pub fn customer_from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
     let list = |i: usize| -> rusqlite::Result<Vec<String>> {
         let s: Option<String> = r.get(i)?;
         Ok(s.and_then(|s| serde_json::from_str(&s).ok())
@@ -137,7 +128,7 @@ pub(crate) fn customer_from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
 }
 
 /// Parses every `(field, text)` pair first, so a bad one writes nothing.
-pub(crate) fn parse_all(fields: &[(&str, &str)]) -> Result<Vec<(&'static str, Value)>> {
+pub fn parse_all(fields: &[(&str, &str)]) -> Result<Vec<(&'static str, Value)>> {
     let mut out: Vec<(&'static str, Value)> = Vec::new();
     for (field, raw) in fields {
         for (name, value) in parse_field(field, raw)? {
@@ -149,6 +140,15 @@ pub(crate) fn parse_all(fields: &[(&str, &str)]) -> Result<Vec<(&'static str, Va
 }
 
 impl Book {
+    /// IDs of live customers (neither erased nor merged), oldest first.
+    pub fn customer_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM customers WHERE erased_at IS NULL AND merged_into IS NULL ORDER BY id",
+        )?;
+        let ids = stmt.query_map([], |r| r.get(0))?;
+        Ok(ids.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Creates a customer from `(field, text)` pairs and returns its ID. Refuses
     /// a phone or WeChat ID that another customer has, unless `allow_duplicate`.
     pub fn add_customer(
@@ -217,7 +217,7 @@ impl Book {
     }
 
     /// A customer that exists and is neither erased nor merged away.
-    pub(crate) fn live_customer(&self, id: &str) -> Result<Customer> {
+    pub fn live_customer(&self, id: &str) -> Result<Customer> {
         let c = self.customer(id)?;
         if c.erased_at.is_some() {
             return Err(BookError::InvalidInput(format!("customer {id} was erased")));
@@ -354,7 +354,7 @@ impl Book {
 }
 
 /// Inserts a parsed customer inside a write; shared by `add` and import.
-pub(crate) fn insert_customer(
+pub fn insert_customer(
     w: &mut Writer<'_>,
     mut parsed: Vec<(&'static str, Value)>,
     associate: Option<String>,

@@ -68,7 +68,7 @@ fn opt(v: &Option<String>) -> Value {
     v.clone().map(Value::String).unwrap_or(Value::Null)
 }
 
-pub(crate) fn purchase_fields(
+pub fn purchase_fields(
     customer_id: &str,
     p: &NewPurchase,
     now: String,
@@ -139,7 +139,7 @@ impl Book {
     }
 
     /// What `add_touchpoint` refuses, named field by field.
-    pub(crate) fn check_touchpoint(&self, customer_id: &str, t: &NewTouchpoint) -> Result<()> {
+    pub fn check_touchpoint(&self, customer_id: &str, t: &NewTouchpoint) -> Result<()> {
         self.live_customer(customer_id)?;
         if !TOUCHPOINT_KINDS.contains(&t.kind.as_str()) {
             return Err(BookError::invalid(
@@ -183,7 +183,7 @@ impl Book {
 
 impl crate::changes::Writer<'_> {
     /// Writes a checked touchpoint (see `Book::check_touchpoint`).
-    pub(crate) fn insert_touchpoint(
+    pub fn insert_touchpoint(
         &mut self,
         customer_id: &str,
         t: &NewTouchpoint,

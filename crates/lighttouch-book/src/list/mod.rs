@@ -5,7 +5,7 @@
 //! scrolling only reads the rows it shows.
 
 use crate::error::Result;
-use crate::search::MatchField;
+use crate::search::{MatchField, RememberedOrder};
 use crate::store::Book;
 use crate::tags::TagRef;
 use lighttouch_text::occasions::days_until;
@@ -92,16 +92,6 @@ pub struct ListFacets {
     pub tag_groups: Vec<String>,
 }
 
-/// The last query's order, as search-index document numbers (valid until
-/// the next write, which bumps the generation).
-pub(crate) struct ListCache {
-    query: ListQuery,
-    generation: u64,
-    docs: Vec<u32>,
-    /// Parallel to `docs`: which field the search text matched.
-    matched: Vec<Option<MatchField>>,
-}
-
 const MAX_PAGE: usize = 500;
 
 impl Book {
@@ -112,24 +102,31 @@ impl Book {
         offset: u32,
         limit: u32,
     ) -> Result<ListPage> {
+        // Scrolling asks for page after page of one query: its order is
+        // worked out once per generation of the book.
+        let key = format!("{query:?}");
+        let generation = self.generation;
         let fresh = self
-            .list_cache
+            .index
             .as_ref()
-            .is_some_and(|c| c.query == *query && c.generation == self.generation);
+            .and_then(|i| i.remembered.as_ref())
+            .is_some_and(|r| r.key == key && r.generation == generation);
         if !fresh {
             let (docs, matched) = self.ordered_docs(query)?;
-            self.list_cache = Some(ListCache {
-                query: query.clone(),
-                generation: self.generation,
-                docs,
-                matched,
-            });
+            if let Some(index) = self.index.as_mut() {
+                index.remembered = Some(RememberedOrder {
+                    key,
+                    generation,
+                    docs,
+                    matched,
+                });
+            }
         }
-        let cache = self.list_cache.as_ref().expect("filled above");
+        let index = self.index.as_ref().expect("loaded with the list");
+        let cache = index.remembered.as_ref().expect("filled above");
         let total = cache.docs.len();
         let start = (offset as usize).min(total);
         let end = (start + (limit as usize).min(MAX_PAGE)).min(total);
-        let index = self.index.as_ref().expect("loaded with the list");
         let page: Vec<(String, Option<MatchField>)> = (start..end)
             .map(|i| {
                 (
@@ -192,20 +189,16 @@ impl Book {
             ListSort::UpcomingBirthday => Some(self.birthday_distances()?),
             _ => None,
         };
-        let generation = self.generation;
         self.search_index()?;
-        let (index, name_order) = (
-            self.index.as_ref().expect("loaded above"),
-            &mut self.name_order,
-        );
+        let index = self.index.as_mut().expect("loaded above");
+        let everyone: Vec<(u32, Option<MatchField>)> = if text.is_empty() {
+            index.by_name().iter().map(|&d| (d, None)).collect()
+        } else {
+            Vec::new()
+        };
+        let index = self.index.as_ref().expect("loaded above");
         let mut found: Vec<(u32, Option<MatchField>)> = if text.is_empty() {
-            if name_order.as_ref().is_none_or(|(g, _)| *g != generation) {
-                let mut docs: Vec<u32> = index.live_docs().collect();
-                docs.sort_by(|a, b| index.doc_sort_key(*a).cmp(index.doc_sort_key(*b)));
-                *name_order = Some((generation, docs));
-            }
-            let docs = name_order.as_ref().map_or(&[][..], |(_, d)| d);
-            docs.iter().map(|&d| (d, None)).collect()
+            everyone
         } else {
             index
                 .search(&text, usize::MAX)

@@ -31,7 +31,7 @@ pub struct NoteRevision {
 /// What the note editor, an import and the server all allow.
 const MAX_NOTE_CHARS: usize = lighttouch_protocol::schema::MAX_LONG_TEXT_CHARS;
 
-pub(crate) fn validate_body(body: &str) -> Result<&str> {
+pub fn validate_body(body: &str) -> Result<&str> {
     let body = body.trim();
     if body.is_empty() {
         return Err(BookError::missing("note", "a note needs some text"));
@@ -121,7 +121,7 @@ impl Book {
 
 /// Inserts a note and its first revision: the one way a note comes to be
 /// (typed, imported or generated). Returns its ID.
-pub(crate) fn insert_note(
+pub fn insert_note(
     w: &mut crate::changes::Writer<'_>,
     customer_id: &str,
     body: &str,

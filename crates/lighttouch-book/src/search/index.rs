@@ -123,6 +123,22 @@ pub struct SearchIndex {
     /// Live customers per folded tag name, kept as docs come and go, so the
     /// tag picker's "most used first" costs nothing per call.
     tag_counts: HashMap<Box<str>, u32>,
+    /// Every live document in name order: built when first asked for,
+    /// dropped when any document changes.
+    by_name: Option<Vec<u32>>,
+    /// The order of the last customer list asked for. It numbers this
+    /// index's documents, so it lives and dies with them.
+    pub(crate) remembered: Option<RememberedOrder>,
+}
+
+/// A list's order as document numbers, for one query at one generation of
+/// the book (filters and sorts read more than the index).
+pub(crate) struct RememberedOrder {
+    pub key: String,
+    pub generation: u64,
+    pub docs: Vec<u32>,
+    /// Parallel to `docs`: which field the search text matched.
+    pub matched: Vec<Option<MatchField>>,
 }
 
 /// The folded tag names among a doc's other keys.
@@ -237,6 +253,8 @@ impl SearchIndex {
     }
 
     pub(crate) fn remove(&mut self, customer_id: &str) {
+        self.by_name = None;
+        self.remembered = None;
         let hash = self.hasher.hash_one(customer_id.as_bytes());
         let ids = &self.ids;
         let found = self
@@ -290,6 +308,16 @@ impl SearchIndex {
             .enumerate()
             .filter(|(_, d)| d.alive)
             .map(|(i, _)| i as u32)
+    }
+
+    /// Every live document, in name order.
+    pub(crate) fn by_name(&mut self) -> &[u32] {
+        if self.by_name.is_none() {
+            let mut docs: Vec<u32> = self.live_docs().collect();
+            docs.sort_by(|a, b| self.doc_sort_key(*a).cmp(self.doc_sort_key(*b)));
+            self.by_name = Some(docs);
+        }
+        self.by_name.as_deref().unwrap_or_default()
     }
 
     pub(crate) fn doc_sort_key(&self, doc: u32) -> &str {

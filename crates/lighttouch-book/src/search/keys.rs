@@ -2,7 +2,7 @@
 //! by a control byte naming its kind; queries are folded and never contain
 //! control bytes, so a match can never straddle two keys.
 
-use crate::changes::link_present;
+use crate::clock::link_present;
 use crate::error::Result;
 use lighttouch_text::fold::{fold, pinyin_spellings};
 use rusqlite::{params, Connection, OptionalExtension};

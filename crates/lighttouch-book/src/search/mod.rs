@@ -8,6 +8,7 @@
 mod index;
 mod keys;
 
+pub(crate) use index::RememberedOrder;
 pub use index::{MatchClass, MatchField, SearchIndex};
 pub(crate) use keys::{rebuild_docs_alongside, write_doc};
 

@@ -13,7 +13,9 @@ use crate::clock::{Clock, Hlc, HlcGenerator};
 use crate::error::{BookError, Result};
 use crate::search::SearchIndex;
 use rusqlite::{Connection, OptionalExtension};
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -26,19 +28,16 @@ pub struct Book {
     pub(crate) index: Option<SearchIndex>,
     /// Bumped by every committed write; cached views compare it to stay fresh.
     pub(crate) generation: u64,
-    pub(crate) list_cache: Option<crate::list::ListCache>,
-    /// Every live customer in name order, with the generation it is valid
-    /// for: clearing the search box lists everyone without sorting again.
-    pub(crate) name_order: Option<(u64, Vec<u32>)>,
-    /// Profiles, store statistics and content for recommendations, by generation.
-    pub(crate) recommend_cache: Option<crate::recommend::Cache>,
-    pub(crate) stats_cache: Option<crate::recommend::StatsCache>,
-    /// What changed since the recommendation cache was last brought up to date.
-    pub(crate) recommend_stale: crate::changes::Affected,
+    /// What the last writes touched, for views above the book that patch
+    /// their caches instead of rebuilding them (see [`Book::touched_since`]).
+    journal: VecDeque<(u64, Touched)>,
+    /// Tells this open book from any other, so a view cached for one is
+    /// never taken as fresh for another.
+    instance: u64,
     /// Correction to the device clock learnt from the sync server, in ms.
     pub(crate) clock_offset_ms: i64,
     /// Where the sync token lives when not in the book (the OS keyring).
-    pub(crate) secrets: Option<Arc<dyn crate::sync::SecretStore>>,
+    pub(crate) secrets: Option<Arc<dyn SecretStore>>,
     path: Option<PathBuf>,
 }
 
@@ -49,6 +48,64 @@ impl std::fmt::Debug for Book {
             .field("device", &self.device)
             .finish()
     }
+}
+
+/// Where a device token may be kept instead of the book: the OS keyring.
+/// The book knows only this trait; the desktop shell provides the keyring.
+pub trait SecretStore: Send + Sync {
+    /// False when the store is unavailable (no keyring service running).
+    fn set(&self, key: &str, secret: &str) -> bool;
+    fn get(&self, key: &str) -> Option<String>;
+    fn delete(&self, key: &str);
+}
+
+static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
+
+/// How many committed writes the journal remembers; a view further behind
+/// rebuilds.
+const JOURNAL_LEN: usize = 64;
+/// A write touching more customers than this is recorded as touching
+/// everything: rebuilding is then as cheap as patching, and the journal
+/// stays small.
+const JOURNAL_MAX_CUSTOMERS: usize = 10_000;
+
+/// What committed writes changed, for the views kept above the book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Touched {
+    /// These customers' rows (profile, tags, notes, history, drafts).
+    Customers(HashSet<String>),
+    /// Tags, content or a whole re-download: every view rebuilds.
+    Everything,
+}
+
+impl Touched {
+    pub fn none() -> Touched {
+        Touched::Customers(HashSet::new())
+    }
+
+    pub fn add(&mut self, customer: &str) {
+        if let Touched::Customers(set) = self {
+            set.insert(customer.to_string());
+        }
+    }
+
+    pub fn merge(&mut self, other: Touched) {
+        match other {
+            Touched::Everything => *self = Touched::Everything,
+            Touched::Customers(more) => {
+                if let Touched::Customers(set) = self {
+                    set.extend(more);
+                }
+            }
+        }
+    }
+}
+
+/// A point in one open book's history of writes (see [`Book::generation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation {
+    instance: u64,
+    count: u64,
 }
 
 /// How to treat a path that holds no book yet.
@@ -117,11 +174,8 @@ impl Book {
             device,
             index: None,
             generation: 0,
-            list_cache: None,
-            name_order: None,
-            recommend_cache: None,
-            stats_cache: None,
-            recommend_stale: crate::changes::Affected::Everything,
+            journal: VecDeque::new(),
+            instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
             clock_offset_ms,
             secrets: None,
             path: None,
@@ -166,6 +220,54 @@ impl Book {
         Ok(self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Where the book stands: every committed write moves it on.
+    pub fn generation(&self) -> Generation {
+        Generation {
+            instance: self.instance,
+            count: self.generation,
+        }
+    }
+
+    /// What the writes after `since` touched: nothing when it is the current
+    /// generation, everything when it belongs to another book or lies further
+    /// back than the journal remembers.
+    pub fn touched_since(&self, since: Generation) -> Touched {
+        if since.instance != self.instance {
+            return Touched::Everything;
+        }
+        if since.count >= self.generation {
+            return Touched::none();
+        }
+        match self.journal.front() {
+            Some((oldest, _)) if *oldest <= since.count + 1 => {}
+            _ => return Touched::Everything,
+        }
+        let mut touched = Touched::none();
+        for (count, t) in &self.journal {
+            if *count > since.count {
+                touched.merge(t.clone());
+                if touched == Touched::Everything {
+                    break;
+                }
+            }
+        }
+        touched
+    }
+
+    /// Records a committed change: the generation moves on, and the journal
+    /// says what it touched. Every write path of the book ends here; so do
+    /// settings that views above the book derive from.
+    pub fn committed(&mut self, mut touched: Touched) {
+        if matches!(&touched, Touched::Customers(set) if set.len() > JOURNAL_MAX_CUSTOMERS) {
+            touched = Touched::Everything;
+        }
+        self.generation += 1;
+        if self.journal.len() == JOURNAL_LEN {
+            self.journal.pop_front();
+        }
+        self.journal.push_back((self.generation, touched));
     }
 
     /// Read-only access for tests and diagnostics.
@@ -215,13 +317,13 @@ fn not_a_book(e: BookError, path: &str) -> BookError {
     }
 }
 
-pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()?)
 }
 
-pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -3,7 +3,8 @@
 
 pub use lighttouch_text::vocabulary::{TagGroup, VOCABULARY};
 
-use crate::changes::{link_present, Entity};
+use crate::changes::Entity;
+use crate::clock::link_present;
 use crate::error::{BookError, Result};
 use crate::store::Book;
 use lighttouch_text::fold;
@@ -215,7 +216,7 @@ pub(crate) fn find_tag(conn: &rusqlite::Connection, name: &str) -> Result<Option
 
 /// The tag for `name`: an existing one (by name or synonym), else a new one,
 /// taking group and synonyms from the built-in vocabulary when it knows the word.
-pub(crate) fn ensure_tag(
+pub fn ensure_tag(
     w: &mut crate::changes::Writer<'_>,
     name: &str,
     group: Option<TagGroup>,

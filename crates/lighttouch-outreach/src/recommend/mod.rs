@@ -1,0 +1,467 @@
+//! Personalised recommendations, offline on the laptop: for one customer,
+//! the few content items that suit them, with reasons; for one item, the
+//! associate's customers it suits, each with a draft. The light-touch guard
+//! decides who may hear a promotion at all.
+
+pub mod eval;
+pub mod guard;
+pub(crate) mod lexicon;
+pub(crate) mod profile;
+pub mod reasons;
+pub(crate) mod score;
+pub(crate) mod stats;
+
+use crate::Outreach;
+use chrono::NaiveDate;
+use guard::{ContactPressure, HoldReason};
+use lexicon::Lexicon;
+use lighttouch_book::error::{BookError, Result};
+use lighttouch_book::store::Book;
+use lighttouch_book::store::Touched;
+use lighttouch_text::festivals;
+use profile::Profile;
+use reasons::Reason;
+use score::{Context, Prepared};
+use serde::Serialize;
+use stats::StoreStats;
+use std::collections::{HashMap, HashSet};
+
+/// One proposed piece for a customer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Suggestion {
+    pub content_id: String,
+    pub title: String,
+    pub kind: String,
+    pub price_cents: Option<i64>,
+    pub score: f64,
+    /// Sentences for the associate, in the language asked for.
+    pub reasons: Vec<String>,
+    pub reason_codes: Vec<Reason>,
+}
+
+/// Why a customer hears no promotion now, in words.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct HeldBack {
+    pub reason: HoldReason,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Suggestions {
+    pub customer_id: String,
+    /// Empty when the customer is held back: nothing bypasses the guard.
+    pub items: Vec<Suggestion>,
+    pub pressure: ContactPressure,
+    pub held_back: Option<HeldBack>,
+}
+
+/// Who one content item suits, before drafts are composed for them.
+pub(crate) struct RankedAudience {
+    pub item: lighttouch_book::content::ContentItem,
+    /// Score, profile and reasons, best first.
+    pub chosen: Vec<(f64, Profile, Vec<Reason>)>,
+    pub held_back: u32,
+}
+
+pub(crate) fn hold_words(h: &HoldReason, lang: &str) -> String {
+    let s = match (h, lang) {
+        (HoldReason::DoNotContact, "en") => "marked do-not-contact".to_string(),
+        (HoldReason::DoNotContact, _) => "已标记请勿联系".to_string(),
+        (HoldReason::NoConsent, "en") => "no marketing consent: service messages only".to_string(),
+        (HoldReason::NoConsent, _) => "未同意营销信息：只发服务消息".to_string(),
+        (HoldReason::WeeklyCap { count, until }, "en") => {
+            format!("already contacted {count}× this week; wait until {until}")
+        }
+        (HoldReason::WeeklyCap { count, until }, _) => {
+            format!("本周已联系 {count} 次，{until} 后再联系")
+        }
+        (HoldReason::MonthlyCap { count, until }, "en") => {
+            format!("already contacted {count}× in 30 days; wait until {until}")
+        }
+        (HoldReason::MonthlyCap { count, until }, _) => {
+            format!("30 天内已联系 {count} 次，{until} 后再联系")
+        }
+    };
+    if lang == "zh-Hant" {
+        reasons::hant(&s)
+    } else {
+        s
+    }
+}
+
+/// A customer's coming occasions, with days until each.
+pub(crate) type Occasions = Vec<(Reason, i64)>;
+
+/// What recommendations read, rebuilt when the book changes.
+pub(crate) struct Cache {
+    pub lex: Lexicon,
+    /// Every live customer (for audiences, the daily queue, evaluation).
+    pub profiles: Option<Vec<Profile>>,
+    /// Where each customer sits in `profiles`.
+    positions: HashMap<String, usize>,
+    /// Active content for one day, keys resolved.
+    pub content: Option<(NaiveDate, Vec<Prepared>)>,
+    /// Each profile's coming occasions as of one day (lunar dates are costly).
+    pub occasions: Option<(NaiveDate, Vec<Occasions>)>,
+}
+
+impl Cache {
+    /// Re-reads the profiles of customers a write touched, in place.
+    fn refresh(&mut self, conn: &rusqlite::Connection, ids: HashSet<String>) -> Result<()> {
+        let Some(profiles) = self.profiles.as_mut() else {
+            return Ok(());
+        };
+        for id in ids {
+            let fresh = profile::load(conn, &self.lex, Some(&id))?
+                .into_iter()
+                .next();
+            let day = self.occasions.as_ref().map(|(d, _)| *d);
+            match (self.positions.get(&id).copied(), fresh) {
+                (Some(i), Some(p)) => {
+                    if let (Some(day), Some((_, occ))) = (day, self.occasions.as_mut()) {
+                        occ[i] = score::occasions(&p, day);
+                    }
+                    profiles[i] = p;
+                }
+                (None, Some(p)) => {
+                    if let (Some(day), Some((_, occ))) = (day, self.occasions.as_mut()) {
+                        occ.push(score::occasions(&p, day));
+                    }
+                    self.positions.insert(id, profiles.len());
+                    profiles.push(p);
+                }
+                // Erased or merged away: out of every list.
+                (Some(i), None) => {
+                    profiles.swap_remove(i);
+                    if let Some((_, occ)) = self.occasions.as_mut() {
+                        occ.swap_remove(i);
+                    }
+                    self.positions.remove(&id);
+                    if let Some(moved) = profiles.get(i) {
+                        self.positions.insert(moved.id.clone(), i);
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Store statistics change only with purchases; they outlive other writes.
+pub(crate) struct StatsCache {
+    purchases_mark: i64,
+    pub stats: StoreStats,
+}
+
+/// What a recommendation call needs loaded.
+#[derive(Clone, Copy)]
+pub(crate) struct Needs {
+    pub profiles: bool,
+    pub content_on: Option<NaiveDate>,
+}
+
+impl Outreach {
+    /// Whether every customer's profile is in memory.
+    pub fn profiles_loaded(&self) -> bool {
+        self.cache.as_ref().is_some_and(|c| c.profiles.is_some())
+    }
+
+    /// Drops every customer's profile (and what hangs on them); the next
+    /// call that needs them reads them again.
+    pub fn release_profiles(&mut self) {
+        if let Some(cache) = self.cache.as_mut() {
+            cache.profiles = None;
+            cache.positions = HashMap::new();
+            cache.occasions = None;
+        }
+    }
+
+    /// The recommendation caches, brought up to date with every write since.
+    pub(crate) fn recommend_data(
+        &mut self,
+        book: &Book,
+        needs: Needs,
+    ) -> Result<(&mut Cache, &StoreStats)> {
+        let conn = book.connection();
+        let slot = &mut self.cache;
+        let touched = match self.seen {
+            Some(seen) => book.touched_since(seen),
+            None => Touched::Everything,
+        };
+        self.seen = Some(book.generation());
+        match touched {
+            Touched::Everything => *slot = None,
+            Touched::Customers(ids) => {
+                if let Some(cache) = slot.as_mut() {
+                    cache.refresh(conn, ids)?;
+                }
+            }
+        }
+        if slot.is_none() {
+            *slot = Some(Cache {
+                lex: Lexicon::load(conn)?,
+                profiles: None,
+                positions: HashMap::new(),
+                content: None,
+                occasions: None,
+            });
+        }
+        let cache = slot.as_mut().expect("filled above");
+        if needs.profiles && cache.profiles.is_none() {
+            let profiles = profile::load(conn, &cache.lex, None)?;
+            cache.positions = profiles
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.id.clone(), i))
+                .collect();
+            cache.profiles = Some(profiles);
+            cache.occasions = None;
+        }
+        if let (Some(day), Some(profiles)) = (needs.content_on, &cache.profiles) {
+            if cache.occasions.as_ref().is_none_or(|(d, _)| *d != day) {
+                let occ = profiles.iter().map(|p| score::occasions(p, day)).collect();
+                cache.occasions = Some((day, occ));
+            }
+        }
+        if let Some(day) = needs.content_on {
+            if cache.content.as_ref().is_none_or(|(d, _)| *d != day) {
+                let items = lighttouch_book::content::active_items(conn, day)?
+                    .into_iter()
+                    .map(|i| Prepared::new(i, &cache.lex))
+                    .collect();
+                cache.content = Some((day, items));
+            }
+        }
+        let mark: i64 =
+            conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM purchases", [], |r| {
+                r.get(0)
+            })?;
+        let stats_slot = &mut self.stats;
+        if stats_slot.as_ref().is_none_or(|s| s.purchases_mark != mark) {
+            *stats_slot = Some(StatsCache {
+                purchases_mark: mark,
+                stats: StoreStats::load(conn, &cache.lex)?,
+            });
+        }
+        Ok((cache, &stats_slot.as_ref().expect("filled above").stats))
+    }
+
+    /// The reasons' language: the book's UI language, or Simplified Chinese.
+    pub fn reasons_language(&self, book: &Book) -> Result<String> {
+        Ok(book
+            .settings()?
+            .language
+            .unwrap_or_else(|| "zh-Hans".to_string()))
+    }
+
+    /// Content items for one customer, best first, each with its reasons
+    /// (in `lang`). A customer the guard holds back gets none, and the reason.
+    pub fn suggest(
+        &mut self,
+        book: &mut Book,
+        customer_id: &str,
+        limit: usize,
+        today: NaiveDate,
+        lang: &str,
+    ) -> Result<Suggestions> {
+        let settings = self.guard_settings(book)?;
+        let profile = self.one_profile(book, customer_id)?;
+        let pressure = profile.contacts.pressure(today);
+        if let Some(h) =
+            profile
+                .contacts
+                .hold(profile.consent, profile.do_not_contact, &settings, today)
+        {
+            return Ok(Suggestions {
+                customer_id: customer_id.to_string(),
+                items: Vec::new(),
+                pressure,
+                held_back: Some(HeldBack {
+                    message: hold_words(&h, lang),
+                    reason: h,
+                }),
+            });
+        }
+        let festivals = festivals::upcoming(today, score::FESTIVAL_DAYS);
+        let (cache, stats) = self.recommend_data(
+            book,
+            Needs {
+                profiles: false,
+                content_on: Some(today),
+            },
+        )?;
+        let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
+        let occ = score::occasions(&profile, today);
+        let items = &cache.content.as_ref().expect("loaded for today").1;
+        let mut scored: Vec<(f64, &Prepared, Vec<Reason>)> = items
+            .iter()
+            .filter_map(|it| {
+                score::score(it, &profile, &occ, &cx).map(|s| (s.score, it, s.reasons))
+            })
+            // Nothing that argues against itself (far over budget, turned down).
+            .filter(|(score, _, _)| *score > 0.0)
+            .collect();
+        scored.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| a.1.item.id.cmp(&b.1.item.id))
+        });
+        let scored = diversify(scored, limit);
+        Ok(Suggestions {
+            customer_id: customer_id.to_string(),
+            items: scored
+                .into_iter()
+                .map(|(score, it, reasons)| Suggestion {
+                    content_id: it.item.id.clone(),
+                    title: it.item.text_in(lang).0.to_string(),
+                    kind: it.item.kind.clone(),
+                    price_cents: it.item.price_cents,
+                    score: (score * 100.0).round() / 100.0,
+                    reasons: reasons.iter().map(|r| r.words(lang)).collect(),
+                    reason_codes: reasons,
+                })
+                .collect(),
+            pressure,
+            held_back: None,
+        })
+    }
+
+    /// One live customer's profile, read fresh.
+    pub(crate) fn one_profile(&mut self, book: &mut Book, customer_id: &str) -> Result<Profile> {
+        self.recommend_data(
+            book,
+            Needs {
+                profiles: false,
+                content_on: None,
+            },
+        )?;
+        let cache = self.cache.as_ref().expect("filled above");
+        profile::load(book.connection(), &cache.lex, Some(customer_id))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| BookError::CustomerNotFound(customer_id.to_string()))
+    }
+
+    /// The reasons one item suits one customer (empty when it is theirs already,
+    /// was sent, or was dismissed).
+    pub(crate) fn reasons_for(
+        &mut self,
+        book: &mut Book,
+        profile: &Profile,
+        content_id: &str,
+        today: NaiveDate,
+        lang: &str,
+    ) -> Result<Vec<Reason>> {
+        let item = book.content_item(content_id)?;
+        let festivals = festivals::upcoming(today, score::FESTIVAL_DAYS);
+        let (cache, stats) = self.recommend_data(
+            book,
+            Needs {
+                profiles: false,
+                content_on: None,
+            },
+        )?;
+        let prepared = Prepared::new(item, &cache.lex);
+        let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
+        let occ = score::occasions(profile, today);
+        Ok(score::score(&prepared, profile, &occ, &cx)
+            .map(|s| s.reasons)
+            .unwrap_or_default())
+    }
+
+    /// The customers `content_id` suits best, each with the reasons, and how
+    /// many it would suit who are held back.
+    pub(crate) fn rank_audience(
+        &mut self,
+        book: &mut Book,
+        content_id: &str,
+        limit: usize,
+        today: NaiveDate,
+        lang: &str,
+    ) -> Result<RankedAudience> {
+        let item = book.content_item(content_id)?;
+        let settings = self.guard_settings(book)?;
+        let associate = book.associate()?;
+        let festivals = festivals::upcoming(today, score::FESTIVAL_DAYS);
+        let (cache, stats) = self.recommend_data(
+            book,
+            Needs {
+                profiles: true,
+                content_on: Some(today),
+            },
+        )?;
+        let prepared = Prepared::new(item.clone(), &cache.lex);
+        let occasions = &cache.occasions.as_ref().expect("loaded for today").1;
+        let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
+        let mut held_back = 0;
+        let mut ranked: Vec<(f64, usize, Vec<Reason>)> = Vec::new();
+        let profiles = cache.profiles.as_ref().expect("loaded above");
+        for (i, p) in profiles.iter().enumerate() {
+            if associate.is_some() && p.owner.is_some() && p.owner != associate {
+                continue;
+            }
+            let Some(s) = score::score(&prepared, p, &occasions[i], &cx) else {
+                continue;
+            };
+            if s.score < MIN_AUDIENCE_SCORE {
+                continue;
+            }
+            if p.contacts
+                .hold(p.consent, p.do_not_contact, &settings, today)
+                .is_some()
+            {
+                held_back += 1;
+                continue;
+            }
+            ranked.push((s.score, i, s.reasons));
+        }
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        ranked.truncate(limit);
+        let chosen: Vec<(f64, Profile, Vec<Reason>)> = ranked
+            .into_iter()
+            .map(|(s, i, r)| (s, profiles[i].clone(), r))
+            .collect();
+        Ok(RankedAudience {
+            item,
+            chosen,
+            held_back,
+        })
+    }
+}
+
+/// The best `limit` items, but not five necklaces: each pick lowers the
+/// remaining items of the same kind of piece, so a short list shows range.
+fn diversify(
+    mut ranked: Vec<(f64, &Prepared, Vec<Reason>)>,
+    limit: usize,
+) -> Vec<(f64, &Prepared, Vec<Reason>)> {
+    const SAME_KIND_PENALTY: f64 = 1.5;
+    let mut picked: Vec<(f64, &Prepared, Vec<Reason>)> = Vec::with_capacity(limit);
+    while picked.len() < limit && !ranked.is_empty() {
+        let penalty = |it: &Prepared| {
+            let same = picked
+                .iter()
+                .filter(|(_, p, _)| p.category.is_some() && p.category == it.category)
+                .count();
+            same as f64 * SAME_KIND_PENALTY
+        };
+        // Ranked best first, so the first of equals wins.
+        let mut best = 0;
+        let mut best_value = f64::NEG_INFINITY;
+        for (i, (score, it, _)) in ranked.iter().enumerate() {
+            let v = score - penalty(it);
+            if v > best_value {
+                best = i;
+                best_value = v;
+            }
+        }
+        picked.push(ranked.remove(best));
+    }
+    picked
+}
+
+/// Below this an item does not suit a customer enough to bring it up.
+const MIN_AUDIENCE_SCORE: f64 = 2.0;

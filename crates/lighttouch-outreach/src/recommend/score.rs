@@ -1,0 +1,332 @@
+//! How well one content item suits one customer, with the reasons. Scores
+//! add up evidence: what they like, what goes with what they own, what the
+//! store's buyers pair, their budget, their occasions and festivals, newness.
+//! Owned, already sent and dismissed pieces are never proposed again.
+
+use super::lexicon::Lexicon;
+use super::profile::Profile;
+use super::reasons::Reason;
+use super::stats::StoreStats;
+use chrono::{Datelike, NaiveDate};
+use lighttouch_book::content::ContentItem;
+use lighttouch_book::customers::fields::BUDGETS;
+use lighttouch_book::tags::TagGroup;
+use lighttouch_text::festivals::Festival;
+use lighttouch_text::fold;
+use lighttouch_text::occasions::days_until;
+
+/// A content item with its keys resolved once.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub item: ContentItem,
+    pub keys: Vec<String>,
+    pub category: Option<String>,
+    pub title_key: String,
+    pub price_yuan: Option<f64>,
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
+}
+
+fn parse_day(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+}
+
+impl Prepared {
+    pub fn new(item: ContentItem, lex: &Lexicon) -> Prepared {
+        let mut keys: Vec<String> = item.tags.iter().map(|t| lex.key_of(t)).collect();
+        for k in lex.find_in(&item.title) {
+            keys.push(k);
+        }
+        let category = item.category.as_deref().map(|c| lex.key_of(c));
+        if let Some(c) = &category {
+            keys.push(c.clone());
+        }
+        keys.retain(|k| !k.is_empty());
+        keys.sort();
+        keys.dedup();
+        Prepared {
+            title_key: fold(&item.title),
+            price_yuan: item.price_cents.map(|c| c as f64 / 100.0),
+            first_day: item
+                .valid_from
+                .as_deref()
+                .or(Some(item.created_at.as_str()))
+                .and_then(parse_day),
+            last_day: item.valid_until.as_deref().and_then(parse_day),
+            keys,
+            category,
+            item,
+        }
+    }
+
+    /// The customer already has this piece.
+    fn owned_by(&self, p: &Profile) -> bool {
+        self.item.kind == "product"
+            && p.owned.iter().any(|o| {
+                o.sku.as_deref() == Some(self.item.id.as_str()) || o.product_key == self.title_key
+            })
+    }
+}
+
+pub(crate) struct Context<'a> {
+    pub today: NaiveDate,
+    pub lex: &'a Lexicon,
+    pub stats: &'a StoreStats,
+    /// The associate's language, for festival names in reasons.
+    pub lang: &'a str,
+    festivals: Vec<FestivalKeys<'a>>,
+    ring: String,
+    bangle: String,
+}
+
+/// A festival with its words folded and its audience resolved, once.
+struct FestivalKeys<'a> {
+    festival: &'a Festival,
+    words: Vec<String>,
+    audience: Vec<String>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(
+        today: NaiveDate,
+        lex: &'a Lexicon,
+        stats: &'a StoreStats,
+        festivals: &'a [Festival],
+        lang: &'a str,
+    ) -> Context<'a> {
+        Context {
+            today,
+            lex,
+            stats,
+            lang,
+            festivals: festivals
+                .iter()
+                .map(|f| FestivalKeys {
+                    festival: f,
+                    words: f.content_words.iter().map(|w| fold(w)).collect(),
+                    audience: f.audience.iter().map(|t| lex.key_of(t)).collect(),
+                })
+                .collect(),
+            ring: lex.key_of("戒指"),
+            bangle: lex.key_of("手镯"),
+        }
+    }
+}
+
+/// Occasions count from this many days ahead.
+pub(crate) const OCCASION_DAYS: i64 = 14;
+/// Festivals count from this many days ahead.
+pub(crate) const FESTIVAL_DAYS: i64 = 21;
+const NEW_DAYS: i64 = 14;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Scored {
+    pub score: f64,
+    pub reasons: Vec<Reason>,
+}
+
+fn band(budget: &str) -> Option<(usize, u32, Option<u32>)> {
+    BUDGETS
+        .iter()
+        .enumerate()
+        .find(|(_, (name, _, _))| *name == budget)
+        .map(|(i, (_, lo, hi))| (i, *lo, *hi))
+}
+
+fn band_of_price(yuan: f64) -> usize {
+    BUDGETS
+        .iter()
+        .position(|(_, lo, hi)| yuan >= f64::from(*lo) && hi.is_none_or(|h| yuan < f64::from(h)))
+        .unwrap_or(BUDGETS.len() - 1)
+}
+
+/// The customer's occasions in the coming days: (reason, days).
+pub(crate) fn occasions(p: &Profile, today: NaiveDate) -> Vec<(Reason, i64)> {
+    let mut out = Vec::new();
+    if let Some((text, cal)) = &p.birthday {
+        if let Some(d) = days_until(text, *cal, today).filter(|d| *d <= OCCASION_DAYS) {
+            out.push((Reason::Birthday { days: d }, d));
+        }
+    }
+    if let Some((text, cal)) = &p.anniversary {
+        if let Some(d) = days_until(text, *cal, today).filter(|d| *d <= OCCASION_DAYS) {
+            out.push((Reason::Anniversary { days: d }, d));
+        }
+    }
+    out
+}
+
+/// Scores one item for one customer; `None` when it must not be proposed.
+/// `occasions` are the customer's (see [`occasions`]), computed once per customer.
+pub(crate) fn score(
+    item: &Prepared,
+    p: &Profile,
+    occasions: &[(Reason, i64)],
+    cx: &Context,
+) -> Option<Scored> {
+    if item.owned_by(p) || p.sent.contains(&item.item.id) || p.dismissed.contains(&item.item.id) {
+        return None;
+    }
+    let mut s = 0.0;
+    let mut reasons: Vec<Reason> = Vec::new();
+    let mut personal = false;
+
+    // What they like (tags, synonyms and stated preferences); a piece about
+    // something they turned down sinks.
+    let mut likes = 0;
+    for k in &item.keys {
+        if p.avoid.contains(k) {
+            s -= 6.0;
+        } else if let Some(label) = p.likes(k) {
+            s += if likes == 0 { 3.0 } else { 1.5 };
+            likes += 1;
+            reasons.push(Reason::Likes {
+                label: label.to_string(),
+            });
+        } else if !p.interests.is_empty() && cx.lex.group_of(k) == Some(TagGroup::Preference) {
+            // A preference they have not stated: a faint maybe, not a reason.
+            s += 0.1;
+        }
+    }
+    personal |= likes > 0;
+
+    // What goes with what they own: same material or style, another kind of piece.
+    if item.item.kind == "product" {
+        if let Some(o) = p.owned.iter().find(|o| {
+            o.category != item.category
+                && o.keys
+                    .iter()
+                    .any(|k| item.keys.contains(k) && Some(k) != o.category.as_ref())
+        }) {
+            s += 2.0;
+            personal = true;
+            reasons.push(Reason::GoesWith {
+                product: o.product.clone(),
+                month: o.day.month(),
+            });
+        }
+        // What this store's buyers pair with what they bought.
+        if let Some(cat) = &item.category {
+            let best = p
+                .owned
+                .iter()
+                .filter_map(|o| o.category.as_ref())
+                .filter(|c| *c != cat)
+                .filter_map(|c| cx.stats.lift(c, cat).map(|l| (c, l)))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((had, lift)) = best.filter(|(_, l)| *l > 1.2) {
+                s += (lift.ln() * 1.5).min(1.5);
+                reasons.push(Reason::BoughtTogether {
+                    had: cx.lex.label_of(had),
+                    category: cx.lex.label_of(cat),
+                });
+            }
+        }
+        // Budget against price.
+        if let (Some(price), Some((i, _, _))) =
+            (item.price_yuan, p.budget.as_deref().and_then(band))
+        {
+            let j = band_of_price(price);
+            if j == i {
+                s += 1.0;
+                reasons.push(Reason::InBudget {
+                    band: BUDGETS[i].0.to_string(),
+                });
+            } else if j > i {
+                s -= 1.5 * (j - i) as f64;
+            } else {
+                s -= 0.3;
+            }
+        }
+        // Their size is on file for this kind of piece.
+        let size = match &item.category {
+            Some(c) if *c == cx.ring => p.ring_size.clone(),
+            Some(c) if *c == cx.bangle => p.wrist_size.clone(),
+            _ => None,
+        };
+        if let Some(size) = size {
+            s += 0.3;
+            reasons.push(Reason::SizeOnFile { size });
+        }
+    }
+
+    // Occasions: a gift moment makes any fitting piece timelier.
+    for (reason, days) in occasions {
+        s += 1.5 - *days as f64 * 0.05;
+        reasons.push(reason.clone());
+    }
+    if item.item.kind == "product" {
+        if let Some((o, days, years)) = p
+            .owned
+            .iter()
+            .filter(|o| item.keys.iter().any(|k| o.keys.contains(k)))
+            .filter_map(|o| {
+                let years = cx.today.year() - o.day.year();
+                let date = o.day.with_year(cx.today.year())?;
+                let days = (date - cx.today).num_days();
+                (years >= 1 && (0..=OCCASION_DAYS).contains(&days)).then_some((o, days, years))
+            })
+            .next()
+        {
+            s += 0.8;
+            reasons.push(Reason::PurchaseAnniversary {
+                product: o.product.clone(),
+                years,
+                days,
+            });
+        }
+    }
+
+    // Festivals: the festival's pieces for the festival's people.
+    for fk in &cx.festivals {
+        let f = fk.festival;
+        let days = (f.date - cx.today).num_days();
+        let about = fk
+            .words
+            .iter()
+            .any(|w| item.keys.contains(w) || item.title_key.contains(w.as_str()));
+        let audience = fk.audience.iter().find(|k| p.tags.contains(*k));
+        if about || audience.is_some() {
+            let mut bonus = if about { 1.0 } else { 0.0 };
+            if audience.is_some() {
+                bonus += if about { 2.0 } else { 0.5 };
+                personal = true;
+            }
+            s += bonus;
+            reasons.push(Reason::Festival {
+                name: f.name(cx.lang).to_string(),
+                days,
+                tag: audience.map(|k| cx.lex.label_of(k)),
+            });
+        }
+    }
+
+    // Newness, and a campaign about to end.
+    if let Some(first) = item.first_day {
+        let age = (cx.today - first).num_days();
+        if (0..NEW_DAYS).contains(&age) {
+            s += 1.0 - age as f64 / NEW_DAYS as f64;
+            reasons.push(Reason::New { days: age });
+        }
+    }
+    if let Some(last) = item.last_day {
+        let left = (last - cx.today).num_days();
+        if (0..=7).contains(&left) {
+            s += 0.2;
+            reasons.push(Reason::EndsSoon { days: left });
+        }
+    }
+
+    // The store's favourites break ties, never outweigh a person.
+    if cx.stats.max_popularity > 0 {
+        let pop = cx.stats.popularity(&item.title_key, &item.item.id);
+        if pop > 0 {
+            s +=
+                0.6 * (f64::from(pop) + 1.0).ln() / (f64::from(cx.stats.max_popularity) + 1.0).ln();
+            if !personal && reasons.is_empty() {
+                reasons.push(Reason::Popular);
+            }
+        }
+    }
+    Some(Scored { score: s, reasons })
+}

@@ -1,0 +1,605 @@
+//! The daily queue ("Today"): who to reach this morning and why, each with a
+//! ready draft. Birthdays and anniversaries, after-sale care, follow-ups the
+//! associate scheduled, new arrivals that match someone, and important
+//! customers gone quiet. Computed on the laptop, offline; the guard applies
+//! (promotions only where consent and caps allow; nothing for do-not-contact).
+
+use crate::drafts::Subject;
+use crate::recommend::profile::Profile;
+use crate::recommend::reasons::Reason;
+use crate::recommend::score::{self, Context, Prepared};
+use crate::recommend::Needs;
+use crate::Outreach;
+use chrono::{Duration, NaiveDate};
+use lighttouch_book::changes::Entity;
+use lighttouch_book::error::{BookError, Result};
+use lighttouch_book::store::Book;
+use lighttouch_text::festivals;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+
+/// Occasions show this many days ahead.
+const OCCASION_AHEAD: i64 = 7;
+/// After-sale check-in this many days after a purchase (the window, inclusive).
+const AFTERCARE: (i64, i64) = (3, 5);
+const CARE_MONTH: (i64, i64) = (28, 32);
+/// Important customers count as gone quiet after this long without contact.
+const QUIET_DAYS: i64 = 90;
+/// Content counts as a new arrival for this many days.
+const NEW_ARRIVAL_DAYS: i64 = 7;
+/// New arrivals go to at most this many customers each: light touch.
+const NEW_ARRIVAL_PER_ITEM: usize = 5;
+const NEW_ARRIVAL_MIN_SCORE: f64 = 3.0;
+/// Customers fully scored for one new arrival (those sharing most of its interests).
+const NEW_ARRIVAL_SHORTLIST: usize = 60;
+/// Important customers gone quiet brought up per day.
+const QUIET_PER_DAY: usize = 10;
+/// Gift ideas considered per interest of a customer.
+const GIFT_CANDIDATES_PER_INTEREST: usize = 40;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct QueueEntry {
+    /// Stable across days: done, snoozed and dismissed marks hang on it.
+    pub key: String,
+    /// follow_up, birthday, anniversary, aftercare, care_month, new_arrival or quiet
+    pub kind: String,
+    pub customer_id: String,
+    pub name: String,
+    /// The day it is about (the birthday, the follow-up's due day …).
+    pub due: String,
+    pub reasons: Vec<String>,
+    pub content_id: Option<String>,
+    pub draft: String,
+    pub draft_language: String,
+    /// A promotion (counts against the caps) or a service message.
+    pub promotion: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct FollowUp {
+    pub id: String,
+    pub customer_id: String,
+    pub due_on: String,
+    pub note: Option<String>,
+    pub done_at: Option<String>,
+}
+
+struct Candidate {
+    kind: &'static str,
+    key: String,
+    profile: usize,
+    due: NaiveDate,
+    reasons: Vec<Reason>,
+    item: Option<usize>,
+    product: Option<String>,
+    occasion: Option<String>,
+    promotion: bool,
+}
+
+/// The order entries come in (and reminders count them): follow-ups,
+/// occasions, care, new arrivals, quiet customers.
+pub(crate) fn rank(kind: &str) -> u8 {
+    match kind {
+        "follow_up" => 0,
+        "birthday" | "anniversary" => 1,
+        "aftercare" | "care_month" => 2,
+        "new_arrival" => 3,
+        _ => 4,
+    }
+}
+
+impl Outreach {
+    /// The queue for `today`, most pressing first.
+    pub fn today(
+        &mut self,
+        book: &mut Book,
+        today: NaiveDate,
+        lang: &str,
+    ) -> Result<Vec<QueueEntry>> {
+        let settings = self.guard_settings(book)?;
+        let associate = book.associate()?;
+        let marks = self.queue_marks(book, today)?;
+        let follow_ups = self.due_follow_ups(book, today)?;
+        let festivals = festivals::upcoming(today, score::FESTIVAL_DAYS);
+        let (cache, stats) = self.recommend_data(
+            book,
+            Needs {
+                profiles: true,
+                content_on: Some(today),
+            },
+        )?;
+        let profiles = cache.profiles.as_ref().expect("loaded");
+        let items = &cache.content.as_ref().expect("loaded").1;
+        let occasions = &cache.occasions.as_ref().expect("loaded").1;
+        let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
+        let mine: Vec<usize> = profiles
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                !p.do_not_contact
+                    && (associate.is_none() || p.owner.is_none() || p.owner == associate)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let allowed = |p: &Profile| {
+            p.contacts
+                .hold(p.consent, p.do_not_contact, &settings, today)
+                .is_none()
+        };
+        let by_id: HashMap<&str, usize> = profiles
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.as_str(), i))
+            .collect();
+        let mut out: Vec<Candidate> = Vec::new();
+
+        for f in &follow_ups {
+            let Some(&i) = by_id.get(f.customer_id.as_str()) else {
+                continue;
+            };
+            if profiles[i].do_not_contact {
+                continue;
+            }
+            out.push(Candidate {
+                kind: "follow_up",
+                key: format!("follow_up:{}", f.id),
+                profile: i,
+                due: NaiveDate::parse_from_str(&f.due_on, "%Y-%m-%d").unwrap_or(today),
+                reasons: Vec::new(),
+                item: None,
+                product: None,
+                occasion: f.note.clone(),
+                promotion: false,
+            });
+        }
+
+        // Gift ideas come from the pieces sharing something with the person,
+        // the store's likeliest first: scoring all of them for everyone
+        // would not fit a morning on a laptop.
+        let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (j, it) in items.iter().enumerate() {
+            if it.item.kind == "product" {
+                for k in &it.keys {
+                    by_key.entry(k.as_str()).or_default().push(j);
+                }
+            }
+        }
+        let prior = |j: usize| {
+            let it = &items[j];
+            let fresh = it
+                .first_day
+                .map_or(365, |d| (today - d).num_days().clamp(0, 365));
+            (stats.popularity(&it.title_key, &it.item.id), -fresh)
+        };
+        for list in by_key.values_mut() {
+            list.sort_by_key(|j| std::cmp::Reverse(prior(*j)));
+            list.truncate(GIFT_CANDIDATES_PER_INTEREST);
+        }
+        // The best piece for a customer, when a promotion may go to them.
+        let best_item = |i: usize| -> Option<(usize, Vec<Reason>)> {
+            let p = &profiles[i];
+            if !allowed(p) {
+                return None;
+            }
+            let mut candidates: Vec<usize> = p
+                .interests
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .chain(
+                    p.owned
+                        .iter()
+                        .flat_map(|o| o.keys.iter().map(String::as_str)),
+                )
+                .filter_map(|k| by_key.get(k))
+                .flatten()
+                .copied()
+                .collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            candidates
+                .into_iter()
+                .filter_map(|j| score::score(&items[j], p, &occasions[i], &cx).map(|s| (j, s)))
+                // A gift idea must be about the person, not just timely.
+                .filter(|(_, s)| {
+                    s.score > 2.0
+                        && s.reasons
+                            .iter()
+                            .any(|r| matches!(r, Reason::Likes { .. } | Reason::GoesWith { .. }))
+                })
+                .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.cmp(&a.0)))
+                .map(|(j, s)| (j, s.reasons))
+        };
+        let vip = cx.lex.key_of("VIP");
+        let mut quiet: Vec<(i64, usize)> = Vec::new();
+
+        for &i in &mine {
+            let p = &profiles[i];
+            for (reason, days) in &occasions[i] {
+                let (kind, days) = match reason {
+                    Reason::Birthday { .. } => ("birthday", *days),
+                    Reason::Anniversary { .. } => ("anniversary", *days),
+                    _ => continue,
+                };
+                if days > OCCASION_AHEAD {
+                    continue;
+                }
+                let due = today + Duration::days(days);
+                let reason = reason.clone();
+                let gift = best_item(i);
+                let occasion = match (kind, lang_of(p)) {
+                    ("birthday", "en") => "birthday",
+                    ("birthday", "zh-Hant") => "生日",
+                    ("birthday", _) => "生日",
+                    (_, "en") => "anniversary",
+                    (_, "zh-Hant") => "紀念日",
+                    _ => "纪念日",
+                };
+                let mut reasons = vec![reason];
+                if let Some((_, r)) = &gift {
+                    reasons.extend(
+                        r.iter()
+                            .filter(|r| {
+                                !matches!(r, Reason::Birthday { .. } | Reason::Anniversary { .. })
+                            })
+                            .cloned(),
+                    );
+                }
+                out.push(Candidate {
+                    kind,
+                    key: format!("{kind}:{}:{}", p.id, due),
+                    profile: i,
+                    due,
+                    reasons,
+                    promotion: gift.is_some(),
+                    product: None,
+                    item: gift.map(|(j, _)| j),
+                    occasion: Some(occasion.to_string()),
+                });
+            }
+            for o in &p.owned {
+                let age = (today - o.day).num_days();
+                for (kind, (from, to)) in [("aftercare", AFTERCARE), ("care_month", CARE_MONTH)] {
+                    if (from..=to).contains(&age) {
+                        out.push(Candidate {
+                            kind,
+                            key: format!("{kind}:{}:{}:{}", p.id, o.day, o.product_key),
+                            profile: i,
+                            due: o.day + Duration::days(from),
+                            reasons: Vec::new(),
+                            item: None,
+                            product: Some(o.product.clone()),
+                            occasion: None,
+                            promotion: false,
+                        });
+                    }
+                }
+            }
+            let important = p.stage.as_deref() == Some("advocate") || p.tags.contains(&vip);
+            let silent_for = p.contacts.last_contact.map(|d| (today - d).num_days());
+            if let Some(days) = silent_for.filter(|d| important && *d >= QUIET_DAYS) {
+                quiet.push((days, i));
+            }
+        }
+        // The longest silent first, a few a day.
+        quiet.sort_by_key(|(days, i)| (std::cmp::Reverse(*days), *i));
+        for (_, i) in quiet
+            .into_iter()
+            .filter(|(_, i)| allowed(&profiles[*i]))
+            .take(QUIET_PER_DAY)
+        {
+            let gift = best_item(i);
+            out.push(Candidate {
+                kind: "quiet",
+                key: format!("quiet:{}:{}", profiles[i].id, today.format("%Y-%m")),
+                profile: i,
+                due: today,
+                reasons: gift.as_ref().map(|(_, r)| r.clone()).unwrap_or_default(),
+                item: gift.map(|(j, _)| j),
+                product: None,
+                occasion: None,
+                promotion: true,
+            });
+        }
+
+        // New arrivals, to the few customers they suit best. Only customers
+        // sharing one of the item's interests are scored at all.
+        let mut by_interest: HashMap<&str, Vec<usize>> = HashMap::new();
+        for &i in &mine {
+            for (k, _) in &profiles[i].interests {
+                by_interest.entry(k.as_str()).or_default().push(i);
+            }
+        }
+        let already: HashSet<usize> = out
+            .iter()
+            .filter(|c| c.promotion)
+            .map(|c| c.profile)
+            .collect();
+        for (j, it) in items.iter().enumerate() {
+            let new = it
+                .first_day
+                .is_some_and(|d| (0..NEW_ARRIVAL_DAYS).contains(&(today - d).num_days()));
+            if !new {
+                continue;
+            }
+            // Who shares the most of what the piece is about: only they are scored.
+            let mut shared: HashMap<usize, u32> = HashMap::new();
+            for k in &it.keys {
+                for &i in by_interest.get(k.as_str()).into_iter().flatten() {
+                    *shared.entry(i).or_default() += 1;
+                }
+            }
+            let mut close: Vec<(u32, usize)> = shared
+                .into_iter()
+                .filter(|(i, _)| !already.contains(i))
+                .map(|(i, n)| (n, i))
+                .collect();
+            close.sort_by_key(|(n, i)| (std::cmp::Reverse(*n), *i));
+            let mut ranked: Vec<(f64, usize, Vec<Reason>)> = Vec::new();
+            for (_, i) in close
+                .into_iter()
+                .filter(|(_, i)| allowed(&profiles[*i]))
+                .take(NEW_ARRIVAL_SHORTLIST)
+            {
+                if let Some(s) = score::score(it, &profiles[i], &occasions[i], &cx) {
+                    if s.score >= NEW_ARRIVAL_MIN_SCORE {
+                        ranked.push((s.score, i, s.reasons));
+                    }
+                }
+            }
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            for (_, i, reasons) in ranked.into_iter().take(NEW_ARRIVAL_PER_ITEM) {
+                out.push(Candidate {
+                    kind: "new_arrival",
+                    key: format!("new_arrival:{}:{}", profiles[i].id, it.item.id),
+                    profile: i,
+                    due: it.first_day.unwrap_or(today),
+                    reasons,
+                    item: Some(j),
+                    product: None,
+                    occasion: None,
+                    promotion: true,
+                });
+            }
+        }
+
+        out.retain(|c| !marks.contains(&c.key));
+        // One promotion per customer per day: the most pressing one.
+        out.sort_by(|a, b| {
+            rank(a.kind)
+                .cmp(&rank(b.kind))
+                .then(a.due.cmp(&b.due))
+                .then(a.key.cmp(&b.key))
+        });
+        let mut promoted = HashSet::new();
+        out.retain(|c| !c.promotion || promoted.insert(c.profile));
+
+        let picked: Vec<(Candidate, Profile, Option<Prepared>)> = out
+            .into_iter()
+            .map(|c| {
+                let p = profiles[c.profile].clone();
+                let item = c.item.map(|j| items[j].clone());
+                (c, p, item)
+            })
+            .collect();
+        let mut entries = Vec::with_capacity(picked.len());
+        for (c, p, item) in picked {
+            let language = lang_of(&p).to_string();
+            let product = item
+                .as_ref()
+                .map(|it| it.item.text_in(&language).0.to_string())
+                .or(c.product.clone());
+            let purpose = match c.kind {
+                "follow_up" => "followup",
+                "new_arrival" => "recommend",
+                k => k,
+            };
+            let composed = self.compose_for(
+                book,
+                &p,
+                &Subject {
+                    purpose,
+                    product: product.as_deref(),
+                    content_id: item.as_ref().map(|it| it.item.id.as_str()),
+                    reasons: &c.reasons,
+                    occasion: c.occasion.clone(),
+                },
+                lang,
+            )?;
+            let mut reasons = composed.reasons;
+            reasons.extend(extra_reason(&c, &p, today, lang));
+            entries.push(QueueEntry {
+                key: c.key,
+                kind: c.kind.to_string(),
+                customer_id: p.id,
+                name: p.name,
+                due: c.due.format("%Y-%m-%d").to_string(),
+                reasons,
+                content_id: item.map(|it| it.item.id),
+                draft: composed.body,
+                draft_language: composed.language,
+                promotion: c.promotion,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Marks a queue entry done or dismissed, or snoozes it until a day.
+    pub fn mark_queue_entry(
+        &mut self,
+        book: &mut Book,
+        key: &str,
+        status: &str,
+        until: Option<NaiveDate>,
+    ) -> Result<()> {
+        if !matches!(status, "done" | "dismissed" | "snoozed") {
+            return Err(BookError::invalid(
+                "status",
+                "must be done, dismissed or snoozed",
+            ));
+        }
+        if status == "snoozed" && until.is_none() {
+            return Err(BookError::missing("until", "a snooze needs a day"));
+        }
+        let customer = key.split(':').nth(1).unwrap_or_default().to_string();
+        if key.split(':').count() < 2 {
+            return Err(BookError::invalid(
+                "key",
+                format!("{key:?} is not a queue entry"),
+            ));
+        }
+        let now = book
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        // A scheduled follow-up that is done is done for everyone (it syncs).
+        if let (Some(id), "done") = (key.strip_prefix("follow_up:"), status) {
+            return self.complete_follow_up(book, id);
+        }
+        book.connection().execute(
+            "INSERT INTO queue_marks(key, customer_id, status, until, at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(key) DO UPDATE SET status = excluded.status, until = excluded.until, at = excluded.at",
+            rusqlite::params![key, customer, status, until.map(|d| d.to_string()), now],
+        )?;
+        Ok(())
+    }
+
+    fn queue_marks(&self, book: &Book, today: NaiveDate) -> Result<HashSet<String>> {
+        let mut stmt = book.connection().prepare_cached(
+            "SELECT key FROM queue_marks WHERE status != 'snoozed' OR until > ?1",
+        )?;
+        let rows = stmt.query_map([today.to_string()], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Schedules a follow-up with a customer (it syncs with the customer).
+    pub fn schedule_follow_up(
+        &mut self,
+        book: &mut Book,
+        customer_id: &str,
+        due_on: NaiveDate,
+        note: Option<&str>,
+    ) -> Result<String> {
+        book.live_customer(customer_id)?;
+        let author = book.associate()?;
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        book.write(|w| {
+            let id = uuid::Uuid::now_v7().to_string();
+            w.insert(
+                Entity::FollowUp,
+                &id,
+                &[
+                    ("customer_id", Value::String(customer_id.into())),
+                    ("due_on", Value::String(due_on.to_string())),
+                    (
+                        "note",
+                        note.map(|n| Value::String(n.into())).unwrap_or(Value::Null),
+                    ),
+                    ("author", author.map(Value::String).unwrap_or(Value::Null)),
+                    ("created_at", Value::String(w.now_text())),
+                ],
+            )?;
+            Ok(id)
+        })
+    }
+
+    pub fn complete_follow_up(&mut self, book: &mut Book, id: &str) -> Result<()> {
+        let exists: bool = book
+            .connection()
+            .prepare_cached("SELECT 1 FROM follow_ups WHERE id = ?1")?
+            .exists([id])?;
+        if !exists {
+            return Err(BookError::InvalidInput(format!(
+                "no follow-up with id {id}"
+            )));
+        }
+        book.write(|w| {
+            let now = w.now_text();
+            w.update(Entity::FollowUp, id, "done_at", &Value::String(now))?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn due_follow_ups(&self, book: &Book, today: NaiveDate) -> Result<Vec<FollowUp>> {
+        let mut stmt = book.connection().prepare_cached(
+            "SELECT id, customer_id, due_on, note, done_at FROM follow_ups
+             WHERE done_at IS NULL AND due_on <= ?1 ORDER BY due_on, id",
+        )?;
+        let rows = stmt.query_map([today.to_string()], |r| {
+            Ok(FollowUp {
+                id: r.get(0)?,
+                customer_id: r.get(1)?,
+                due_on: r.get(2)?,
+                note: r.get(3)?,
+                done_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+fn lang_of(p: &Profile) -> &str {
+    match p.language.as_deref() {
+        Some(l @ ("zh-Hans" | "zh-Hant" | "en")) => l,
+        _ => "zh-Hans",
+    }
+}
+
+/// What the entry's kind says on its own, for the associate.
+fn extra_reason(c: &Candidate, p: &Profile, today: NaiveDate, lang: &str) -> Option<String> {
+    let text = extra_reason_hans(c, p, today, lang)?;
+    let text = if lang == "zh-Hant" {
+        crate::recommend::reasons::hant(&text)
+    } else {
+        text
+    };
+    // The associate's own note says what the follow-up is about; it stays as written.
+    Some(match (c.kind, c.occasion.as_deref()) {
+        ("follow_up", Some(note)) if lang == "en" => format!("{text}: {note}"),
+        ("follow_up", Some(note)) => format!("{text}：{note}"),
+        _ => text,
+    })
+}
+
+fn extra_reason_hans(c: &Candidate, p: &Profile, today: NaiveDate, lang: &str) -> Option<String> {
+    let en = lang == "en";
+    Some(match c.kind {
+        "aftercare" | "care_month" => {
+            let days = (today
+                - (c.due
+                    - Duration::days(if c.kind == "aftercare" {
+                        AFTERCARE.0
+                    } else {
+                        CARE_MONTH.0
+                    })))
+            .num_days();
+            let product = c.product.clone().unwrap_or_default();
+            if en {
+                format!("bought the {product} {days} days ago")
+            } else {
+                format!("{days} 天前买了{product}")
+            }
+        }
+        "quiet" => {
+            let days = p
+                .contacts
+                .last_contact
+                .map(|d| (today - d).num_days())
+                .unwrap_or(0);
+            if en {
+                format!("an important customer, no contact for {days} days")
+            } else {
+                format!("重要客户，已 {days} 天没有联系")
+            }
+        }
+        "follow_up" => {
+            if en {
+                "a follow-up you scheduled".to_string()
+            } else {
+                "你安排的跟进".to_string()
+            }
+        }
+        _ => return None,
+    })
+}
