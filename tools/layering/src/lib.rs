@@ -265,8 +265,8 @@ pub fn code_only(source: &str) -> String {
             b'\'' => {
                 // A char literal ('a', '\n', '{'), or a lifetime ('a).
                 let rest = &source[i..];
-                let len = if rest.starts_with("'\\") {
-                    rest[2..].find('\'').map(|p| p + 3)
+                let len = if let Some(escaped) = rest.strip_prefix("'\\") {
+                    escaped[1..].find('\'').map(|p| p + 3)
                 } else {
                     rest.char_indices()
                         .nth(2)
@@ -375,7 +375,7 @@ fn cycles(
         let mut seen = BTreeSet::new();
         let mut todo = vec![from];
         while let Some(n) = todo.pop() {
-            for ((a, b), _) in &kept {
+            for (a, b) in kept.keys() {
                 if a == n && seen.insert(b) {
                     todo.push(b);
                 }
