@@ -266,7 +266,7 @@ pub fn code_only(source: &str) -> String {
                 // A char literal ('a', '\n', '{'), or a lifetime ('a).
                 let rest = &source[i..];
                 let len = if let Some(escaped) = rest.strip_prefix("'\\") {
-                    escaped[1..].find('\'').map(|p| p + 3)
+                    escaped[1..].find('\'').map(|p| p + 4)
                 } else {
                     rest.char_indices()
                         .nth(2)
