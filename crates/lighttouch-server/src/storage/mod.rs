@@ -4,6 +4,7 @@
 //! is one transaction inside the implementation; the rules that do not need
 //! the database (validation, clock bounds) live in `crate::sync`.
 
+mod log;
 mod postgres;
 mod sqlite;
 

@@ -3,10 +3,11 @@
 //! transaction; a log's sequence numbers are taken under its `streams` row
 //! lock, so they commit in order and a pull never skips one.
 
+use super::log;
 use super::*;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use lighttouch_protocol::codes;
 use serde_json::value::RawValue;
+use std::collections::{HashMap, HashSet};
 use tokio_postgres::{NoTls, Row};
 
 const MIGRATIONS: &[&str] = &[
@@ -481,310 +482,11 @@ impl Storage for PostgresStorage {
         changes: Vec<IncomingChange>,
         now: DateTime<Utc>,
     ) -> StorageResult<PushOutcome> {
-        let (device_id, store_id) = (pusher.device_id, pusher.store_id);
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        // The device's row lock makes a device's concurrent retries wait for each other.
-        let pushed: i64 = tx
-            .query_one(
-                "SELECT pushed_seq FROM devices WHERE id = $1 FOR UPDATE",
-                &[&device_id],
-            )
-            .await?
-            .get(0);
-        let first = changes.first().map_or(pushed + 1, |c| c.seq);
-        let last = changes.last().map_or(pushed, |c| c.seq);
-        if first > pushed + 1 {
-            return Err(StorageError::Gap {
-                expected: pushed + 1,
-            });
-        }
-        let stored: std::collections::HashMap<i64, String> = tx
-            .query(
-                "SELECT seq, digest FROM device_changes WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
-                &[&device_id, &first, &last.min(pushed)],
-            )
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        check_resent(&stored, &changes, pushed)?;
-        let mut changes = changes;
-        if first <= pushed {
-            let kept: std::collections::HashMap<i64, String> = tx
-                .query(
-                    "SELECT device_seq, hlc FROM changes WHERE device_id = $1 AND device_seq BETWEEN $2 AND $3",
-                    &[&device_id, &first, &pushed],
-                )
-                .await?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect();
-            name_stored_stamps(&mut changes, &kept);
-        }
-        let fresh: Vec<IncomingChange> = changes.into_iter().filter(|c| c.seq > pushed).collect();
-        let mut owner_changes = Vec::new();
-        if !fresh.is_empty() {
-            // The log's row lock: sequence numbers are taken and committed in order.
-            let mut seq: i64 = tx
-                .query_one(
-                    "SELECT last_seq FROM streams WHERE id = $1 FOR UPDATE",
-                    &[&store_id],
-                )
-                .await?
-                .get(0);
-            let lookup = tx
-                .prepare(
-                    "SELECT customer_id FROM row_customers WHERE stream_id = $1 AND entity = $2 AND row_id = $3",
-                )
-                .await?;
-            let register = tx
-                .prepare(
-                    "INSERT INTO row_customers(stream_id, entity, row_id, customer_id) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT DO NOTHING",
-                )
-                .await?;
-            let is_erased = tx
-                .prepare("SELECT 1 FROM erased WHERE stream_id = $1 AND customer_id = $2")
-                .await?;
-            let known_customer = tx
-                .prepare(
-                    "SELECT 1 FROM changes WHERE stream_id = $1 AND customer_id = $2
-                     UNION ALL SELECT 1 FROM erased WHERE stream_id = $1 AND customer_id = $2 LIMIT 1",
-                )
-                .await?;
-            let set_owner = tx
-                .prepare(
-                    "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (stream_id, customer_id) DO UPDATE
-                     SET owner = excluded.owner, hlc = excluded.hlc",
-                )
-                .await?;
-            let current_owner = tx
-                .prepare(
-                    "SELECT owner, hlc FROM customer_owners WHERE stream_id = $1 AND customer_id = $2",
-                )
-                .await?;
-            let record = tx
-                .prepare(
-                    "INSERT INTO device_changes(device_id, seq, digest, rejected_code, rejected_message)
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .await?;
-            let mut rows: Vec<(i64, IncomingChange, Option<String>)> =
-                Vec::with_capacity(fresh.len());
-            // Written to the log after the loop: customers created in this push.
-            let mut created = std::collections::HashSet::new();
-            for mut ch in fresh {
-                let mut missing = None;
-                let customer: Option<String> = if ch.verdict != Verdict::Log {
-                    None
-                } else {
-                    match customer_of(&ch) {
-                        CustomerOf::Known { customer, .. }
-                            if needs_known_customer(&ch)
-                                && !created.contains(&customer)
-                                && tx
-                                    .query_opt(&known_customer, &[&store_id, &customer])
-                                    .await?
-                                    .is_none() =>
-                        {
-                            missing = Some(not_in_store(&ch, "customer", &customer));
-                            None
-                        }
-                        CustomerOf::Known {
-                            customer,
-                            register: reg,
-                        } => {
-                            if reg {
-                                tx.execute(
-                                    &register,
-                                    &[&store_id, &ch.entity, &ch.row_id, &customer],
-                                )
-                                .await?;
-                            }
-                            Some(customer)
-                        }
-                        CustomerOf::Note(note) => {
-                            let cu: Option<String> = tx
-                                .query_opt(&lookup, &[&store_id, &"note", &note])
-                                .await?
-                                .map(|r| r.get(0));
-                            if cu.is_none() {
-                                missing = Some(not_in_store(&ch, "note", &note));
-                            }
-                            if let Some(cu) = &cu {
-                                tx.execute(&register, &[&store_id, &ch.entity, &ch.row_id, cu])
-                                    .await?;
-                            }
-                            cu
-                        }
-                        CustomerOf::Row { entity, row_id } => {
-                            let cu = tx
-                                .query_opt(&lookup, &[&store_id, &entity, &row_id])
-                                .await?
-                                .map(|r| r.get(0));
-                            if cu.is_none() {
-                                missing = Some(not_in_store(&ch, &entity, &row_id));
-                            }
-                            cu
-                        }
-                        CustomerOf::Nobody => None,
-                    }
-                };
-                // A change without its value was wiped with an erased
-                // customer (the book's outbox too): nothing left to name.
-                if let Some(refused) = missing.filter(|_| ch.value.is_some()) {
-                    ch.verdict = refused;
-                }
-                if ch.verdict == Verdict::Log && !needs_known_customer(&ch) {
-                    created.insert(ch.row_id.clone());
-                }
-                if let Some(cu) = &customer {
-                    if tx.query_opt(&is_erased, &[&store_id, cu]).await?.is_some() {
-                        ch.value = None;
-                    } else if ch.op == "erase" && ch.entity == "customer" {
-                        tx.execute(
-                            "INSERT INTO erased(stream_id, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                            &[&store_id, cu],
-                        )
-                        .await?;
-                        tx.execute(
-                            "UPDATE changes SET value = NULL WHERE stream_id = $1 AND customer_id = $2",
-                            &[&store_id, cu],
-                        )
-                        .await?;
-                        // Earlier changes of this same push are still in `rows`.
-                        for (_, earlier, c) in rows.iter_mut() {
-                            if c.as_deref() == Some(cu.as_str()) {
-                                earlier.value = None;
-                            }
-                        }
-                        tx.execute(
-                            "DELETE FROM customer_owners WHERE stream_id = $1 AND customer_id = $2",
-                            &[&store_id, cu],
-                        )
-                        .await?;
-                    } else if let Some(owner) = owner_set_by(&ch) {
-                        let current = tx
-                            .query_opt(&current_owner, &[&store_id, cu])
-                            .await?
-                            .map(|r| (r.get::<_, Option<String>>(0), r.get::<_, String>(1)));
-                        let before = current.as_ref().and_then(|(o, _)| o.clone());
-                        match owner_move(pusher, current.as_ref(), &ch.hlc, cu) {
-                            OwnerMove::Refused(message) => {
-                                ch.verdict = Verdict::Reject {
-                                    code: codes::FORBIDDEN.into(),
-                                    message,
-                                };
-                            }
-                            OwnerMove::Loses => {}
-                            OwnerMove::Moves => {
-                                tx.execute(&set_owner, &[&store_id, cu, &owner, &ch.hlc])
-                                    .await?;
-                                if before != owner {
-                                    owner_changes.push((cu.clone(), before, owner));
-                                }
-                            }
-                        }
-                    }
-                }
-                let (code, message) = match &ch.verdict {
-                    Verdict::Reject { code, message } => {
-                        (Some(code.clone()), Some(message.clone()))
-                    }
-                    _ => (None, None),
-                };
-                tx.execute(&record, &[&device_id, &ch.seq, &ch.digest, &code, &message])
-                    .await?;
-                if ch.verdict != Verdict::Log {
-                    continue;
-                }
-                seq += 1;
-                rows.push((seq, ch, customer));
-            }
-            // One multi-row insert per chunk: round trips, not rows, cost on a network.
-            for chunk in rows.chunks(500) {
-                let mut sql = String::from(
-                    "INSERT INTO changes(stream_id, seq, device_id, device_seq, hlc, entity, row_id,
-                        customer_id, op, field, value, base, received_at) VALUES ",
-                );
-                let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                    Vec::with_capacity(chunk.len() * 11 + 3);
-                params.push(&store_id);
-                params.push(&device_id);
-                params.push(&now);
-                for (i, (seq, ch, customer)) in chunk.iter().enumerate() {
-                    let b = 4 + i * 10;
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&format!(
-                        "($1, ${}, $2, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $3)",
-                        b,
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7,
-                        b + 8,
-                        b + 9
-                    ));
-                    params.push(seq);
-                    params.push(&ch.seq);
-                    params.push(&ch.hlc);
-                    params.push(&ch.entity);
-                    params.push(&ch.row_id);
-                    params.push(customer);
-                    params.push(&ch.op);
-                    params.push(&ch.field);
-                    params.push(&ch.value);
-                    params.push(&ch.base);
-                }
-                tx.execute(sql.as_str(), &params).await?;
-            }
-            tx.execute(
-                "UPDATE streams SET last_seq = $1 WHERE id = $2",
-                &[&seq, &store_id],
-            )
-            .await?;
-        }
-        let applied = last.max(pushed);
-        tx.execute(
-            "UPDATE devices SET pushed_seq = $1 WHERE id = $2",
-            &[&applied, &device_id],
-        )
-        .await?;
-        let stored_stamps = tx
-            .query(
-                "SELECT device_seq, hlc FROM changes WHERE device_id = $1 AND device_seq BETWEEN $2 AND $3",
-                &[&device_id, &first, &last],
-            )
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        let rejected = tx
-            .query(
-                "SELECT seq, rejected_code, rejected_message FROM device_changes
-                 WHERE device_id = $1 AND seq BETWEEN $2 AND $3 AND rejected_code IS NOT NULL",
-                &[&device_id, &first, &last],
-            )
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
+        let out = log::push(&PgLog { tx: &tx }, pusher, changes, now).await?;
         tx.commit().await?;
-        // The book's next number follows the last one it sent.
-        let _ = applied;
-        Ok(PushOutcome {
-            applied_through: last,
-            stored_stamps,
-            rejected,
-            owner_changes,
-        })
+        Ok(out)
     }
 
     async fn pull(
@@ -891,82 +593,9 @@ impl Storage for PostgresStorage {
     async fn compact(&self, store_id: i64) -> StorageResult<Compacted> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let store: String = tx
-            .query_opt("SELECT name FROM stores WHERE id = $1", &[&store_id])
-            .await?
-            .ok_or_else(|| StorageError::NotFound(format!("no store {store_id}")))?
-            .get(0);
-        // The log's row lock: no push lands in the middle of a compaction.
-        tx.execute(
-            "SELECT last_seq FROM streams WHERE id = $1 FOR UPDATE",
-            &[&store_id],
-        )
-        .await?;
-        let horizon: i64 = tx
-            .query_one(
-                "SELECT COALESCE((SELECT MIN(pulled_seq) FROM devices WHERE store_id = $1 AND revoked_at IS NULL),
-                                 (SELECT last_seq FROM streams WHERE id = $1))",
-                &[&store_id],
-            )
-            .await?
-            .get(0);
-        let erased = tx
-            .execute(
-                "DELETE FROM changes WHERE stream_id = $1 AND seq <= $2 AND customer_id IN
-                   (SELECT customer_id FROM changes WHERE stream_id = $1 AND entity = 'customer'
-                      AND op = 'erase' AND seq <= $2)",
-                &[&store_id, &horizon],
-            )
-            .await?;
-        // Only edits a later edit knowingly replaced (its base): a value that
-        // lost to a concurrent edit stays, so a device re-downloading still
-        // records it as a conflict. The successors take over the replaced
-        // edit's base, so the chain of knowledge stays whole.
-        let replaced = tx
-            .query(
-                "SELECT s.seq, s.entity, s.row_id, s.field, s.hlc FROM changes s
-                 WHERE s.stream_id = $1 AND s.seq <= $2 AND s.op = 'set' AND EXISTS
-                   (SELECT 1 FROM changes d WHERE d.stream_id = $1 AND d.op = 'set' AND d.seq <= $2
-                      AND d.entity = s.entity AND d.row_id = s.row_id AND d.field = s.field
-                      AND d.base = s.hlc)
-                 ORDER BY s.seq",
-                &[&store_id, &horizon],
-            )
-            .await?;
-        let pass_base = tx
-            .prepare(
-                "UPDATE changes SET base = (SELECT base FROM changes WHERE stream_id = $1 AND seq = $2)
-                 WHERE stream_id = $1 AND op = 'set'
-                   AND entity = $3 AND row_id = $4 AND field = $5 AND base = $6",
-            )
-            .await?;
-        let remove = tx
-            .prepare("DELETE FROM changes WHERE stream_id = $1 AND seq = $2")
-            .await?;
-        // In log order, reading the replaced edit's base as it is now (an
-        // earlier removal may have rewritten it).
-        for r in &replaced {
-            let (seq, entity, row_id, field, hlc): (i64, String, String, String, String) =
-                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-            tx.execute(
-                &pass_base,
-                &[&store_id, &seq, &entity, &row_id, &field, &hlc],
-            )
-            .await?;
-            tx.execute(&remove, &[&store_id, &seq]).await?;
-        }
-        let replaced = replaced.len() as u64;
-        tx.execute(
-            "UPDATE streams SET compacted_through = GREATEST(compacted_through, $2) WHERE id = $1",
-            &[&store_id, &horizon],
-        )
-        .await?;
+        let out = log::compact(&PgLog { tx: &tx }, store_id).await?;
         tx.commit().await?;
-        Ok(Compacted {
-            store,
-            horizon,
-            removed: erased + replaced,
-        })
+        Ok(out)
     }
 
     async fn append_server_changes(
@@ -977,56 +606,9 @@ impl Storage for PostgresStorage {
     ) -> StorageResult<usize> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let mut seq: i64 = tx
-            .query_opt(
-                "SELECT last_seq FROM streams WHERE id = $1 FOR UPDATE",
-                &[&stream_id],
-            )
-            .await?
-            .ok_or_else(|| StorageError::NotFound(format!("no stream {stream_id}")))?
-            .get(0);
-        let n = changes.len();
-        for ch in changes {
-            seq += 1;
-            let incoming = IncomingChange {
-                seq,
-                digest: String::new(),
-                verdict: Verdict::Log,
-                hlc: ch.hlc.clone(),
-                entity: ch.entity.clone(),
-                row_id: ch.row_id.clone(),
-                op: ch.op.clone(),
-                field: ch.field.clone(),
-                value: ch.value.clone(),
-                base: None,
-            };
-            let customer = match customer_of(&incoming) {
-                CustomerOf::Known { customer, .. } => Some(customer),
-                _ => None,
-            };
-            if let (Some(cu), Some(owner)) = (&customer, owner_set_by(&incoming)) {
-                tx.execute(
-                    "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (stream_id, customer_id) DO UPDATE
-                     SET owner = excluded.owner, hlc = excluded.hlc WHERE excluded.hlc > customer_owners.hlc",
-                    &[&stream_id, cu, &owner, &ch.hlc],
-                )
-                .await?;
-            }
-            tx.execute(
-                "INSERT INTO changes(stream_id, seq, hlc, entity, row_id, customer_id, op, field, value, base, received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                &[&stream_id, &seq, &ch.hlc, &ch.entity, &ch.row_id, &customer, &ch.op, &ch.field, &ch.value, &ch.base, &now],
-            )
-            .await?;
-        }
-        tx.execute(
-            "UPDATE streams SET last_seq = $1 WHERE id = $2",
-            &[&seq, &stream_id],
-        )
-        .await?;
+        let out = log::append_server_changes(&PgLog { tx: &tx }, stream_id, changes, now).await?;
         tx.commit().await?;
-        Ok(n)
+        Ok(out)
     }
 
     async fn customers_owned_by(
@@ -1080,5 +662,415 @@ impl Storage for PostgresStorage {
                 details: serde_json::from_str(r.get::<_, &str>(4)).unwrap_or_default(),
             })
             .collect())
+    }
+}
+
+/// The log's queries over one PostgreSQL transaction. Lookups for a whole
+/// push go in one query each (arrays), so a push costs a few round trips,
+/// not a few per change.
+struct PgLog<'t> {
+    tx: &'t deadpool_postgres::Transaction<'t>,
+}
+
+impl log::LogQueries for PgLog<'_> {
+    async fn pushed_seq(&self, device: Uuid) -> StorageResult<i64> {
+        // The device's row lock makes a device's concurrent retries wait for each other.
+        Ok(self
+            .tx
+            .query_one(
+                "SELECT pushed_seq FROM devices WHERE id = $1 FOR UPDATE",
+                &[&device],
+            )
+            .await?
+            .get(0))
+    }
+
+    async fn set_pushed_seq(&self, device: Uuid, seq: i64) -> StorageResult<()> {
+        self.tx
+            .execute(
+                "UPDATE devices SET pushed_seq = $1 WHERE id = $2",
+                &[&seq, &device],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn digests(
+        &self,
+        device: Uuid,
+        first: i64,
+        last: i64,
+    ) -> StorageResult<HashMap<i64, String>> {
+        let rows = self
+            .tx
+            .query(
+                "SELECT seq, digest FROM device_changes WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
+                &[&device, &first, &last],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn stamps(
+        &self,
+        device: Uuid,
+        first: i64,
+        last: i64,
+    ) -> StorageResult<Vec<(i64, String)>> {
+        let rows = self
+            .tx
+            .query(
+                "SELECT device_seq, hlc FROM changes WHERE device_id = $1 AND device_seq BETWEEN $2 AND $3",
+                &[&device, &first, &last],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn refused(
+        &self,
+        device: Uuid,
+        first: i64,
+        last: i64,
+    ) -> StorageResult<Vec<(i64, String, String)>> {
+        let rows = self
+            .tx
+            .query(
+                "SELECT seq, rejected_code, rejected_message FROM device_changes
+                 WHERE device_id = $1 AND seq BETWEEN $2 AND $3 AND rejected_code IS NOT NULL",
+                &[&device, &first, &last],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    async fn record(&self, device: Uuid, recorded: &[log::Recorded]) -> StorageResult<()> {
+        let seqs: Vec<i64> = recorded.iter().map(|r| r.seq).collect();
+        let digests: Vec<&str> = recorded.iter().map(|r| r.digest.as_str()).collect();
+        let codes: Vec<Option<&str>> = recorded
+            .iter()
+            .map(|r| r.refused.as_ref().map(|(c, _)| c.as_str()))
+            .collect();
+        let messages: Vec<Option<&str>> = recorded
+            .iter()
+            .map(|r| r.refused.as_ref().map(|(_, m)| m.as_str()))
+            .collect();
+        self.tx
+            .execute(
+                "INSERT INTO device_changes(device_id, seq, digest, rejected_code, rejected_message)
+                 SELECT $1, * FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[])",
+                &[&device, &seqs, &digests, &codes, &messages],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn lock_log(&self, stream: i64) -> StorageResult<Option<i64>> {
+        // The log's row lock: sequence numbers are taken and committed in order.
+        Ok(self
+            .tx
+            .query_opt(
+                "SELECT last_seq FROM streams WHERE id = $1 FOR UPDATE",
+                &[&stream],
+            )
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    async fn set_last_seq(&self, stream: i64, seq: i64) -> StorageResult<()> {
+        self.tx
+            .execute(
+                "UPDATE streams SET last_seq = $1 WHERE id = $2",
+                &[&seq, &stream],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn row_customers(
+        &self,
+        stream: i64,
+        rows: &[log::RowKey],
+    ) -> StorageResult<HashMap<log::RowKey, String>> {
+        if rows.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let (entities, ids): (Vec<&str>, Vec<&str>) =
+            rows.iter().map(|(e, r)| (e.as_str(), r.as_str())).unzip();
+        let found = self
+            .tx
+            .query(
+                "SELECT r.entity, r.row_id, r.customer_id FROM row_customers r
+                 JOIN unnest($2::TEXT[], $3::TEXT[]) AS k(entity, row_id)
+                   ON r.entity = k.entity AND r.row_id = k.row_id
+                 WHERE r.stream_id = $1",
+                &[&stream, &entities, &ids],
+            )
+            .await?;
+        Ok(found
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+            .collect())
+    }
+
+    async fn register_rows(
+        &self,
+        stream: i64,
+        rows: &[(log::RowKey, String)],
+    ) -> StorageResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let entities: Vec<&str> = rows.iter().map(|((e, _), _)| e.as_str()).collect();
+        let ids: Vec<&str> = rows.iter().map(|((_, r), _)| r.as_str()).collect();
+        let customers: Vec<&str> = rows.iter().map(|(_, c)| c.as_str()).collect();
+        self.tx
+            .execute(
+                "INSERT INTO row_customers(stream_id, entity, row_id, customer_id)
+                 SELECT $1, * FROM unnest($2::TEXT[], $3::TEXT[], $4::TEXT[])
+                 ON CONFLICT DO NOTHING",
+                &[&stream, &entities, &ids, &customers],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn known_customers(
+        &self,
+        stream: i64,
+        customers: &[String],
+    ) -> StorageResult<HashSet<String>> {
+        let rows = self
+            .tx
+            .query(
+                "SELECT c FROM unnest($2::TEXT[]) AS c
+                 WHERE EXISTS (SELECT 1 FROM changes WHERE stream_id = $1 AND customer_id = c)
+                    OR EXISTS (SELECT 1 FROM erased WHERE stream_id = $1 AND customer_id = c)",
+                &[&stream, &customers],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn erased_customers(
+        &self,
+        stream: i64,
+        customers: &[String],
+    ) -> StorageResult<HashSet<String>> {
+        let rows = self
+            .tx
+            .query(
+                "SELECT customer_id FROM erased WHERE stream_id = $1 AND customer_id = ANY($2)",
+                &[&stream, &customers],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn owners(
+        &self,
+        stream: i64,
+        customers: &[String],
+    ) -> StorageResult<HashMap<String, log::Owner>> {
+        let rows = self
+            .tx
+            .query(
+                "SELECT customer_id, owner, hlc FROM customer_owners
+                 WHERE stream_id = $1 AND customer_id = ANY($2)",
+                &[&stream, &customers],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), (r.get(1), r.get(2))))
+            .collect())
+    }
+
+    async fn erase(&self, stream: i64, customers: &[String]) -> StorageResult<()> {
+        for c in customers {
+            self.tx
+                .execute(
+                    "INSERT INTO erased(stream_id, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&stream, c],
+                )
+                .await?;
+            self.tx
+                .execute(
+                    "UPDATE changes SET value = NULL WHERE stream_id = $1 AND customer_id = $2",
+                    &[&stream, c],
+                )
+                .await?;
+            self.tx
+                .execute(
+                    "DELETE FROM customer_owners WHERE stream_id = $1 AND customer_id = $2",
+                    &[&stream, c],
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn set_owners(
+        &self,
+        stream: i64,
+        owners: &[(String, Option<String>, String)],
+        only_newer: bool,
+    ) -> StorageResult<()> {
+        if owners.is_empty() {
+            return Ok(());
+        }
+        let stmt = self
+            .tx
+            .prepare(if only_newer {
+                "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (stream_id, customer_id) DO UPDATE
+                 SET owner = excluded.owner, hlc = excluded.hlc WHERE excluded.hlc > customer_owners.hlc"
+            } else {
+                "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (stream_id, customer_id) DO UPDATE
+                 SET owner = excluded.owner, hlc = excluded.hlc"
+            })
+            .await?;
+        for (customer, owner, hlc) in owners {
+            self.tx
+                .execute(&stmt, &[&stream, customer, owner, hlc])
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn append(
+        &self,
+        stream: i64,
+        device: Option<Uuid>,
+        entries: &[log::LogEntry],
+        received: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        // One multi-row insert per chunk: round trips, not rows, cost on a network.
+        for chunk in entries.chunks(500) {
+            let mut sql = String::from(
+                "INSERT INTO changes(stream_id, seq, device_id, device_seq, hlc, entity, row_id,
+                    customer_id, op, field, value, base, received_at) VALUES ",
+            );
+            let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                Vec::with_capacity(chunk.len() * 10 + 3);
+            params.push(&stream);
+            params.push(&device);
+            params.push(&received);
+            for (i, e) in chunk.iter().enumerate() {
+                let b = 4 + i * 10;
+                if i > 0 {
+                    sql.push(',');
+                }
+                let slots: Vec<String> = (b..b + 10).map(|n| format!("${n}")).collect();
+                let [seq, dseq, rest @ ..] = slots.as_slice() else {
+                    unreachable!("ten slots")
+                };
+                sql.push_str(&format!("($1, {seq}, $2, {dseq}, {}, $3)", rest.join(", ")));
+                params.push(&e.seq);
+                params.push(&e.device_seq);
+                params.push(&e.hlc);
+                params.push(&e.entity);
+                params.push(&e.row_id);
+                params.push(&e.customer);
+                params.push(&e.op);
+                params.push(&e.field);
+                params.push(&e.value);
+                params.push(&e.base);
+            }
+            self.tx.execute(sql.as_str(), &params).await?;
+        }
+        Ok(())
+    }
+
+    async fn store_name(&self, store: i64) -> StorageResult<Option<String>> {
+        Ok(self
+            .tx
+            .query_opt("SELECT name FROM stores WHERE id = $1", &[&store])
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    async fn lowest_active_pull(&self, store: i64) -> StorageResult<Option<i64>> {
+        Ok(self
+            .tx
+            .query_one(
+                "SELECT MIN(pulled_seq) FROM devices WHERE store_id = $1 AND revoked_at IS NULL",
+                &[&store],
+            )
+            .await?
+            .get(0))
+    }
+
+    async fn delete_erased_through(&self, store: i64, horizon: i64) -> StorageResult<u64> {
+        Ok(self
+            .tx
+            .execute(
+                "DELETE FROM changes WHERE stream_id = $1 AND seq <= $2 AND customer_id IN
+                   (SELECT customer_id FROM changes WHERE stream_id = $1 AND entity = 'customer'
+                      AND op = 'erase' AND seq <= $2)",
+                &[&store, &horizon],
+            )
+            .await?)
+    }
+
+    async fn replaced_edits(
+        &self,
+        store: i64,
+        horizon: i64,
+    ) -> StorageResult<Vec<log::ReplacedEdit>> {
+        let rows = self
+            .tx
+            .query(
+                "SELECT s.seq, s.entity, s.row_id, s.field, s.hlc FROM changes s
+                 WHERE s.stream_id = $1 AND s.seq <= $2 AND s.op = 'set' AND EXISTS
+                   (SELECT 1 FROM changes d WHERE d.stream_id = $1 AND d.op = 'set' AND d.seq <= $2
+                      AND d.entity = s.entity AND d.row_id = s.row_id AND d.field = s.field
+                      AND d.base = s.hlc)
+                 ORDER BY s.seq",
+                &[&store, &horizon],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| log::ReplacedEdit {
+                seq: r.get(0),
+                entity: r.get(1),
+                row_id: r.get(2),
+                field: r.get(3),
+                hlc: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn remove_replaced(&self, store: i64, e: &log::ReplacedEdit) -> StorageResult<()> {
+        self.tx
+            .execute(
+                "UPDATE changes SET base = (SELECT base FROM changes WHERE stream_id = $1 AND seq = $2)
+                 WHERE stream_id = $1 AND op = 'set'
+                   AND entity = $3 AND row_id = $4 AND field = $5 AND base = $6",
+                &[&store, &e.seq, &e.entity, &e.row_id, &e.field, &e.hlc],
+            )
+            .await?;
+        self.tx
+            .execute(
+                "DELETE FROM changes WHERE stream_id = $1 AND seq = $2",
+                &[&store, &e.seq],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_compacted(&self, store: i64, horizon: i64) -> StorageResult<()> {
+        self.tx
+            .execute(
+                "UPDATE streams SET compacted_through = GREATEST(compacted_through, $2) WHERE id = $1",
+                &[&store, &horizon],
+            )
+            .await?;
+        Ok(())
     }
 }

@@ -1,10 +1,11 @@
 //! SQLite storage: one file, nothing to install. One connection behind a
 //! mutex (SQLite has one writer anyway); work runs on the blocking pool.
 
+use super::log;
 use super::*;
-use lighttouch_protocol::codes;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::value::RawValue;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -72,6 +73,29 @@ impl SqliteStorage {
         .await
         .map_err(|e| StorageError::Database(e.to_string()))?
     }
+}
+
+impl SqliteStorage {
+    /// Runs one of the log's flows in an immediate transaction on the
+    /// blocking pool.
+    async fn in_log_transaction<T: Send + 'static>(
+        &self,
+        flow: impl FnOnce(&SqliteLog<'_>) -> StorageResult<T> + Send + 'static,
+    ) -> StorageResult<T> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = flow(&SqliteLog { tx: &tx })?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// Drives a flow's future on the blocking pool's thread: SQLite's queries
+/// never wait, so it completes without yielding to anything.
+fn drive<F: std::future::Future>(flow: F) -> F::Output {
+    tokio::runtime::Handle::current().block_on(flow)
 }
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
@@ -451,199 +475,8 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
     ) -> StorageResult<PushOutcome> {
         let pusher = pusher.clone();
-        self.run(move |c| {
-            let store_id = pusher.store_id;
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let device = pusher.device_id.to_string();
-            let pushed: i64 =
-                tx.query_row("SELECT pushed_seq FROM devices WHERE id = ?1", [&device], |r| r.get(0))?;
-            let first = changes.first().map_or(pushed + 1, |c| c.seq);
-            let last = changes.last().map_or(pushed, |c| c.seq);
-            if first > pushed + 1 {
-                return Err(StorageError::Gap { expected: pushed + 1 });
-            }
-            let stored: std::collections::HashMap<i64, String> = tx
-                .prepare_cached(
-                    "SELECT seq, digest FROM device_changes WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3",
-                )?
-                .query_map(params![device, first, last.min(pushed)], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            check_resent(&stored, &changes, pushed)?;
-            let mut changes = changes;
-            if first <= pushed {
-                let kept: std::collections::HashMap<i64, String> = tx
-                    .prepare_cached(
-                        "SELECT device_seq, hlc FROM changes WHERE device_id = ?1 AND device_seq BETWEEN ?2 AND ?3",
-                    )?
-                    .query_map(params![device, first, pushed], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()?;
-                name_stored_stamps(&mut changes, &kept);
-            }
-            let mut seq: i64 =
-                tx.query_row("SELECT last_seq FROM streams WHERE id = ?1", [store_id], |r| r.get(0))?;
-            let received = ts(now);
-            let mut owner_changes = Vec::new();
-            for mut ch in changes.into_iter().filter(|c| c.seq > pushed) {
-                let mut missing = None;
-                let customer = if ch.verdict == Verdict::Log {
-                    match customer_of(&ch) {
-                        CustomerOf::Known { customer, .. }
-                            if needs_known_customer(&ch)
-                                && !tx
-                                    .prepare_cached(
-                                        "SELECT 1 FROM changes WHERE stream_id = ?1 AND customer_id = ?2
-                                         UNION ALL SELECT 1 FROM erased WHERE stream_id = ?1 AND customer_id = ?2",
-                                    )?
-                                    .exists(params![store_id, customer])? =>
-                        {
-                            missing = Some(not_in_store(&ch, "customer", &customer));
-                            None
-                        }
-                        CustomerOf::Known { customer, register } => {
-                            if register {
-                                tx.prepare_cached(
-                                    "INSERT OR IGNORE INTO row_customers(stream_id, entity, row_id, customer_id)
-                                     VALUES (?1, ?2, ?3, ?4)",
-                                )?
-                                .execute(params![store_id, ch.entity, ch.row_id, customer])?;
-                            }
-                            Some(customer)
-                        }
-                        CustomerOf::Note(note) => {
-                            let customer: Option<String> = tx
-                                .prepare_cached(
-                                    "SELECT customer_id FROM row_customers
-                                     WHERE stream_id = ?1 AND entity = 'note' AND row_id = ?2",
-                                )?
-                                .query_row(params![store_id, note], |r| r.get(0))
-                                .optional()?;
-                            if customer.is_none() {
-                                missing = Some(not_in_store(&ch, "note", &note));
-                            }
-                            if let Some(cu) = &customer {
-                                tx.prepare_cached(
-                                    "INSERT OR IGNORE INTO row_customers(stream_id, entity, row_id, customer_id)
-                                     VALUES (?1, ?2, ?3, ?4)",
-                                )?
-                                .execute(params![store_id, ch.entity, ch.row_id, cu])?;
-                            }
-                            customer
-                        }
-                        CustomerOf::Row { entity, row_id } => {
-                            let customer = tx
-                                .prepare_cached(
-                                    "SELECT customer_id FROM row_customers
-                                     WHERE stream_id = ?1 AND entity = ?2 AND row_id = ?3",
-                                )?
-                                .query_row(params![store_id, entity, row_id], |r| r.get(0))
-                                .optional()?;
-                            if customer.is_none() {
-                                missing = Some(not_in_store(&ch, &entity, &row_id));
-                            }
-                            customer
-                        }
-                        CustomerOf::Nobody => None,
-                    }
-                } else {
-                    None
-                };
-                // A change without its value was wiped with an erased
-                // customer (the book's outbox too): nothing left to name.
-                if let Some(refused) = missing.filter(|_| ch.value.is_some()) {
-                    ch.verdict = refused;
-                }
-                if let Some(cu) = &customer {
-                    let erased = tx
-                        .prepare_cached("SELECT 1 FROM erased WHERE stream_id = ?1 AND customer_id = ?2")?
-                        .exists(params![store_id, cu])?;
-                    if erased {
-                        // Written offline after the erasure: its personal data goes too.
-                        ch.value = None;
-                    } else if ch.op == "erase" && ch.entity == "customer" {
-                        tx.execute(
-                            "INSERT OR IGNORE INTO erased(stream_id, customer_id) VALUES (?1, ?2)",
-                            params![store_id, cu],
-                        )?;
-                        tx.execute(
-                            "UPDATE changes SET value = NULL WHERE stream_id = ?1 AND customer_id = ?2",
-                            params![store_id, cu],
-                        )?;
-                        tx.execute(
-                            "DELETE FROM customer_owners WHERE stream_id = ?1 AND customer_id = ?2",
-                            params![store_id, cu],
-                        )?;
-                    } else if let Some(owner) = owner_set_by(&ch) {
-                        let current: Option<(Option<String>, String)> = tx
-                            .prepare_cached(
-                                "SELECT owner, hlc FROM customer_owners WHERE stream_id = ?1 AND customer_id = ?2",
-                            )?
-                            .query_row(params![store_id, cu], |r| Ok((r.get(0)?, r.get(1)?)))
-                            .optional()?;
-                        let before = current.as_ref().and_then(|(o, _)| o.clone());
-                        match owner_move(&pusher, current.as_ref(), &ch.hlc, cu) {
-                        OwnerMove::Refused(message) => {
-                            ch.verdict = Verdict::Reject { code: codes::FORBIDDEN.into(), message };
-                        }
-                        OwnerMove::Loses => {}
-                        OwnerMove::Moves => {
-                            tx.prepare_cached(
-                                "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
-                                 ON CONFLICT(stream_id, customer_id) DO UPDATE
-                                 SET owner = excluded.owner, hlc = excluded.hlc",
-                            )?
-                            .execute(params![store_id, cu, owner, ch.hlc])?;
-                            if before != owner {
-                                owner_changes.push((cu.clone(), before, owner));
-                            }
-                        }
-                        }
-                    }
-                }
-                let (code, message) = match &ch.verdict {
-                    Verdict::Reject { code, message } => (Some(code.as_str()), Some(message.as_str())),
-                    _ => (None, None),
-                };
-                tx.prepare_cached(
-                    "INSERT INTO device_changes(device_id, seq, digest, rejected_code, rejected_message)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![device, ch.seq, ch.digest, code, message])?;
-                if ch.verdict != Verdict::Log {
-                    continue;
-                }
-                seq += 1;
-                tx.prepare_cached(
-                    "INSERT INTO changes(stream_id, seq, device_id, device_seq, hlc, entity, row_id,
-                        customer_id, op, field, value, base, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                )?
-                .execute(params![
-                    store_id, seq, device, ch.seq, ch.hlc, ch.entity, ch.row_id, customer, ch.op,
-                    ch.field, ch.value, ch.base, received
-                ])?;
-            }
-            tx.execute("UPDATE streams SET last_seq = ?1 WHERE id = ?2", params![seq, store_id])?;
-            let applied = last.max(pushed);
-            tx.execute("UPDATE devices SET pushed_seq = ?1 WHERE id = ?2", params![applied, device])?;
-            let stored_stamps = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT device_seq, hlc FROM changes WHERE device_id = ?1 AND device_seq BETWEEN ?2 AND ?3",
-                )?;
-                let rows = stmt.query_map(params![device, first, last], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()?
-            };
-            let rejected = tx
-                .prepare_cached(
-                    "SELECT seq, rejected_code, rejected_message FROM device_changes
-                     WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3 AND rejected_code IS NOT NULL",
-                )?
-                .query_map(params![device, first, last], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            tx.commit()?;
-            // The book's next number follows the last one it sent.
-            Ok(PushOutcome { applied_through: last, stored_stamps, rejected, owner_changes })
-        })
-        .await
+        self.in_log_transaction(move |q| drive(log::push(q, &pusher, changes, now)))
+            .await
     }
 
     async fn pull(
@@ -738,62 +571,8 @@ impl Storage for SqliteStorage {
     }
 
     async fn compact(&self, store_id: i64) -> StorageResult<Compacted> {
-        self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let store: String = tx
-                .query_row("SELECT name FROM stores WHERE id = ?1", [store_id], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| StorageError::NotFound(format!("no store {store_id}")))?;
-            let horizon: i64 = tx.query_row(
-                "SELECT COALESCE((SELECT MIN(pulled_seq) FROM devices WHERE store_id = ?1 AND revoked_at IS NULL),
-                                 (SELECT last_seq FROM streams WHERE id = ?1))",
-                [store_id],
-                |r| r.get(0),
-            )?;
-            let erased = tx.execute(
-                "DELETE FROM changes WHERE stream_id = ?1 AND seq <= ?2 AND customer_id IN
-                   (SELECT customer_id FROM changes WHERE stream_id = ?1 AND entity = 'customer'
-                      AND op = 'erase' AND seq <= ?2)",
-                params![store_id, horizon],
-            )?;
-            // Only edits a later edit knowingly replaced (its base): a value
-            // that lost to a concurrent edit stays, so a device re-downloading
-            // still records it as a conflict. The successors take over the
-            // replaced edit's base, so the chain of knowledge stays whole.
-            let replaced: Vec<(i64, String, String, String, String)> = tx
-                .prepare(
-                    "SELECT s.seq, s.entity, s.row_id, s.field, s.hlc FROM changes s
-                     WHERE s.stream_id = ?1 AND s.seq <= ?2 AND s.op = 'set' AND EXISTS
-                       (SELECT 1 FROM changes d WHERE d.stream_id = ?1 AND d.op = 'set' AND d.seq <= ?2
-                          AND d.entity = s.entity AND d.row_id = s.row_id AND d.field = s.field
-                          AND d.base = s.hlc)
-                     ORDER BY s.seq",
-                )?
-                .query_map(params![store_id, horizon], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            // In log order, and reading the replaced edit's base as it is now
-            // (an earlier removal may have rewritten it).
-            for (seq, entity, row_id, field, hlc) in &replaced {
-                tx.prepare_cached(
-                    "UPDATE changes SET base = (SELECT base FROM changes WHERE stream_id = ?1 AND seq = ?2)
-                     WHERE stream_id = ?1 AND op = 'set'
-                       AND entity = ?3 AND row_id = ?4 AND field = ?5 AND base = ?6",
-                )?
-                .execute(params![store_id, seq, entity, row_id, field, hlc])?;
-                tx.prepare_cached("DELETE FROM changes WHERE stream_id = ?1 AND seq = ?2")?
-                    .execute(params![store_id, seq])?;
-            }
-            let replaced = replaced.len();
-            tx.execute(
-                "UPDATE streams SET compacted_through = MAX(compacted_through, ?2) WHERE id = ?1",
-                params![store_id, horizon],
-            )?;
-            tx.commit()?;
-            Ok(Compacted { store, horizon, removed: (erased + replaced) as u64 })
-        })
-        .await
+        self.in_log_transaction(move |q| drive(log::compact(q, store_id)))
+            .await
     }
 
     async fn append_server_changes(
@@ -802,49 +581,8 @@ impl Storage for SqliteStorage {
         changes: Vec<ServerChange>,
         now: DateTime<Utc>,
     ) -> StorageResult<usize> {
-        self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut seq: i64 = tx
-                .query_row("SELECT last_seq FROM streams WHERE id = ?1", [stream_id], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| StorageError::NotFound(format!("no stream {stream_id}")))?;
-            let n = changes.len();
-            for ch in changes {
-                seq += 1;
-                let hlc = ch.hlc.clone();
-                let incoming = IncomingChange {
-                    seq,
-                    digest: String::new(),
-                    verdict: Verdict::Log,
-                    hlc: hlc.clone(),
-                    entity: ch.entity.clone(),
-                    row_id: ch.row_id.clone(),
-                    op: ch.op.clone(),
-                    field: ch.field.clone(),
-                    value: ch.value.clone(),
-                    base: None,
-                };
-                let customer = match customer_of(&incoming) {
-                    CustomerOf::Known { customer, .. } => Some(customer),
-                    _ => None,
-                };
-                if let (Some(cu), Some(owner)) = (&customer, owner_set_by(&incoming)) {
-                    tx.execute(
-                        "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT(stream_id, customer_id) DO UPDATE
-                         SET owner = excluded.owner, hlc = excluded.hlc WHERE excluded.hlc > customer_owners.hlc",
-                        params![stream_id, cu, owner, hlc],
-                    )?;
-                }
-                tx.execute(
-                    "INSERT INTO changes(stream_id, seq, hlc, entity, row_id, customer_id, op, field, value, base, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![stream_id, seq, hlc, ch.entity, ch.row_id, customer, ch.op, ch.field, ch.value, ch.base, ts(now)],
-                )?;
-            }
-            tx.execute("UPDATE streams SET last_seq = ?1 WHERE id = ?2", params![seq, stream_id])?;
-            tx.commit()?;
-            Ok(n)
+        self.in_log_transaction(move |q| {
+            drive(log::append_server_changes(q, stream_id, changes, now))
         })
         .await
     }
@@ -902,5 +640,341 @@ impl Storage for SqliteStorage {
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
+    }
+}
+
+/// The log's queries over one SQLite transaction.
+struct SqliteLog<'t> {
+    tx: &'t rusqlite::Transaction<'t>,
+}
+
+impl log::LogQueries for SqliteLog<'_> {
+    async fn pushed_seq(&self, device: Uuid) -> StorageResult<i64> {
+        Ok(self.tx.query_row(
+            "SELECT pushed_seq FROM devices WHERE id = ?1",
+            [device.to_string()],
+            |r| r.get(0),
+        )?)
+    }
+
+    async fn set_pushed_seq(&self, device: Uuid, seq: i64) -> StorageResult<()> {
+        self.tx.execute(
+            "UPDATE devices SET pushed_seq = ?1 WHERE id = ?2",
+            params![seq, device.to_string()],
+        )?;
+        Ok(())
+    }
+
+    async fn digests(
+        &self,
+        device: Uuid,
+        first: i64,
+        last: i64,
+    ) -> StorageResult<HashMap<i64, String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT seq, digest FROM device_changes WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3",
+        )?;
+        let rows = stmt.query_map(params![device.to_string(), first, last], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    async fn stamps(
+        &self,
+        device: Uuid,
+        first: i64,
+        last: i64,
+    ) -> StorageResult<Vec<(i64, String)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT device_seq, hlc FROM changes WHERE device_id = ?1 AND device_seq BETWEEN ?2 AND ?3",
+        )?;
+        let rows = stmt.query_map(params![device.to_string(), first, last], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    async fn refused(
+        &self,
+        device: Uuid,
+        first: i64,
+        last: i64,
+    ) -> StorageResult<Vec<(i64, String, String)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT seq, rejected_code, rejected_message FROM device_changes
+             WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3 AND rejected_code IS NOT NULL",
+        )?;
+        let rows = stmt.query_map(params![device.to_string(), first, last], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    async fn record(&self, device: Uuid, recorded: &[log::Recorded]) -> StorageResult<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO device_changes(device_id, seq, digest, rejected_code, rejected_message)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let device = device.to_string();
+        for r in recorded {
+            let (code, message) = r.refused.as_ref().map(|(c, m)| (c, m)).unzip();
+            stmt.execute(params![device, r.seq, r.digest, code, message])?;
+        }
+        Ok(())
+    }
+
+    async fn lock_log(&self, stream: i64) -> StorageResult<Option<i64>> {
+        // The transaction is IMMEDIATE: it holds the one write lock already.
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT last_seq FROM streams WHERE id = ?1",
+                [stream],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    async fn set_last_seq(&self, stream: i64, seq: i64) -> StorageResult<()> {
+        self.tx.execute(
+            "UPDATE streams SET last_seq = ?1 WHERE id = ?2",
+            params![seq, stream],
+        )?;
+        Ok(())
+    }
+
+    async fn row_customers(
+        &self,
+        stream: i64,
+        rows: &[log::RowKey],
+    ) -> StorageResult<HashMap<log::RowKey, String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT customer_id FROM row_customers WHERE stream_id = ?1 AND entity = ?2 AND row_id = ?3",
+        )?;
+        let mut found = HashMap::new();
+        for key in rows {
+            if let Some(customer) = stmt
+                .query_row(params![stream, key.0, key.1], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                found.insert(key.clone(), customer);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn register_rows(
+        &self,
+        stream: i64,
+        rows: &[(log::RowKey, String)],
+    ) -> StorageResult<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO row_customers(stream_id, entity, row_id, customer_id) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for ((entity, row_id), customer) in rows {
+            stmt.execute(params![stream, entity, row_id, customer])?;
+        }
+        Ok(())
+    }
+
+    async fn known_customers(
+        &self,
+        stream: i64,
+        customers: &[String],
+    ) -> StorageResult<HashSet<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT 1 FROM changes WHERE stream_id = ?1 AND customer_id = ?2
+             UNION ALL SELECT 1 FROM erased WHERE stream_id = ?1 AND customer_id = ?2",
+        )?;
+        let mut known = HashSet::new();
+        for c in customers {
+            if stmt.exists(params![stream, c])? {
+                known.insert(c.clone());
+            }
+        }
+        Ok(known)
+    }
+
+    async fn erased_customers(
+        &self,
+        stream: i64,
+        customers: &[String],
+    ) -> StorageResult<HashSet<String>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT 1 FROM erased WHERE stream_id = ?1 AND customer_id = ?2")?;
+        let mut erased = HashSet::new();
+        for c in customers {
+            if stmt.exists(params![stream, c])? {
+                erased.insert(c.clone());
+            }
+        }
+        Ok(erased)
+    }
+
+    async fn owners(
+        &self,
+        stream: i64,
+        customers: &[String],
+    ) -> StorageResult<HashMap<String, log::Owner>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT owner, hlc FROM customer_owners WHERE stream_id = ?1 AND customer_id = ?2",
+        )?;
+        let mut owners = HashMap::new();
+        for c in customers {
+            if let Some(o) = stmt
+                .query_row(params![stream, c], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+            {
+                owners.insert(c.clone(), o);
+            }
+        }
+        Ok(owners)
+    }
+
+    async fn erase(&self, stream: i64, customers: &[String]) -> StorageResult<()> {
+        for c in customers {
+            self.tx.execute(
+                "INSERT OR IGNORE INTO erased(stream_id, customer_id) VALUES (?1, ?2)",
+                params![stream, c],
+            )?;
+            self.tx.execute(
+                "UPDATE changes SET value = NULL WHERE stream_id = ?1 AND customer_id = ?2",
+                params![stream, c],
+            )?;
+            self.tx.execute(
+                "DELETE FROM customer_owners WHERE stream_id = ?1 AND customer_id = ?2",
+                params![stream, c],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn set_owners(
+        &self,
+        stream: i64,
+        owners: &[(String, Option<String>, String)],
+        only_newer: bool,
+    ) -> StorageResult<()> {
+        let mut stmt = self.tx.prepare_cached(if only_newer {
+            "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(stream_id, customer_id) DO UPDATE
+             SET owner = excluded.owner, hlc = excluded.hlc WHERE excluded.hlc > customer_owners.hlc"
+        } else {
+            "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(stream_id, customer_id) DO UPDATE
+             SET owner = excluded.owner, hlc = excluded.hlc"
+        })?;
+        for (customer, owner, hlc) in owners {
+            stmt.execute(params![stream, customer, owner, hlc])?;
+        }
+        Ok(())
+    }
+
+    async fn append(
+        &self,
+        stream: i64,
+        device: Option<Uuid>,
+        entries: &[log::LogEntry],
+        received: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO changes(stream_id, seq, device_id, device_seq, hlc, entity, row_id,
+                customer_id, op, field, value, base, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        let (device, received) = (device.map(|d| d.to_string()), ts(received));
+        for e in entries {
+            stmt.execute(params![
+                stream,
+                e.seq,
+                device,
+                e.device_seq,
+                e.hlc,
+                e.entity,
+                e.row_id,
+                e.customer,
+                e.op,
+                e.field,
+                e.value,
+                e.base,
+                received
+            ])?;
+        }
+        Ok(())
+    }
+
+    async fn store_name(&self, store: i64) -> StorageResult<Option<String>> {
+        Ok(self
+            .tx
+            .query_row("SELECT name FROM stores WHERE id = ?1", [store], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    async fn lowest_active_pull(&self, store: i64) -> StorageResult<Option<i64>> {
+        Ok(self.tx.query_row(
+            "SELECT MIN(pulled_seq) FROM devices WHERE store_id = ?1 AND revoked_at IS NULL",
+            [store],
+            |r| r.get(0),
+        )?)
+    }
+
+    async fn delete_erased_through(&self, store: i64, horizon: i64) -> StorageResult<u64> {
+        Ok(self.tx.execute(
+            "DELETE FROM changes WHERE stream_id = ?1 AND seq <= ?2 AND customer_id IN
+               (SELECT customer_id FROM changes WHERE stream_id = ?1 AND entity = 'customer'
+                  AND op = 'erase' AND seq <= ?2)",
+            params![store, horizon],
+        )? as u64)
+    }
+
+    async fn replaced_edits(
+        &self,
+        store: i64,
+        horizon: i64,
+    ) -> StorageResult<Vec<log::ReplacedEdit>> {
+        let mut stmt = self.tx.prepare(
+            "SELECT s.seq, s.entity, s.row_id, s.field, s.hlc FROM changes s
+             WHERE s.stream_id = ?1 AND s.seq <= ?2 AND s.op = 'set' AND EXISTS
+               (SELECT 1 FROM changes d WHERE d.stream_id = ?1 AND d.op = 'set' AND d.seq <= ?2
+                  AND d.entity = s.entity AND d.row_id = s.row_id AND d.field = s.field
+                  AND d.base = s.hlc)
+             ORDER BY s.seq",
+        )?;
+        let rows = stmt.query_map(params![store, horizon], |r| {
+            Ok(log::ReplacedEdit {
+                seq: r.get(0)?,
+                entity: r.get(1)?,
+                row_id: r.get(2)?,
+                field: r.get(3)?,
+                hlc: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    async fn remove_replaced(&self, store: i64, e: &log::ReplacedEdit) -> StorageResult<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE changes SET base = (SELECT base FROM changes WHERE stream_id = ?1 AND seq = ?2)
+                 WHERE stream_id = ?1 AND op = 'set'
+                   AND entity = ?3 AND row_id = ?4 AND field = ?5 AND base = ?6",
+            )?
+            .execute(params![store, e.seq, e.entity, e.row_id, e.field, e.hlc])?;
+        self.tx
+            .prepare_cached("DELETE FROM changes WHERE stream_id = ?1 AND seq = ?2")?
+            .execute(params![store, e.seq])?;
+        Ok(())
+    }
+
+    async fn mark_compacted(&self, store: i64, horizon: i64) -> StorageResult<()> {
+        self.tx.execute(
+            "UPDATE streams SET compacted_through = MAX(compacted_through, ?2) WHERE id = ?1",
+            params![store, horizon],
+        )?;
+        Ok(())
     }
 }
