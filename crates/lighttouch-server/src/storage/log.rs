@@ -24,7 +24,7 @@ pub(crate) struct LogEntry {
     pub seq: i64,
     /// The pushing device and its number for the change; None for changes
     /// the server writes.
-    pub device_seq: Option<i64>,
+    pub device: Option<(Uuid, i64)>,
     pub hlc: String,
     pub entity: String,
     pub row_id: String,
@@ -33,6 +33,28 @@ pub(crate) struct LogEntry {
     pub field: Option<String>,
     pub value: Option<String>,
     pub base: Option<String>,
+}
+
+impl LogEntry {
+    fn new(
+        seq: i64,
+        device: Option<(Uuid, i64)>,
+        ch: IncomingChange,
+        customer: Option<String>,
+    ) -> Self {
+        LogEntry {
+            seq,
+            device,
+            hlc: ch.hlc,
+            entity: ch.entity,
+            row_id: ch.row_id,
+            customer,
+            op: ch.op,
+            field: ch.field,
+            value: ch.value,
+            base: ch.base,
+        }
+    }
 }
 
 /// What the device sent under one number, for `device_changes`.
@@ -44,6 +66,32 @@ pub(crate) struct Recorded {
 
 /// A customer's owner as the log holds it: (owner, the stamp that set it).
 pub(crate) type Owner = (Option<String>, String);
+/// Owners by customer.
+pub(crate) type Owners = HashMap<String, Owner>;
+/// An owner to set: (customer, owner, stamp).
+pub(crate) type OwnerRow = (String, Option<String>, String);
+/// Customers by the rows registered under them.
+pub(crate) type RowOwners = HashMap<RowKey, String>;
+/// A set of customer IDs.
+pub(crate) type CustomerSet = HashSet<String>;
+
+/// A device's numbers `first..=last`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeviceRange {
+    pub device: Uuid,
+    pub first: i64,
+    pub last: i64,
+}
+
+impl DeviceRange {
+    pub fn new(device: Uuid, first: i64, last: i64) -> Self {
+        DeviceRange {
+            device,
+            first,
+            last,
+        }
+    }
+}
 
 /// An edit a later edit knowingly replaced, which compaction removes.
 pub(crate) struct ReplacedEdit {
@@ -61,72 +109,37 @@ pub(crate) trait LogQueries {
     async fn pushed_seq(&self, device: Uuid) -> StorageResult<i64>;
     async fn set_pushed_seq(&self, device: Uuid, seq: i64) -> StorageResult<()>;
     /// The digests stored for the device's numbers `first..=last`.
-    async fn digests(
-        &self,
-        device: Uuid,
-        first: i64,
-        last: i64,
-    ) -> StorageResult<HashMap<i64, String>>;
+    async fn digests(&self, range: DeviceRange) -> StorageResult<HashMap<i64, String>>;
     /// (device number, stored stamp) for the device's numbers `first..=last` in the log.
-    async fn stamps(
-        &self,
-        device: Uuid,
-        first: i64,
-        last: i64,
-    ) -> StorageResult<Vec<(i64, String)>>;
+    async fn stamps(&self, range: DeviceRange) -> StorageResult<Vec<(i64, String)>>;
     /// (device number, code, message) for the refused numbers of `first..=last`.
-    async fn refused(
-        &self,
-        device: Uuid,
-        first: i64,
-        last: i64,
-    ) -> StorageResult<Vec<(i64, String, String)>>;
+    async fn refused(&self, range: DeviceRange) -> StorageResult<Vec<(i64, String, String)>>;
     async fn record(&self, device: Uuid, recorded: &[Recorded]) -> StorageResult<()>;
     /// The log's last sequence number, taking its lock (numbers are handed
     /// out and committed in order); None when there is no such log.
     async fn lock_log(&self, stream: i64) -> StorageResult<Option<i64>>;
     async fn set_last_seq(&self, stream: i64, seq: i64) -> StorageResult<()>;
     /// The customer each of `rows` was registered under.
-    async fn row_customers(
-        &self,
-        stream: i64,
-        rows: &[RowKey],
-    ) -> StorageResult<HashMap<RowKey, String>>;
+    async fn row_customers(&self, stream: i64, rows: &[RowKey]) -> StorageResult<RowOwners>;
     /// Registers rows under their customers; a row registered before keeps its customer.
     async fn register_rows(&self, stream: i64, rows: &[(RowKey, String)]) -> StorageResult<()>;
-    /// Which of `customers` the log has a change of, or an erasure.
-    async fn known_customers(
-        &self,
-        stream: i64,
-        customers: &[String],
-    ) -> StorageResult<HashSet<String>>;
-    async fn erased_customers(
-        &self,
-        stream: i64,
-        customers: &[String],
-    ) -> StorageResult<HashSet<String>>;
-    async fn owners(
-        &self,
-        stream: i64,
-        customers: &[String],
-    ) -> StorageResult<HashMap<String, Owner>>;
+    /// Which of `ids` the log has a change of, or an erasure.
+    async fn known_customers(&self, stream: i64, ids: &[String]) -> StorageResult<CustomerSet>;
+    async fn erased_customers(&self, stream: i64, ids: &[String]) -> StorageResult<CustomerSet>;
+    async fn owners(&self, stream: i64, ids: &[String]) -> StorageResult<Owners>;
     /// Records the erasures, nulls the values of the customers' changes in
     /// the log and forgets their owners.
-    async fn erase(&self, stream: i64, customers: &[String]) -> StorageResult<()>;
-    /// Sets owners in order; with `only_newer`, only where the stamp is
-    /// newer than the one the owner has.
-    async fn set_owners(
-        &self,
-        stream: i64,
-        owners: &[(String, Option<String>, String)],
-        only_newer: bool,
-    ) -> StorageResult<()>;
+    async fn erase(&self, stream: i64, ids: &[String]) -> StorageResult<()>;
+    /// Sets owners, in order.
+    async fn set_owners(&self, stream: i64, owners: &[OwnerRow]) -> StorageResult<()>;
+    /// Sets owners in order, each only over an older stamp.
+    async fn set_newer_owners(&self, stream: i64, owners: &[OwnerRow]) -> StorageResult<()>;
+    /// Appends to the log, received now.
     async fn append(
         &self,
         stream: i64,
-        device: Option<Uuid>,
         entries: &[LogEntry],
-        received: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> StorageResult<()>;
     async fn store_name(&self, store: i64) -> StorageResult<Option<String>>;
     /// The lowest pull mark among the store's active devices, if it has any.
@@ -321,18 +334,8 @@ fn decide(
             known.customers.insert(cu.clone());
         }
         seq += 1;
-        w.logged.push(LogEntry {
-            seq,
-            device_seq: Some(ch.seq),
-            hlc: ch.hlc,
-            entity: ch.entity,
-            row_id: ch.row_id,
-            customer,
-            op: ch.op,
-            field: ch.field,
-            value: ch.value,
-            base: ch.base,
-        });
+        let device = Some((pusher.device_id, ch.seq));
+        w.logged.push(LogEntry::new(seq, device, ch, customer));
     }
     w.owners = moved
         .into_iter()
@@ -363,12 +366,17 @@ pub(crate) async fn push<Q: LogQueries>(
             expected: pushed + 1,
         });
     }
-    let stored = q.digests(device, first, last.min(pushed)).await?;
+    let stored = q
+        .digests(DeviceRange::new(device, first, last.min(pushed)))
+        .await?;
     check_resent(&stored, &changes, pushed)?;
     let mut changes = changes;
     if first <= pushed {
-        let kept: HashMap<i64, String> =
-            q.stamps(device, first, pushed).await?.into_iter().collect();
+        let kept: HashMap<i64, String> = q
+            .stamps(DeviceRange::new(device, first, pushed))
+            .await?
+            .into_iter()
+            .collect();
         name_stored_stamps(&mut changes, &kept);
     }
     let fresh: Vec<IncomingChange> = changes.into_iter().filter(|c| c.seq > pushed).collect();
@@ -390,9 +398,9 @@ pub(crate) async fn push<Q: LogQueries>(
         q.register_rows(store, &w.register).await?;
         // Before this push's changes go in: its own were nulled above.
         q.erase(store, &w.erased).await?;
-        q.set_owners(store, &w.owners, false).await?;
+        q.set_owners(store, &w.owners).await?;
         q.record(device, &w.recorded).await?;
-        q.append(store, Some(device), &w.logged, now).await?;
+        q.append(store, &w.logged, now).await?;
         q.set_last_seq(store, w.last_seq).await?;
         owner_changes = w.owner_changes;
     }
@@ -400,8 +408,8 @@ pub(crate) async fn push<Q: LogQueries>(
     Ok(PushOutcome {
         // The book's next number follows the last one it sent.
         applied_through: last,
-        stored_stamps: q.stamps(device, first, last).await?,
-        rejected: q.refused(device, first, last).await?,
+        stored_stamps: q.stamps(DeviceRange::new(device, first, last)).await?,
+        rejected: q.refused(DeviceRange::new(device, first, last)).await?,
         owner_changes,
     })
 }
@@ -426,36 +434,25 @@ pub(crate) async fn append_server_changes<Q: LogQueries>(
             seq,
             digest: String::new(),
             verdict: Verdict::Log,
-            hlc: ch.hlc.clone(),
-            entity: ch.entity.clone(),
-            row_id: ch.row_id.clone(),
-            op: ch.op.clone(),
-            field: ch.field.clone(),
-            value: ch.value.clone(),
-            base: None,
+            hlc: ch.hlc,
+            entity: ch.entity,
+            row_id: ch.row_id,
+            op: ch.op,
+            field: ch.field,
+            value: ch.value,
+            base: ch.base,
         };
         let customer = match customer_of(&incoming) {
             CustomerOf::Known { customer, .. } => Some(customer),
             _ => None,
         };
         if let (Some(cu), Some(owner)) = (&customer, owner_set_by(&incoming)) {
-            owners.push((cu.clone(), owner, ch.hlc.clone()));
+            owners.push((cu.clone(), owner, incoming.hlc.clone()));
         }
-        entries.push(LogEntry {
-            seq,
-            device_seq: None,
-            hlc: ch.hlc,
-            entity: ch.entity,
-            row_id: ch.row_id,
-            customer,
-            op: ch.op,
-            field: ch.field,
-            value: ch.value,
-            base: ch.base,
-        });
+        entries.push(LogEntry::new(seq, None, incoming, customer));
     }
-    q.set_owners(stream, &owners, true).await?;
-    q.append(stream, None, &entries, now).await?;
+    q.set_newer_owners(stream, &owners).await?;
+    q.append(stream, &entries, now).await?;
     q.set_last_seq(stream, seq).await?;
     Ok(entries.len())
 }
@@ -636,7 +633,10 @@ mod tests {
             .collect();
         assert_eq!(refused, vec![(1, codes::NOT_FOUND), (2, codes::NOT_FOUND)]);
         assert_eq!(
-            w.logged.iter().map(|e| e.device_seq).collect::<Vec<_>>(),
+            w.logged
+                .iter()
+                .map(|e| e.device.map(|d| d.1))
+                .collect::<Vec<_>>(),
             vec![Some(3), Some(4)]
         );
         assert_eq!(w.last_seq, 2);

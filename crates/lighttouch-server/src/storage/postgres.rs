@@ -3,11 +3,11 @@
 //! transaction; a log's sequence numbers are taken under its `streams` row
 //! lock, so they commit in order and a pull never skips one.
 
-use super::log;
+use super::log::{self, DeviceRange};
 use super::*;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde_json::value::RawValue;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use tokio_postgres::{NoTls, Row};
 
 const MIGRATIONS: &[&str] = &[
@@ -665,6 +665,33 @@ impl Storage for PostgresStorage {
     }
 }
 
+impl PgLog<'_> {
+    async fn upsert_owners(
+        &self,
+        owners: &[log::OwnerRow],
+        stream: i64,
+        only: &str,
+    ) -> StorageResult<()> {
+        if owners.is_empty() {
+            return Ok(());
+        }
+        let stmt = self
+            .tx
+            .prepare(&format!(
+                "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (stream_id, customer_id) DO UPDATE
+                 SET owner = excluded.owner, hlc = excluded.hlc {only}"
+            ))
+            .await?;
+        for (customer, owner, hlc) in owners {
+            self.tx
+                .execute(&stmt, &[&stream, customer, owner, hlc])
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// The log's queries over one PostgreSQL transaction. Lookups for a whole
 /// push go in one query each (arrays), so a push costs a few round trips,
 /// not a few per change.
@@ -695,50 +722,35 @@ impl log::LogQueries for PgLog<'_> {
         Ok(())
     }
 
-    async fn digests(
-        &self,
-        device: Uuid,
-        first: i64,
-        last: i64,
-    ) -> StorageResult<HashMap<i64, String>> {
+    async fn digests(&self, range: DeviceRange) -> StorageResult<HashMap<i64, String>> {
         let rows = self
             .tx
             .query(
                 "SELECT seq, digest FROM device_changes WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
-                &[&device, &first, &last],
+                &[&range.device, &range.first, &range.last],
             )
             .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    async fn stamps(
-        &self,
-        device: Uuid,
-        first: i64,
-        last: i64,
-    ) -> StorageResult<Vec<(i64, String)>> {
+    async fn stamps(&self, range: DeviceRange) -> StorageResult<Vec<(i64, String)>> {
         let rows = self
             .tx
             .query(
                 "SELECT device_seq, hlc FROM changes WHERE device_id = $1 AND device_seq BETWEEN $2 AND $3",
-                &[&device, &first, &last],
+                &[&range.device, &range.first, &range.last],
             )
             .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    async fn refused(
-        &self,
-        device: Uuid,
-        first: i64,
-        last: i64,
-    ) -> StorageResult<Vec<(i64, String, String)>> {
+    async fn refused(&self, range: DeviceRange) -> StorageResult<Vec<(i64, String, String)>> {
         let rows = self
             .tx
             .query(
                 "SELECT seq, rejected_code, rejected_message FROM device_changes
                  WHERE device_id = $1 AND seq BETWEEN $2 AND $3 AND rejected_code IS NOT NULL",
-                &[&device, &first, &last],
+                &[&range.device, &range.first, &range.last],
             )
             .await?;
         Ok(rows
@@ -794,7 +806,7 @@ impl log::LogQueries for PgLog<'_> {
         &self,
         stream: i64,
         rows: &[log::RowKey],
-    ) -> StorageResult<HashMap<log::RowKey, String>> {
+    ) -> StorageResult<log::RowOwners> {
         if rows.is_empty() {
             return Ok(HashMap::new());
         }
@@ -841,15 +853,15 @@ impl log::LogQueries for PgLog<'_> {
     async fn known_customers(
         &self,
         stream: i64,
-        customers: &[String],
-    ) -> StorageResult<HashSet<String>> {
+        ids: &[String],
+    ) -> StorageResult<log::CustomerSet> {
         let rows = self
             .tx
             .query(
                 "SELECT c FROM unnest($2::TEXT[]) AS c
                  WHERE EXISTS (SELECT 1 FROM changes WHERE stream_id = $1 AND customer_id = c)
                     OR EXISTS (SELECT 1 FROM erased WHERE stream_id = $1 AND customer_id = c)",
-                &[&stream, &customers],
+                &[&stream, &ids],
             )
             .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -858,29 +870,25 @@ impl log::LogQueries for PgLog<'_> {
     async fn erased_customers(
         &self,
         stream: i64,
-        customers: &[String],
-    ) -> StorageResult<HashSet<String>> {
+        ids: &[String],
+    ) -> StorageResult<log::CustomerSet> {
         let rows = self
             .tx
             .query(
                 "SELECT customer_id FROM erased WHERE stream_id = $1 AND customer_id = ANY($2)",
-                &[&stream, &customers],
+                &[&stream, &ids],
             )
             .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    async fn owners(
-        &self,
-        stream: i64,
-        customers: &[String],
-    ) -> StorageResult<HashMap<String, log::Owner>> {
+    async fn owners(&self, stream: i64, ids: &[String]) -> StorageResult<log::Owners> {
         let rows = self
             .tx
             .query(
                 "SELECT customer_id, owner, hlc FROM customer_owners
                  WHERE stream_id = $1 AND customer_id = ANY($2)",
-                &[&stream, &customers],
+                &[&stream, &ids],
             )
             .await?;
         Ok(rows
@@ -889,8 +897,8 @@ impl log::LogQueries for PgLog<'_> {
             .collect())
     }
 
-    async fn erase(&self, stream: i64, customers: &[String]) -> StorageResult<()> {
-        for c in customers {
+    async fn erase(&self, stream: i64, ids: &[String]) -> StorageResult<()> {
+        for c in ids {
             self.tx
                 .execute(
                     "INSERT INTO erased(stream_id, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -913,41 +921,20 @@ impl log::LogQueries for PgLog<'_> {
         Ok(())
     }
 
-    async fn set_owners(
-        &self,
-        stream: i64,
-        owners: &[(String, Option<String>, String)],
-        only_newer: bool,
-    ) -> StorageResult<()> {
-        if owners.is_empty() {
-            return Ok(());
-        }
-        let stmt = self
-            .tx
-            .prepare(if only_newer {
-                "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (stream_id, customer_id) DO UPDATE
-                 SET owner = excluded.owner, hlc = excluded.hlc WHERE excluded.hlc > customer_owners.hlc"
-            } else {
-                "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (stream_id, customer_id) DO UPDATE
-                 SET owner = excluded.owner, hlc = excluded.hlc"
-            })
-            .await?;
-        for (customer, owner, hlc) in owners {
-            self.tx
-                .execute(&stmt, &[&stream, customer, owner, hlc])
-                .await?;
-        }
-        Ok(())
+    async fn set_owners(&self, stream: i64, owners: &[log::OwnerRow]) -> StorageResult<()> {
+        self.upsert_owners(owners, stream, "").await
+    }
+
+    async fn set_newer_owners(&self, stream: i64, owners: &[log::OwnerRow]) -> StorageResult<()> {
+        self.upsert_owners(owners, stream, "WHERE excluded.hlc > customer_owners.hlc")
+            .await
     }
 
     async fn append(
         &self,
         stream: i64,
-        device: Option<Uuid>,
         entries: &[log::LogEntry],
-        received: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> StorageResult<()> {
         // One multi-row insert per chunk: round trips, not rows, cost on a network.
         for chunk in entries.chunks(500) {
@@ -955,31 +942,31 @@ impl log::LogQueries for PgLog<'_> {
                 "INSERT INTO changes(stream_id, seq, device_id, device_seq, hlc, entity, row_id,
                     customer_id, op, field, value, base, received_at) VALUES ",
             );
+            let devices: Vec<(Option<Uuid>, Option<i64>)> =
+                chunk.iter().map(|e| e.device.unzip()).collect();
             let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                Vec::with_capacity(chunk.len() * 10 + 3);
+                Vec::with_capacity(chunk.len() * 11 + 2);
             params.push(&stream);
-            params.push(&device);
-            params.push(&received);
-            for (i, e) in chunk.iter().enumerate() {
-                let b = 4 + i * 10;
+            params.push(&now);
+            for (i, (e, (device, device_seq))) in chunk.iter().zip(&devices).enumerate() {
                 if i > 0 {
                     sql.push(',');
                 }
-                let slots: Vec<String> = (b..b + 10).map(|n| format!("${n}")).collect();
-                let [seq, dseq, rest @ ..] = slots.as_slice() else {
-                    unreachable!("ten slots")
-                };
-                sql.push_str(&format!("($1, {seq}, $2, {dseq}, {}, $3)", rest.join(", ")));
-                params.push(&e.seq);
-                params.push(&e.device_seq);
-                params.push(&e.hlc);
-                params.push(&e.entity);
-                params.push(&e.row_id);
-                params.push(&e.customer);
-                params.push(&e.op);
-                params.push(&e.field);
-                params.push(&e.value);
-                params.push(&e.base);
+                let slots: Vec<String> = (0..11).map(|n| format!("${}", 3 + i * 11 + n)).collect();
+                sql.push_str(&format!("($1, {}, $2)", slots.join(", ")));
+                params.extend([
+                    &e.seq as &(dyn tokio_postgres::types::ToSql + Sync),
+                    device,
+                    device_seq,
+                    &e.hlc,
+                    &e.entity,
+                    &e.row_id,
+                    &e.customer,
+                    &e.op,
+                    &e.field,
+                    &e.value,
+                    &e.base,
+                ]);
             }
             self.tx.execute(sql.as_str(), &params).await?;
         }

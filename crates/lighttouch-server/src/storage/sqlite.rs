@@ -1,11 +1,11 @@
 //! SQLite storage: one file, nothing to install. One connection behind a
 //! mutex (SQLite has one writer anyway); work runs on the blocking pool.
 
-use super::log;
+use super::log::{self, DeviceRange};
 use super::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::value::RawValue;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -89,6 +89,25 @@ impl SqliteStorage {
             Ok(out)
         })
         .await
+    }
+}
+
+impl SqliteLog<'_> {
+    fn upsert_owners(
+        &self,
+        owners: &[log::OwnerRow],
+        stream: i64,
+        only: &str,
+    ) -> StorageResult<()> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(stream_id, customer_id) DO UPDATE
+             SET owner = excluded.owner, hlc = excluded.hlc {only}"
+        ))?;
+        for (customer, owner, hlc) in owners {
+            stmt.execute(params![stream, customer, owner, hlc])?;
+        }
+        Ok(())
     }
 }
 
@@ -665,49 +684,37 @@ impl log::LogQueries for SqliteLog<'_> {
         Ok(())
     }
 
-    async fn digests(
-        &self,
-        device: Uuid,
-        first: i64,
-        last: i64,
-    ) -> StorageResult<HashMap<i64, String>> {
+    async fn digests(&self, range: DeviceRange) -> StorageResult<HashMap<i64, String>> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT seq, digest FROM device_changes WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3",
         )?;
-        let rows = stmt.query_map(params![device.to_string(), first, last], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+        let rows = stmt.query_map(
+            params![range.device.to_string(), range.first, range.last],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    async fn stamps(
-        &self,
-        device: Uuid,
-        first: i64,
-        last: i64,
-    ) -> StorageResult<Vec<(i64, String)>> {
+    async fn stamps(&self, range: DeviceRange) -> StorageResult<Vec<(i64, String)>> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT device_seq, hlc FROM changes WHERE device_id = ?1 AND device_seq BETWEEN ?2 AND ?3",
         )?;
-        let rows = stmt.query_map(params![device.to_string(), first, last], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+        let rows = stmt.query_map(
+            params![range.device.to_string(), range.first, range.last],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    async fn refused(
-        &self,
-        device: Uuid,
-        first: i64,
-        last: i64,
-    ) -> StorageResult<Vec<(i64, String, String)>> {
+    async fn refused(&self, range: DeviceRange) -> StorageResult<Vec<(i64, String, String)>> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT seq, rejected_code, rejected_message FROM device_changes
              WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3 AND rejected_code IS NOT NULL",
         )?;
-        let rows = stmt.query_map(params![device.to_string(), first, last], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
+        let rows = stmt.query_map(
+            params![range.device.to_string(), range.first, range.last],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -748,7 +755,7 @@ impl log::LogQueries for SqliteLog<'_> {
         &self,
         stream: i64,
         rows: &[log::RowKey],
-    ) -> StorageResult<HashMap<log::RowKey, String>> {
+    ) -> StorageResult<log::RowOwners> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT customer_id FROM row_customers WHERE stream_id = ?1 AND entity = ?2 AND row_id = ?3",
         )?;
@@ -781,14 +788,14 @@ impl log::LogQueries for SqliteLog<'_> {
     async fn known_customers(
         &self,
         stream: i64,
-        customers: &[String],
-    ) -> StorageResult<HashSet<String>> {
+        ids: &[String],
+    ) -> StorageResult<log::CustomerSet> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT 1 FROM changes WHERE stream_id = ?1 AND customer_id = ?2
              UNION ALL SELECT 1 FROM erased WHERE stream_id = ?1 AND customer_id = ?2",
         )?;
-        let mut known = HashSet::new();
-        for c in customers {
+        let mut known = log::CustomerSet::new();
+        for c in ids {
             if stmt.exists(params![stream, c])? {
                 known.insert(c.clone());
             }
@@ -799,13 +806,13 @@ impl log::LogQueries for SqliteLog<'_> {
     async fn erased_customers(
         &self,
         stream: i64,
-        customers: &[String],
-    ) -> StorageResult<HashSet<String>> {
+        ids: &[String],
+    ) -> StorageResult<log::CustomerSet> {
         let mut stmt = self
             .tx
             .prepare_cached("SELECT 1 FROM erased WHERE stream_id = ?1 AND customer_id = ?2")?;
-        let mut erased = HashSet::new();
-        for c in customers {
+        let mut erased = log::CustomerSet::new();
+        for c in ids {
             if stmt.exists(params![stream, c])? {
                 erased.insert(c.clone());
             }
@@ -813,16 +820,12 @@ impl log::LogQueries for SqliteLog<'_> {
         Ok(erased)
     }
 
-    async fn owners(
-        &self,
-        stream: i64,
-        customers: &[String],
-    ) -> StorageResult<HashMap<String, log::Owner>> {
+    async fn owners(&self, stream: i64, ids: &[String]) -> StorageResult<log::Owners> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT owner, hlc FROM customer_owners WHERE stream_id = ?1 AND customer_id = ?2",
         )?;
         let mut owners = HashMap::new();
-        for c in customers {
+        for c in ids {
             if let Some(o) = stmt
                 .query_row(params![stream, c], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?
@@ -833,8 +836,8 @@ impl log::LogQueries for SqliteLog<'_> {
         Ok(owners)
     }
 
-    async fn erase(&self, stream: i64, customers: &[String]) -> StorageResult<()> {
-        for c in customers {
+    async fn erase(&self, stream: i64, ids: &[String]) -> StorageResult<()> {
+        for c in ids {
             self.tx.execute(
                 "INSERT OR IGNORE INTO erased(stream_id, customer_id) VALUES (?1, ?2)",
                 params![stream, c],
@@ -851,55 +854,31 @@ impl log::LogQueries for SqliteLog<'_> {
         Ok(())
     }
 
-    async fn set_owners(
-        &self,
-        stream: i64,
-        owners: &[(String, Option<String>, String)],
-        only_newer: bool,
-    ) -> StorageResult<()> {
-        let mut stmt = self.tx.prepare_cached(if only_newer {
-            "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(stream_id, customer_id) DO UPDATE
-             SET owner = excluded.owner, hlc = excluded.hlc WHERE excluded.hlc > customer_owners.hlc"
-        } else {
-            "INSERT INTO customer_owners(stream_id, customer_id, owner, hlc) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(stream_id, customer_id) DO UPDATE
-             SET owner = excluded.owner, hlc = excluded.hlc"
-        })?;
-        for (customer, owner, hlc) in owners {
-            stmt.execute(params![stream, customer, owner, hlc])?;
-        }
-        Ok(())
+    async fn set_owners(&self, stream: i64, owners: &[log::OwnerRow]) -> StorageResult<()> {
+        self.upsert_owners(owners, stream, "")
+    }
+
+    async fn set_newer_owners(&self, stream: i64, owners: &[log::OwnerRow]) -> StorageResult<()> {
+        self.upsert_owners(owners, stream, "WHERE excluded.hlc > customer_owners.hlc")
     }
 
     async fn append(
         &self,
         stream: i64,
-        device: Option<Uuid>,
         entries: &[log::LogEntry],
-        received: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> StorageResult<()> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO changes(stream_id, seq, device_id, device_seq, hlc, entity, row_id,
                 customer_id, op, field, value, base, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
-        let (device, received) = (device.map(|d| d.to_string()), ts(received));
+        let now = ts(now);
         for e in entries {
+            let (device, device_seq) = e.device.map(|(d, n)| (d.to_string(), n)).unzip();
             stmt.execute(params![
-                stream,
-                e.seq,
-                device,
-                e.device_seq,
-                e.hlc,
-                e.entity,
-                e.row_id,
-                e.customer,
-                e.op,
-                e.field,
-                e.value,
-                e.base,
-                received
+                stream, e.seq, device, device_seq, e.hlc, e.entity, e.row_id, e.customer, e.op,
+                e.field, e.value, e.base, now
             ])?;
         }
         Ok(())
