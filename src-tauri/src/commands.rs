@@ -11,11 +11,11 @@ use lighttouch_book::list::{ListFacets, ListPage, ListQuery};
 use lighttouch_book::notes::Note;
 use lighttouch_book::store::{BookInfo, Settings};
 use lighttouch_book::sync::{Conflict, QuarantinedChange, SyncStatus};
-use lighttouch_book::tags::{Tag, TagRef};
+use lighttouch_book::tags::{Tag, TagRef, TagSuggestion};
 use lighttouch_book::{Book, Customer, CustomerRecord};
 use lighttouch_demo::demo::DemoSummary;
 use lighttouch_outreach::audience::Audience;
-use lighttouch_outreach::drafts::scripts::TalkScript;
+use lighttouch_outreach::drafts::scripts::{preview_script, ScriptPreview, TalkScript};
 use lighttouch_outreach::drafts::{Composed, Draft};
 use lighttouch_outreach::recommend::guard::GuardSettings;
 use lighttouch_outreach::recommend::Suggestions;
@@ -71,6 +71,9 @@ fn with_outreach<T>(
     let mut outreach = outreach.0.lock().map_err(|_| unavailable())?;
     Ok(f(&mut outreach, &mut book)?)
 }
+
+/// How many tags the picker offers at once.
+const TAG_SUGGESTIONS: usize = 8;
 
 fn pairs(fields: &[FieldInput]) -> Vec<(&str, &str)> {
     fields
@@ -152,6 +155,19 @@ pub async fn similar_customers(
 #[specta::specta]
 pub async fn tag_vocabulary(state: State<'_, BookState>) -> CommandResult<Vec<Tag>> {
     with_book(&state, |b| b.tag_vocabulary())
+}
+
+/// The tag picker's suggestions for what is typed, leaving out `exclude`.
+#[tauri::command]
+#[specta::specta]
+pub async fn suggest_tags(
+    state: State<'_, BookState>,
+    typed: String,
+    exclude: Vec<String>,
+) -> CommandResult<Vec<TagSuggestion>> {
+    with_book(&state, |b| {
+        b.suggest_tags(&typed, &exclude, TAG_SUGGESTIONS)
+    })
 }
 
 #[tauri::command]
@@ -554,6 +570,18 @@ pub async fn update_guard_settings(
     with_outreach(&state, &outreach, |o, b| {
         o.update_guard_settings(b, &settings)
     })
+}
+
+/// The talk-script editor's preview and typo check, as the associate types.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_talk_script(
+    body: String,
+    language: String,
+    purpose: String,
+    associate: String,
+) -> CommandResult<ScriptPreview> {
+    Ok(preview_script(&body, &language, &purpose, &associate))
 }
 
 #[tauri::command]

@@ -30,6 +30,8 @@ describe("NewCustomer", () => {
   it("warns about a similar customer and offers to open it instead", async () => {
     i18n.locale = "zh-Hans";
     const fake = new FakeBackend(["张伟"]);
+    // Who the core finds for the name being typed.
+    fake.similar = [{ customer_id: [...fake.records.keys()][0], name: "张伟", phone_masked: "139****5678", matched_on: "name" }];
     const opened: string[] = [];
     const created: string[] = [];
     render(NewCustomer, {

@@ -9,7 +9,11 @@ describe("ContentView", () => {
     i18n.locale = "zh-Hans";
     const fake = new FakeBackend(["王丽", "李娜"]);
     const [wang] = [...fake.records.keys()];
-    fake.records.get(wang)!.consent_marketing = true;
+    // The core's audience: 王丽 suits the piece; 李娜 would, but is held back.
+    fake.audiences.set("p-rose", {
+      content_id: "p-rose", title: "玫瑰金项链", held_back: 1,
+      entries: [{ customer_id: wang, name: "王丽", score: 5, reasons: ["喜欢玫瑰金"], draft: "王丽您好，我是小林。", draft_language: "zh-Hans" }],
+    });
     render(ContentView, { backend: fake.api(), onopen: () => {} });
     await fireEvent.click(await screen.findByText("玫瑰金项链"));
     await screen.findByText("玫瑰金项链：该告诉谁");

@@ -79,6 +79,17 @@ async tagVocabulary() : Promise<Result<Tag[], CommandError>> {
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * The tag picker's suggestions for what is typed, leaving out `exclude`.
+ */
+async suggestTags(typed: string, exclude: string[]) : Promise<Result<TagSuggestion[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("suggest_tags", { typed, exclude }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async tagCustomer(id: string, tag: string) : Promise<Result<TagRef, CommandError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("tag_customer", { id, tag }) };
@@ -351,6 +362,17 @@ async updateGuardSettings(settings: GuardSettings) : Promise<Result<GuardSetting
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * The talk-script editor's preview and typo check, as the associate types.
+ */
+async previewTalkScript(body: string, language: string, purpose: string, associate: string) : Promise<Result<ScriptPreview, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("preview_talk_script", { body, language, purpose, associate }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async talkScripts() : Promise<Result<TalkScript[], CommandError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("talk_scripts") };
@@ -410,7 +432,7 @@ async takeDueReminders(now: string, lang: string) : Promise<Result<Reminder[], C
 
 /** user-defined constants **/
 
-
+export const PLACEHOLDERS = ["{name}","{product}","{reason}","{occasion}","{associate}"] as const;
 
 /** user-defined types **/
 
@@ -742,7 +764,11 @@ key: string;
 /**
  * follow_up, birthday, anniversary, aftercare, care_month, new_arrival or quiet
  */
-kind: string; customer_id: string; name: string; 
+kind: string; 
+/**
+ * The section it is listed under; entries come section by section.
+ */
+section: QueueSection; customer_id: string; name: string; 
 /**
  * The day it is about (the birthday, the follow-up's due day …).
  */
@@ -751,6 +777,23 @@ due: string; reasons: string[]; content_id: string | null; draft: string; draft_
  * A promotion (counts against the caps) or a service message.
  */
 promotion: boolean }
+/**
+ * The sections of the queue, in the order an associate works through them
+ * (and reminders count them).
+ */
+export type QueueSection = "follow_up" | 
+/**
+ * Birthdays and anniversaries.
+ */
+"occasion" | 
+/**
+ * After-sale check-ins.
+ */
+"care" | "new_arrival" | 
+/**
+ * Important customers gone quiet.
+ */
+"quiet"
 export type Reason = 
 /**
  * A tag or stated preference the piece matches.
@@ -775,6 +818,12 @@ export type ReminderSettings = { enabled: boolean;
  * The local time (HH:MM) the morning digest goes out.
  */
 at: string }
+/**
+ * A script as a customer would read it, filled with sample values in its
+ * language, and the first `{…}` that is not a placeholder, if any (saving
+ * would refuse it).
+ */
+export type ScriptPreview = { text: string; unknown: string | null }
 export type Settings = { 
 /**
  * The associate's name, written as author of notes and owner of new customers.
@@ -872,6 +921,14 @@ export type Tag = { id: string; name: string; group: string; synonyms: string[];
  * A tag as shown on a customer.
  */
 export type TagRef = { id: string; name: string; group: string }
+/**
+ * A tag the picker offers for what was typed.
+ */
+export type TagSuggestion = { tag: Tag; 
+/**
+ * The synonym that matched, when the name itself did not.
+ */
+via: string | null }
 export type TalkScript = { 
 /**
  * None for the built-in defaults.

@@ -7,7 +7,13 @@ import SuggestionsPanel from "./SuggestionsPanel.svelte";
 function setup(consent: boolean) {
   const fake = new FakeBackend(["王丽"]);
   const id = [...fake.records.keys()][0];
-  fake.records.get(id)!.consent_marketing = consent;
+  if (!consent) {
+    // The core's answer for a customer without marketing consent.
+    fake.suggestions.set(id, {
+      customer_id: id, items: [], pressure: { last_7_days: 0, last_30_days: 0, last_contact: null },
+      held_back: { reason: { code: "no_consent" }, message: "未同意营销信息：只发服务消息" },
+    });
+  }
   return { fake, id };
 }
 
@@ -71,6 +77,7 @@ describe("sending in a channel", () => {
     const fake = new FakeBackend(["李娜"]);
     const id = [...fake.records.keys()][0];
     fake.records.get(id)!.phone = "13900139000";
+    fake.refuse("sendDraft", { code: "no_consent", message: "未同意营销信息：只发服务消息" });
     const { default: DraftEditor } = await import("./DraftEditor.svelte");
     render(DraftEditor, {
       backend: fake.api(),

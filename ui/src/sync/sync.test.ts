@@ -44,8 +44,10 @@ describe("sync in the app", () => {
     await fireEvent.input(await screen.findByTestId("signin-server"), { target: { value: "http://127.0.0.1:8730" } });
     await fireEvent.input(screen.getByTestId("signin-username"), { target: { value: "xiaolin" } });
     await fireEvent.input(screen.getByTestId("signin-password"), { target: { value: "wrong" } });
+    fake.refuse("signIn", { code: "unauthorized", message: "wrong username or password" });
     await fireEvent.click(screen.getByTestId("signin-submit"));
     expect(await screen.findByTestId("signin-error")).toHaveTextContent("用户名或密码不对");
+    fake.refusals.delete("signIn");
     await fireEvent.input(screen.getByTestId("signin-password"), { target: { value: "password1" } });
     await fireEvent.click(screen.getByTestId("signin-submit"));
     expect(await screen.findByTestId("signed-in-as")).toHaveTextContent("已登录：xiaolin · 静安嘉里");

@@ -1,23 +1,29 @@
 import { describe, expect, it } from "vitest";
 import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
-import type { QueueEntry } from "../lib/bindings";
+import type { QueueEntry, QueueSection } from "../lib/bindings";
 import { FakeBackend } from "../lib/fakeBackend";
 import { i18n } from "../i18n/index.svelte";
 import TodayView from "./TodayView.svelte";
 import { draftFor, groupQueue, localDay, nextDay } from "./todayModel";
 
+/** The core's section for each kind, as it would send it. */
+const SECTION: Record<string, QueueSection> = {
+  follow_up: "follow_up", birthday: "occasion", anniversary: "occasion", aftercare: "care", new_arrival: "new_arrival",
+};
+
 function entry(kind: string, over: Partial<QueueEntry> = {}): QueueEntry {
   return {
-    key: `${kind}:c1:2026-11-28`, kind, customer_id: "c1", name: "王丽", due: "2026-11-28",
+    key: `${kind}:c1:2026-11-28`, kind, section: SECTION[kind] ?? "quiet", customer_id: "c1", name: "王丽", due: "2026-11-28",
     reasons: ["生日还有 4 天"], content_id: null, draft: "王女士您好", draft_language: "zh-Hans", promotion: false,
     ...over,
   };
 }
 
 describe("todayModel", () => {
-  it("groups entries in working order and drops empty sections", () => {
-    const groups = groupQueue([entry("quiet"), entry("birthday"), entry("follow_up"), entry("aftercare")]);
-    expect(groups.map((g) => g.section)).toEqual(["follow_up", "occasion", "care", "quiet"]);
+  it("cuts the core's list into its sections, keeping its order", () => {
+    const groups = groupQueue([entry("follow_up"), entry("birthday"), entry("anniversary"), entry("aftercare"), entry("quiet")]);
+    expect(groups.map((g) => [g.section, g.entries.length])).toEqual([["follow_up", 1], ["occasion", 2], ["care", 1], ["quiet", 1]]);
+    expect(groupQueue([])).toEqual([]);
   });
 
   it("formats local days and moves to the next one across months", () => {
@@ -56,11 +62,12 @@ describe("TodayView", () => {
     const fake = new FakeBackend(["李娜"]);
     const id = [...fake.records.keys()][0];
     fake.queue = [
-      entry("new_arrival", { customer_id: id, key: `new_arrival:${id}:p-rose`, content_id: "p-rose", promotion: true }),
       entry("aftercare", { customer_id: id, key: `aftercare:${id}:x`, reasons: ["bought the pearl studs 3 days ago"] }),
+      entry("new_arrival", { customer_id: id, key: `new_arrival:${id}:p-rose`, content_id: "p-rose", promotion: true }),
     ];
+    // The guard refuses her a promotion, as the core would.
+    fake.refuse("sendDraft", { code: "no_consent", message: "未同意营销信息：只发服务消息" });
     render(TodayView, { backend: fake.api(), onopen: () => {} });
-    // After-sale care comes before new arrivals.
     const sends = await screen.findAllByRole("button", { name: "Copy and log" });
     await fireEvent.click(sends[1]);
     await screen.findByRole("alert");

@@ -1,6 +1,6 @@
 // The daily queue's presentation logic, kept out of the component so it is
 // tested without a window.
-import type { Composed, QueueEntry } from "../lib/bindings";
+import type { Composed, QueueEntry, QueueSection } from "../lib/bindings";
 
 /** The associate's local day as the core expects it (YYYY-MM-DD). */
 export function localDay(d: Date = new Date()): string {
@@ -14,32 +14,16 @@ export function nextDay(day: string): string {
   return localDay(new Date(y, m - 1, d + 1));
 }
 
-export type Section = "follow_up" | "occasion" | "care" | "new_arrival" | "quiet";
-
-export function sectionOf(kind: string): Section {
-  switch (kind) {
-    case "follow_up":
-      return "follow_up";
-    case "birthday":
-    case "anniversary":
-      return "occasion";
-    case "aftercare":
-    case "care_month":
-      return "care";
-    case "new_arrival":
-      return "new_arrival";
-    default:
-      return "quiet";
+/** Entries grouped by section. The core lists them section by section, in
+ * the order an associate works through them; this only cuts the list. */
+export function groupQueue(entries: QueueEntry[]): { section: QueueSection; entries: QueueEntry[] }[] {
+  const groups: { section: QueueSection; entries: QueueEntry[] }[] = [];
+  for (const e of entries) {
+    const last = groups.at(-1);
+    if (last?.section === e.section) last.entries.push(e);
+    else groups.push({ section: e.section, entries: [e] });
   }
-}
-
-const ORDER: Section[] = ["follow_up", "occasion", "care", "new_arrival", "quiet"];
-
-/** Entries grouped by section, in the order an associate works through them. */
-export function groupQueue(entries: QueueEntry[]): { section: Section; entries: QueueEntry[] }[] {
-  return ORDER.map((section) => ({ section, entries: entries.filter((e) => sectionOf(e.kind) === section) })).filter(
-    (g) => g.entries.length > 0,
-  );
+  return groups;
 }
 
 /** The draft to save and send for an entry, with the associate's edits. */

@@ -164,6 +164,85 @@ impl Book {
     }
 }
 
+/// A tag the picker offers for what was typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TagSuggestion {
+    pub tag: Tag,
+    /// The synonym that matched, when the name itself did not.
+    pub via: Option<String>,
+}
+
+/// Ranks `vocabulary` for `typed`, folded as search folds (width, case,
+/// traditional → simplified): an exact name first, then a name it starts,
+/// an exact or started synonym (naming it), then a name it is inside; ties
+/// go to the tag more customers carry. `exclude`: tags already on the customer.
+pub fn suggest_tags(
+    vocabulary: Vec<Tag>,
+    typed: &str,
+    exclude: &[String],
+    limit: usize,
+) -> Vec<TagSuggestion> {
+    let q = fold(typed);
+    if q.is_empty() {
+        return Vec::new();
+    }
+    let mut scored: Vec<(u8, TagSuggestion)> = Vec::new();
+    for tag in vocabulary {
+        if exclude.contains(&tag.id) {
+            continue;
+        }
+        let name = fold(&tag.name);
+        let mut rank = if name == q {
+            Some(0)
+        } else if name.starts_with(&q) {
+            Some(1)
+        } else if name.contains(&q) {
+            Some(3)
+        } else {
+            None
+        };
+        let mut via = None;
+        if rank.is_none_or(|r| r > 1) {
+            for syn in &tag.synonyms {
+                let f = fold(syn);
+                let r = if f == q {
+                    0
+                } else if f.starts_with(&q) {
+                    2
+                } else {
+                    continue;
+                };
+                if rank.is_none_or(|best| r < best) {
+                    rank = Some(r);
+                    via = Some(syn.clone());
+                }
+            }
+        }
+        if let Some(rank) = rank {
+            scored.push((rank, TagSuggestion { tag, via }));
+        }
+    }
+    scored.sort_by(|(ra, a), (rb, b)| {
+        ra.cmp(rb)
+            .then(b.tag.customers.cmp(&a.tag.customers))
+            .then_with(|| a.tag.name.cmp(&b.tag.name))
+    });
+    scored.into_iter().take(limit).map(|(_, s)| s).collect()
+}
+
+impl Book {
+    /// The picker's suggestions for `typed` (see [`suggest_tags`]).
+    pub fn suggest_tags(
+        &mut self,
+        typed: &str,
+        exclude: &[String],
+        limit: usize,
+    ) -> Result<Vec<TagSuggestion>> {
+        Ok(suggest_tags(self.tag_vocabulary()?, typed, exclude, limit))
+    }
+}
+
 fn validate_tag_name(name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(BookError::missing("tag", "a tag needs a name"));
@@ -260,6 +339,57 @@ pub fn ensure_tag(
 
 #[cfg(test)]
 mod tests {
+    use super::{suggest_tags, Tag};
+
+    fn vocab() -> Vec<Tag> {
+        let tag = |id: &str, name: &str, synonyms: &[&str], customers| Tag {
+            id: id.into(),
+            name: name.into(),
+            group: "preference".into(),
+            synonyms: synonyms.iter().map(|s| s.to_string()).collect(),
+            customers,
+        };
+        vec![
+            tag("1", "珍珠", &["pearl", "pearls"], 40),
+            tag("2", "珍珠耳钉", &[], 3),
+            tag("3", "情侣", &["couple"], 10),
+            tag("4", "Pear shape", &[], 1),
+        ]
+    }
+
+    fn names(s: &[super::TagSuggestion]) -> Vec<(&str, Option<&str>)> {
+        s.iter()
+            .map(|x| (x.tag.name.as_str(), x.via.as_deref()))
+            .collect()
+    }
+
+    #[test]
+    fn tag_suggestions_match_names_first_then_synonyms_and_say_which() {
+        assert_eq!(
+            names(&suggest_tags(vocab(), "pear", &[], 8)),
+            vec![("Pear shape", None), ("珍珠", Some("pearl"))]
+        );
+        assert_eq!(
+            names(&suggest_tags(vocab(), "ＰＥＡＲＬ", &[], 8))[0],
+            ("珍珠", Some("pearl"))
+        );
+        // Typed in Traditional characters, found in Simplified.
+        assert_eq!(
+            names(&suggest_tags(vocab(), "情侶", &[], 8)),
+            vec![("情侣", None)]
+        );
+    }
+
+    #[test]
+    fn tag_suggestions_order_ties_by_use_and_leave_out_the_customers_own() {
+        let s = suggest_tags(vocab(), "珍珠", &[], 8);
+        assert_eq!(names(&s), vec![("珍珠", None), ("珍珠耳钉", None)]);
+        let s = suggest_tags(vocab(), "珍珠", &["1".to_string()], 8);
+        assert_eq!(names(&s), vec![("珍珠耳钉", None)]);
+        assert!(suggest_tags(vocab(), "  ", &[], 8).is_empty());
+        assert_eq!(suggest_tags(vocab(), "珍", &[], 1).len(), 1);
+    }
+
     use super::*;
 
     #[test]

@@ -263,6 +263,62 @@ impl Outreach {
     }
 }
 
+/// A script as a customer would read it, filled with sample values in its
+/// language, and the first `{…}` that is not a placeholder, if any (saving
+/// would refuse it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ScriptPreview {
+    pub text: String,
+    pub unknown: Option<String>,
+}
+
+/// Sample values per language for previews: (placeholder, value).
+fn sample_values(language: &str, purpose: &str) -> [(&'static str, &'static str); 4] {
+    let occasion = match (purpose, language) {
+        ("anniversary", "en") => "wedding anniversary",
+        ("anniversary", "zh-Hant") => "結婚紀念日",
+        ("anniversary", _) => "结婚纪念日",
+        ("festival", "en") => "Qixi",
+        ("festival", _) => "七夕",
+        ("followup", "en") => "the ring you had resized is ready",
+        ("followup", _) => "您改好尺寸的戒指到了",
+        (_, "en") => "birthday",
+        (_, _) => "您的生日",
+    };
+    match language {
+        "en" => [
+            ("{name}", "Emma"),
+            ("{product}", "rose gold necklace"),
+            ("{reason}", "I remember you like rose gold"),
+            ("{occasion}", occasion),
+        ],
+        "zh-Hant" => [
+            ("{name}", "王女士"),
+            ("{product}", "玫瑰金項鍊"),
+            ("{reason}", "記得您喜歡玫瑰金"),
+            ("{occasion}", occasion),
+        ],
+        _ => [
+            ("{name}", "王女士"),
+            ("{product}", "玫瑰金项链"),
+            ("{reason}", "记得您喜欢玫瑰金"),
+            ("{occasion}", occasion),
+        ],
+    }
+}
+
+/// Previews `body` as the talk-script editor shows it while it is typed.
+pub fn preview_script(body: &str, language: &str, purpose: &str, associate: &str) -> ScriptPreview {
+    let samples = sample_values(language, purpose);
+    let mut values: Vec<(&str, &str)> = samples.to_vec();
+    values.push(("{associate}", associate));
+    ScriptPreview {
+        text: fill(body, &values),
+        unknown: unknown_placeholder(body),
+    }
+}
+
 /// Fills a script. Empty values leave no stray punctuation behind.
 pub(crate) fn fill(body: &str, values: &[(&str, &str)]) -> String {
     let mut out = body.to_string();
@@ -286,6 +342,32 @@ pub(crate) fn fill(body: &str, values: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_preview_fills_samples_in_the_scripts_language_and_names_a_typo() {
+        let p = preview_script(
+            "{name}您好，我是{associate}。{product}",
+            "zh-Hant",
+            "recommend",
+            "小林",
+        );
+        assert_eq!(p.text, "王女士您好，我是小林。玫瑰金項鍊");
+        assert_eq!(p.unknown, None);
+        let p = preview_script(
+            "Hi {name}, happy {occasion}! {nmae}",
+            "en",
+            "anniversary",
+            "Lin",
+        );
+        assert_eq!(p.text, "Hi Emma, happy wedding anniversary! {nmae}");
+        assert_eq!(p.unknown.as_deref(), Some("{nmae}"));
+        assert_eq!(
+            preview_script("{name", "zh-Hans", "birthday", "x")
+                .unknown
+                .as_deref(),
+            Some("{name")
+        );
+    }
     use super::*;
 
     #[test]

@@ -6,6 +6,7 @@
 
 use crate::recommend::reasons::hant;
 use crate::today::QueueEntry;
+use crate::today::QueueSection;
 use crate::Outreach;
 use chrono::{NaiveDateTime, NaiveTime};
 use lighttouch_book::error::{BookError, Result};
@@ -203,9 +204,9 @@ fn digest_title(n: usize, lang: &str) -> String {
 
 /// "2 birthdays or anniversaries · 1 follow-up · …", in queue order.
 fn digest_body(queue: &[QueueEntry], lang: &str) -> String {
-    let mut counts: BTreeMap<u8, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<QueueSection, usize> = BTreeMap::new();
     for e in queue {
-        *counts.entry(crate::today::rank(&e.kind)).or_default() += 1;
+        *counts.entry(e.section).or_default() += 1;
     }
     counts
         .into_iter()
@@ -214,7 +215,7 @@ fn digest_body(queue: &[QueueEntry], lang: &str) -> String {
         .join(" · ")
 }
 
-fn group_words(group: u8, n: usize, lang: &str) -> String {
+fn group_words(section: QueueSection, n: usize, lang: &str) -> String {
     let plural = |one: &str, many: &str| {
         if n == 1 {
             format!("1 {one}")
@@ -222,17 +223,18 @@ fn group_words(group: u8, n: usize, lang: &str) -> String {
             format!("{n} {many}")
         }
     };
-    match (group, lang) {
-        (0, "en") => plural("follow-up", "follow-ups"),
-        (1, "en") => plural("birthday or anniversary", "birthdays and anniversaries"),
-        (2, "en") => plural("after-sale check-in", "after-sale check-ins"),
-        (3, "en") => plural("new arrival to share", "new arrivals to share"),
-        (_, "en") => plural("customer gone quiet", "customers gone quiet"),
-        (0, _) => zh(lang, format!("{n} 个回访")),
-        (1, _) => zh(lang, format!("{n} 个生日或纪念日")),
-        (2, _) => zh(lang, format!("{n} 个售后关怀")),
-        (3, _) => zh(lang, format!("{n} 个新品推荐")),
-        (_, _) => zh(lang, format!("{n} 位许久未联系的客人")),
+    use QueueSection::*;
+    match (section, lang) {
+        (FollowUp, "en") => plural("follow-up", "follow-ups"),
+        (Occasion, "en") => plural("birthday or anniversary", "birthdays and anniversaries"),
+        (Care, "en") => plural("after-sale check-in", "after-sale check-ins"),
+        (NewArrival, "en") => plural("new arrival to share", "new arrivals to share"),
+        (Quiet, "en") => plural("customer gone quiet", "customers gone quiet"),
+        (FollowUp, _) => zh(lang, format!("{n} 个回访")),
+        (Occasion, _) => zh(lang, format!("{n} 个生日或纪念日")),
+        (Care, _) => zh(lang, format!("{n} 个售后关怀")),
+        (NewArrival, _) => zh(lang, format!("{n} 个新品推荐")),
+        (Quiet, _) => zh(lang, format!("{n} 位许久未联系的客人")),
     }
 }
 
@@ -252,6 +254,7 @@ mod tests {
         QueueEntry {
             key: key.into(),
             kind: kind.into(),
+            section: QueueSection::of(kind),
             customer_id: format!("c-{key}"),
             name: "王女士".into(),
             due: due.into(),

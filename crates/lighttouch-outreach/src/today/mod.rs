@@ -45,6 +45,8 @@ pub struct QueueEntry {
     pub key: String,
     /// follow_up, birthday, anniversary, aftercare, care_month, new_arrival or quiet
     pub kind: String,
+    /// The section it is listed under; entries come section by section.
+    pub section: QueueSection,
     pub customer_id: String,
     pub name: String,
     /// The day it is about (the birthday, the follow-up's due day …).
@@ -79,15 +81,31 @@ struct Candidate {
     promotion: bool,
 }
 
-/// The order entries come in (and reminders count them): follow-ups,
-/// occasions, care, new arrivals, quiet customers.
-pub(crate) fn rank(kind: &str) -> u8 {
-    match kind {
-        "follow_up" => 0,
-        "birthday" | "anniversary" => 1,
-        "aftercare" | "care_month" => 2,
-        "new_arrival" => 3,
-        _ => 4,
+/// The sections of the queue, in the order an associate works through them
+/// (and reminders count them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum QueueSection {
+    FollowUp,
+    /// Birthdays and anniversaries.
+    Occasion,
+    /// After-sale check-ins.
+    Care,
+    NewArrival,
+    /// Important customers gone quiet.
+    Quiet,
+}
+
+impl QueueSection {
+    pub fn of(kind: &str) -> QueueSection {
+        match kind {
+            "follow_up" => QueueSection::FollowUp,
+            "birthday" | "anniversary" => QueueSection::Occasion,
+            "aftercare" | "care_month" => QueueSection::Care,
+            "new_arrival" => QueueSection::NewArrival,
+            _ => QueueSection::Quiet,
+        }
     }
 }
 
@@ -368,8 +386,8 @@ impl Outreach {
         out.retain(|c| !marks.contains(&c.key));
         // One promotion per customer per day: the most pressing one.
         out.sort_by(|a, b| {
-            rank(a.kind)
-                .cmp(&rank(b.kind))
+            QueueSection::of(a.kind)
+                .cmp(&QueueSection::of(b.kind))
                 .then(a.due.cmp(&b.due))
                 .then(a.key.cmp(&b.key))
         });
@@ -413,6 +431,7 @@ impl Outreach {
             entries.push(QueueEntry {
                 key: c.key,
                 kind: c.kind.to_string(),
+                section: QueueSection::of(c.kind),
                 customer_id: p.id,
                 name: p.name,
                 due: c.due.format("%Y-%m-%d").to_string(),
