@@ -51,6 +51,8 @@ test("find by pinyin, tag, note and edit; everything is still there after a rest
     await app.screenshot("01-list-zh-Hans");
     await searchAndOpen(app, "ouyang", "欧阳娜娜");
     await app.screenshot("02-customer-page");
+    // The guard is the core's: she gave no marketing consent, so nothing is proposed.
+    await app.find('[data-testid="held-back"]', { text: "未同意营销信息" });
 
     // Tag with a synonym: "pearl" becomes 珍珠.
     await (await app.find('[data-testid="add-tag"]')).click();
@@ -60,6 +62,11 @@ test("find by pinyin, tag, note and edit; everything is still there after a rest
     await app.screenshot("03-tag-autocomplete");
     await tagInput.type(Keys.ENTER);
     await app.find('[data-testid="tag-chip"]', { text: "珍珠" });
+    // Typed in Traditional characters, the core's folding finds the Simplified tag.
+    const again = await app.find('[data-testid="tag-input"]');
+    await again.type("情侶");
+    await app.find(".suggestions", { text: "情侣" });
+    await again.clear();
 
     // A note, saved with Ctrl+Enter.
     const note = await app.find('[data-testid="note-input"]');
@@ -76,6 +83,14 @@ test("find by pinyin, tag, note and edit; everything is still there after a rest
     await email.clear();
     await email.type("nana@example.com" + Keys.ENTER);
     await app.find('[data-field="email"] .value', { text: "nana@example.com" });
+    // The core's phone rules: a landline is a number, a short string is not.
+    await (await app.find('[data-field="phone2"] button[aria-label]')).click();
+    const phone2 = await app.find('[data-field="phone2"] input');
+    await phone2.type("12345" + Keys.ENTER);
+    await app.find('[data-field="phone2"] [role="alert"]', { text: "请输入手机号" });
+    await phone2.clear();
+    await phone2.type("021-6288 8888" + Keys.ENTER);
+    await app.waitFor(async () => (await app.findAll('[data-field="phone2"] [role="alert"]')).length === 0, "the landline is accepted");
     await app.screenshot("05-after-edits");
   } finally {
     await app.quit();

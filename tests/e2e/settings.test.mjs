@@ -62,6 +62,10 @@ test("reminders, light-touch caps and talk scripts", async () => {
     await (await app.find('[data-testid="open-scripts"]')).click();
     const box = await app.find('[data-purpose="recommend"] textarea');
     await box.clear();
+    // A typo the core names as it is typed; saving waits for it to be fixed.
+    await box.type("{nmae}好");
+    await app.find('[data-purpose="recommend"] [role="alert"]', { text: "{nmae}" });
+    await box.clear();
     await box.type("{name}好，我是{associate}。{product}刚到店，给您留了一件。");
     await app.find('[data-purpose="recommend"] .preview', { text: "王女士好，我是小林。玫瑰金项链刚到店" });
     await (await app.find('[data-purpose="recommend"] button.primary')).click();

@@ -5,10 +5,11 @@
 //! (promotions only where consent and caps allow; nothing for do-not-contact).
 
 use crate::drafts::Subject;
+use crate::recommend::guard::GuardSettings;
 use crate::recommend::profile::Profile;
 use crate::recommend::reasons::Reason;
 use crate::recommend::score::{self, Context, Prepared};
-use crate::recommend::Needs;
+use crate::recommend::{Needs, Occasions};
 use crate::Outreach;
 use chrono::{Duration, NaiveDate};
 use lighttouch_book::changes::Entity;
@@ -109,79 +110,48 @@ impl QueueSection {
     }
 }
 
-impl Outreach {
-    /// The queue for `today`, most pressing first.
-    pub fn today(
-        &mut self,
-        book: &mut Book,
+/// One morning's gathering: every profile and the day's content, scored in
+/// one context. Each section of the queue is gathered by its own method.
+struct Day<'a> {
+    today: NaiveDate,
+    profiles: &'a [Profile],
+    items: &'a [Prepared],
+    occasions: &'a [Occasions],
+    cx: Context<'a>,
+    settings: &'a GuardSettings,
+    /// The associate's own customers (and unowned ones) who may be contacted at all.
+    mine: Vec<usize>,
+    /// Gift ideas: products by interest key, the store's likeliest first.
+    gifts: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Day<'a> {
+    fn new(
         today: NaiveDate,
-        lang: &str,
-    ) -> Result<Vec<QueueEntry>> {
-        let settings = self.guard_settings(book)?;
-        let associate = book.associate()?;
-        let marks = self.queue_marks(book, today)?;
-        let follow_ups = self.due_follow_ups(book, today)?;
-        let festivals = festivals::upcoming(today, score::FESTIVAL_DAYS);
-        let (cache, stats) = self.recommend_data(
-            book,
-            Needs {
-                profiles: true,
-                content_on: Some(today),
-            },
-        )?;
-        let profiles = cache.profiles.as_ref().expect("loaded");
-        let items = &cache.content.as_ref().expect("loaded").1;
-        let occasions = &cache.occasions.as_ref().expect("loaded").1;
-        let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
-        let mine: Vec<usize> = profiles
+        profiles: &'a [Profile],
+        items: &'a [Prepared],
+        occasions: &'a [Occasions],
+        cx: Context<'a>,
+        settings: &'a GuardSettings,
+        associate: Option<&str>,
+    ) -> Day<'a> {
+        let mine = profiles
             .iter()
             .enumerate()
             .filter(|(_, p)| {
                 !p.do_not_contact
-                    && (associate.is_none() || p.owner.is_none() || p.owner == associate)
+                    && (associate.is_none() || p.owner.is_none() || p.owner.as_deref() == associate)
             })
             .map(|(i, _)| i)
             .collect();
-        let allowed = |p: &Profile| {
-            p.contacts
-                .hold(p.consent, p.do_not_contact, &settings, today)
-                .is_none()
-        };
-        let by_id: HashMap<&str, usize> = profiles
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id.as_str(), i))
-            .collect();
-        let mut out: Vec<Candidate> = Vec::new();
-
-        for f in &follow_ups {
-            let Some(&i) = by_id.get(f.customer_id.as_str()) else {
-                continue;
-            };
-            if profiles[i].do_not_contact {
-                continue;
-            }
-            out.push(Candidate {
-                kind: "follow_up",
-                key: format!("follow_up:{}", f.id),
-                profile: i,
-                due: NaiveDate::parse_from_str(&f.due_on, "%Y-%m-%d").unwrap_or(today),
-                reasons: Vec::new(),
-                item: None,
-                product: None,
-                occasion: f.note.clone(),
-                promotion: false,
-            });
-        }
-
         // Gift ideas come from the pieces sharing something with the person,
         // the store's likeliest first: scoring all of them for everyone
         // would not fit a morning on a laptop.
-        let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut gifts: HashMap<&str, Vec<usize>> = HashMap::new();
         for (j, it) in items.iter().enumerate() {
             if it.item.kind == "product" {
                 for k in &it.keys {
-                    by_key.entry(k.as_str()).or_default().push(j);
+                    gifts.entry(k.as_str()).or_default().push(j);
                 }
             }
         }
@@ -190,72 +160,119 @@ impl Outreach {
             let fresh = it
                 .first_day
                 .map_or(365, |d| (today - d).num_days().clamp(0, 365));
-            (stats.popularity(&it.title_key, &it.item.id), -fresh)
+            (cx.stats.popularity(&it.title_key, &it.item.id), -fresh)
         };
-        for list in by_key.values_mut() {
+        for list in gifts.values_mut() {
             list.sort_by_key(|j| std::cmp::Reverse(prior(*j)));
             list.truncate(GIFT_CANDIDATES_PER_INTEREST);
         }
-        // The best piece for a customer, when a promotion may go to them.
-        let best_item = |i: usize| -> Option<(usize, Vec<Reason>)> {
-            let p = &profiles[i];
-            if !allowed(p) {
-                return None;
-            }
-            let mut candidates: Vec<usize> = p
-                .interests
-                .iter()
-                .map(|(k, _)| k.as_str())
-                .chain(
-                    p.owned
-                        .iter()
-                        .flat_map(|o| o.keys.iter().map(String::as_str)),
-                )
-                .filter_map(|k| by_key.get(k))
-                .flatten()
-                .copied()
-                .collect();
-            candidates.sort_unstable();
-            candidates.dedup();
-            candidates
-                .into_iter()
-                .filter_map(|j| score::score(&items[j], p, &occasions[i], &cx).map(|s| (j, s)))
-                // A gift idea must be about the person, not just timely.
-                .filter(|(_, s)| {
-                    s.score > 2.0
-                        && s.reasons
-                            .iter()
-                            .any(|r| matches!(r, Reason::Likes { .. } | Reason::GoesWith { .. }))
-                })
-                .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.cmp(&a.0)))
-                .map(|(j, s)| (j, s.reasons))
-        };
-        let vip = cx.lex.key_of("VIP");
-        let mut quiet: Vec<(i64, usize)> = Vec::new();
+        Day {
+            today,
+            profiles,
+            items,
+            occasions,
+            cx,
+            settings,
+            mine,
+            gifts,
+        }
+    }
 
-        for &i in &mine {
-            let p = &profiles[i];
-            for (reason, days) in &occasions[i] {
-                let (kind, days) = match reason {
-                    Reason::Birthday { .. } => ("birthday", *days),
-                    Reason::Anniversary { .. } => ("anniversary", *days),
+    /// Whether a promotion may go to `p` today (consent, do-not-contact, caps).
+    fn allowed(&self, p: &Profile) -> bool {
+        p.contacts
+            .hold(p.consent, p.do_not_contact, self.settings, self.today)
+            .is_none()
+    }
+
+    /// The best piece for customer `i`, when a promotion may go to them.
+    fn best_item(&self, i: usize) -> Option<(usize, Vec<Reason>)> {
+        let p = &self.profiles[i];
+        if !self.allowed(p) {
+            return None;
+        }
+        let mut candidates: Vec<usize> = p
+            .interests
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .chain(
+                p.owned
+                    .iter()
+                    .flat_map(|o| o.keys.iter().map(String::as_str)),
+            )
+            .filter_map(|k| self.gifts.get(k))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .filter_map(|j| {
+                score::score(&self.items[j], p, &self.occasions[i], &self.cx).map(|s| (j, s))
+            })
+            // A gift idea must be about the person, not just timely.
+            .filter(|(_, s)| {
+                s.score > 2.0
+                    && s.reasons
+                        .iter()
+                        .any(|r| matches!(r, Reason::Likes { .. } | Reason::GoesWith { .. }))
+            })
+            .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.cmp(&a.0)))
+            .map(|(j, s)| (j, s.reasons))
+    }
+
+    /// Follow-ups the associate scheduled, due today or overdue.
+    fn follow_ups(&self, due: &[FollowUp]) -> Vec<Candidate> {
+        let by_id: HashMap<&str, usize> = self
+            .profiles
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.as_str(), i))
+            .collect();
+        due.iter()
+            .filter_map(|f| {
+                let &i = by_id.get(f.customer_id.as_str())?;
+                (!self.profiles[i].do_not_contact).then(|| Candidate {
+                    kind: "follow_up",
+                    key: format!("follow_up:{}", f.id),
+                    profile: i,
+                    due: NaiveDate::parse_from_str(&f.due_on, "%Y-%m-%d").unwrap_or(self.today),
+                    reasons: Vec::new(),
+                    item: None,
+                    product: None,
+                    occasion: f.note.clone(),
+                    promotion: false,
+                })
+            })
+            .collect()
+    }
+
+    /// Birthdays and anniversaries in the coming week (with a gift idea where
+    /// a promotion may go), and after-sale check-ins.
+    fn occasions_and_care(&self) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        for &i in &self.mine {
+            let p = &self.profiles[i];
+            for (reason, days) in &self.occasions[i] {
+                let kind = match reason {
+                    Reason::Birthday { .. } => "birthday",
+                    Reason::Anniversary { .. } => "anniversary",
                     _ => continue,
                 };
-                if days > OCCASION_AHEAD {
+                if *days > OCCASION_AHEAD {
                     continue;
                 }
-                let due = today + Duration::days(days);
-                let reason = reason.clone();
-                let gift = best_item(i);
+                let due = self.today + Duration::days(*days);
+                let gift = self.best_item(i);
                 let occasion = match (kind, lang_of(p)) {
                     ("birthday", "en") => "birthday",
-                    ("birthday", "zh-Hant") => "生日",
                     ("birthday", _) => "生日",
                     (_, "en") => "anniversary",
                     (_, "zh-Hant") => "紀念日",
                     _ => "纪念日",
                 };
-                let mut reasons = vec![reason];
+                let mut reasons = vec![reason.clone()];
                 if let Some((_, r)) = &gift {
                     reasons.extend(
                         r.iter()
@@ -278,7 +295,7 @@ impl Outreach {
                 });
             }
             for o in &p.owned {
-                let age = (today - o.day).num_days();
+                let age = (self.today - o.day).num_days();
                 for (kind, (from, to)) in [("aftercare", AFTERCARE), ("care_month", CARE_MONTH)] {
                     if (from..=to).contains(&age) {
                         out.push(Candidate {
@@ -295,50 +312,65 @@ impl Outreach {
                     }
                 }
             }
-            let important = p.stage.as_deref() == Some("advocate") || p.tags.contains(&vip);
-            let silent_for = p.contacts.last_contact.map(|d| (today - d).num_days());
-            if let Some(days) = silent_for.filter(|d| important && *d >= QUIET_DAYS) {
-                quiet.push((days, i));
-            }
         }
-        // The longest silent first, a few a day.
-        quiet.sort_by_key(|(days, i)| (std::cmp::Reverse(*days), *i));
-        for (_, i) in quiet
-            .into_iter()
-            .filter(|(_, i)| allowed(&profiles[*i]))
-            .take(QUIET_PER_DAY)
-        {
-            let gift = best_item(i);
-            out.push(Candidate {
-                kind: "quiet",
-                key: format!("quiet:{}:{}", profiles[i].id, today.format("%Y-%m")),
-                profile: i,
-                due: today,
-                reasons: gift.as_ref().map(|(_, r)| r.clone()).unwrap_or_default(),
-                item: gift.map(|(j, _)| j),
-                product: None,
-                occasion: None,
-                promotion: true,
-            });
-        }
+        out
+    }
 
-        // New arrivals, to the few customers they suit best. Only customers
-        // sharing one of the item's interests are scored at all.
+    /// Important customers (advocates, VIPs) silent for a long time: the
+    /// longest silent first, a few a day.
+    fn gone_quiet(&self) -> Vec<Candidate> {
+        let vip = self.cx.lex.key_of("VIP");
+        let mut quiet: Vec<(i64, usize)> = self
+            .mine
+            .iter()
+            .filter_map(|&i| {
+                let p = &self.profiles[i];
+                let important = p.stage.as_deref() == Some("advocate") || p.tags.contains(&vip);
+                let days = (self.today - p.contacts.last_contact?).num_days();
+                (important && days >= QUIET_DAYS).then_some((days, i))
+            })
+            .collect();
+        quiet.sort_by_key(|(days, i)| (std::cmp::Reverse(*days), *i));
+        quiet
+            .into_iter()
+            .filter(|(_, i)| self.allowed(&self.profiles[*i]))
+            .take(QUIET_PER_DAY)
+            .map(|(_, i)| {
+                let gift = self.best_item(i);
+                Candidate {
+                    kind: "quiet",
+                    key: format!(
+                        "quiet:{}:{}",
+                        self.profiles[i].id,
+                        self.today.format("%Y-%m")
+                    ),
+                    profile: i,
+                    due: self.today,
+                    reasons: gift.as_ref().map(|(_, r)| r.clone()).unwrap_or_default(),
+                    item: gift.map(|(j, _)| j),
+                    product: None,
+                    occasion: None,
+                    promotion: true,
+                }
+            })
+            .collect()
+    }
+
+    /// New arrivals, to the few customers they suit best. Only customers
+    /// sharing one of the item's interests are scored at all; `already`:
+    /// customers with a promotion today.
+    fn new_arrivals(&self, already: &HashSet<usize>) -> Vec<Candidate> {
         let mut by_interest: HashMap<&str, Vec<usize>> = HashMap::new();
-        for &i in &mine {
-            for (k, _) in &profiles[i].interests {
+        for &i in &self.mine {
+            for (k, _) in &self.profiles[i].interests {
                 by_interest.entry(k.as_str()).or_default().push(i);
             }
         }
-        let already: HashSet<usize> = out
-            .iter()
-            .filter(|c| c.promotion)
-            .map(|c| c.profile)
-            .collect();
-        for (j, it) in items.iter().enumerate() {
+        let mut out = Vec::new();
+        for (j, it) in self.items.iter().enumerate() {
             let new = it
                 .first_day
-                .is_some_and(|d| (0..NEW_ARRIVAL_DAYS).contains(&(today - d).num_days()));
+                .is_some_and(|d| (0..NEW_ARRIVAL_DAYS).contains(&(self.today - d).num_days()));
             if !new {
                 continue;
             }
@@ -358,10 +390,10 @@ impl Outreach {
             let mut ranked: Vec<(f64, usize, Vec<Reason>)> = Vec::new();
             for (_, i) in close
                 .into_iter()
-                .filter(|(_, i)| allowed(&profiles[*i]))
+                .filter(|(_, i)| self.allowed(&self.profiles[*i]))
                 .take(NEW_ARRIVAL_SHORTLIST)
             {
-                if let Some(s) = score::score(it, &profiles[i], &occasions[i], &cx) {
+                if let Some(s) = score::score(it, &self.profiles[i], &self.occasions[i], &self.cx) {
                     if s.score >= NEW_ARRIVAL_MIN_SCORE {
                         ranked.push((s.score, i, s.reasons));
                     }
@@ -371,9 +403,9 @@ impl Outreach {
             for (_, i, reasons) in ranked.into_iter().take(NEW_ARRIVAL_PER_ITEM) {
                 out.push(Candidate {
                     kind: "new_arrival",
-                    key: format!("new_arrival:{}:{}", profiles[i].id, it.item.id),
+                    key: format!("new_arrival:{}:{}", self.profiles[i].id, it.item.id),
                     profile: i,
-                    due: it.first_day.unwrap_or(today),
+                    due: it.first_day.unwrap_or(self.today),
                     reasons,
                     item: Some(j),
                     product: None,
@@ -382,67 +414,124 @@ impl Outreach {
                 });
             }
         }
+        out
+    }
+}
 
-        out.retain(|c| !marks.contains(&c.key));
-        // One promotion per customer per day: the most pressing one.
-        out.sort_by(|a, b| {
-            QueueSection::of(a.kind)
-                .cmp(&QueueSection::of(b.kind))
-                .then(a.due.cmp(&b.due))
-                .then(a.key.cmp(&b.key))
-        });
-        let mut promoted = HashSet::new();
-        out.retain(|c| !c.promotion || promoted.insert(c.profile));
+/// The candidates not marked done, snoozed or dismissed, section by section,
+/// with one promotion per customer per day: the most pressing one.
+fn most_pressing(mut out: Vec<Candidate>, marks: &HashSet<String>) -> Vec<Candidate> {
+    out.retain(|c| !marks.contains(&c.key));
+    out.sort_by(|a, b| {
+        QueueSection::of(a.kind)
+            .cmp(&QueueSection::of(b.kind))
+            .then(a.due.cmp(&b.due))
+            .then(a.key.cmp(&b.key))
+    });
+    let mut promoted = HashSet::new();
+    out.retain(|c| !c.promotion || promoted.insert(c.profile));
+    out
+}
 
-        let picked: Vec<(Candidate, Profile, Option<Prepared>)> = out
+impl Outreach {
+    /// The queue for `today`, most pressing first.
+    pub fn today(
+        &mut self,
+        book: &mut Book,
+        today: NaiveDate,
+        lang: &str,
+    ) -> Result<Vec<QueueEntry>> {
+        let settings = self.guard_settings(book)?;
+        let associate = book.associate()?;
+        let marks = self.queue_marks(book, today)?;
+        let follow_ups = self.due_follow_ups(book, today)?;
+        let festivals = festivals::upcoming(today, score::FESTIVAL_DAYS);
+        let (cache, stats) = self.recommend_data(
+            book,
+            Needs {
+                profiles: true,
+                content_on: Some(today),
+            },
+        )?;
+        let day = Day::new(
+            today,
+            cache.profiles.as_deref().expect("loaded"),
+            &cache.content.as_ref().expect("loaded").1,
+            &cache.occasions.as_ref().expect("loaded").1,
+            Context::new(today, &cache.lex, stats, &festivals, lang),
+            &settings,
+            associate.as_deref(),
+        );
+        let mut out = day.follow_ups(&follow_ups);
+        out.extend(day.occasions_and_care());
+        out.extend(day.gone_quiet());
+        let already: HashSet<usize> = out
+            .iter()
+            .filter(|c| c.promotion)
+            .map(|c| c.profile)
+            .collect();
+        out.extend(day.new_arrivals(&already));
+        let picked: Vec<(Candidate, Profile, Option<Prepared>)> = most_pressing(out, &marks)
             .into_iter()
             .map(|c| {
-                let p = profiles[c.profile].clone();
-                let item = c.item.map(|j| items[j].clone());
+                let p = day.profiles[c.profile].clone();
+                let item = c.item.map(|j| day.items[j].clone());
                 (c, p, item)
             })
             .collect();
-        let mut entries = Vec::with_capacity(picked.len());
-        for (c, p, item) in picked {
-            let language = lang_of(&p).to_string();
-            let product = item
-                .as_ref()
-                .map(|it| it.item.text_in(&language).0.to_string())
-                .or(c.product.clone());
-            let purpose = match c.kind {
-                "follow_up" => "followup",
-                "new_arrival" => "recommend",
-                k => k,
-            };
-            let composed = self.compose_for(
-                book,
-                &p,
-                &Subject {
-                    purpose,
-                    product: product.as_deref(),
-                    content_id: item.as_ref().map(|it| it.item.id.as_str()),
-                    reasons: &c.reasons,
-                    occasion: c.occasion.clone(),
-                },
-                lang,
-            )?;
-            let mut reasons = composed.reasons;
-            reasons.extend(extra_reason(&c, &p, today, lang));
-            entries.push(QueueEntry {
-                key: c.key,
-                kind: c.kind.to_string(),
-                section: QueueSection::of(c.kind),
-                customer_id: p.id,
-                name: p.name,
-                due: c.due.format("%Y-%m-%d").to_string(),
-                reasons,
-                content_id: item.map(|it| it.item.id),
-                draft: composed.body,
-                draft_language: composed.language,
-                promotion: c.promotion,
-            });
-        }
-        Ok(entries)
+        picked
+            .into_iter()
+            .map(|(c, p, item)| self.entry(book, c, p, item, today, lang))
+            .collect()
+    }
+
+    /// A candidate as the associate sees it, with its draft.
+    fn entry(
+        &self,
+        book: &Book,
+        c: Candidate,
+        p: Profile,
+        item: Option<Prepared>,
+        today: NaiveDate,
+        lang: &str,
+    ) -> Result<QueueEntry> {
+        let language = lang_of(&p).to_string();
+        let product = item
+            .as_ref()
+            .map(|it| it.item.text_in(&language).0.to_string())
+            .or(c.product.clone());
+        let purpose = match c.kind {
+            "follow_up" => "followup",
+            "new_arrival" => "recommend",
+            k => k,
+        };
+        let composed = self.compose_for(
+            book,
+            &p,
+            &Subject {
+                purpose,
+                product: product.as_deref(),
+                content_id: item.as_ref().map(|it| it.item.id.as_str()),
+                reasons: &c.reasons,
+                occasion: c.occasion.clone(),
+            },
+            lang,
+        )?;
+        let mut reasons = composed.reasons;
+        reasons.extend(extra_reason(&c, &p, today, lang));
+        Ok(QueueEntry {
+            key: c.key,
+            kind: c.kind.to_string(),
+            section: QueueSection::of(c.kind),
+            customer_id: p.id,
+            name: p.name,
+            due: c.due.format("%Y-%m-%d").to_string(),
+            reasons,
+            content_id: item.map(|it| it.item.id),
+            draft: composed.body,
+            draft_language: composed.language,
+            promotion: c.promotion,
+        })
     }
 
     /// Marks a queue entry done or dismissed, or snoozes it until a day.
