@@ -246,11 +246,65 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Runs one `admin …` command; each group of commands has its own function.
 async fn admin_command(admin: &Admin, command: AdminCommand, json: bool) -> Result<()> {
     match command {
-        AdminCommand::Store {
-            command: StoreCommand::Add { name },
+        AdminCommand::Store { command } => store_command(admin, command, json).await,
+        AdminCommand::User { command } => user_command(admin, command, json).await,
+        AdminCommand::Device { command } => device_command(admin, command, json).await,
+        AdminCommand::Reassign {
+            from,
+            to,
+            customers,
         } => {
+            let r = admin.reassign(ACTOR, &from, &to, &customers).await?;
+            print(json, &r, || {
+                format!(
+                    "{} customers handed over from {} to {} ({})",
+                    r.customers.len(),
+                    r.from,
+                    r.to,
+                    r.store
+                )
+            });
+            Ok(())
+        }
+        AdminCommand::Content {
+            command: ContentCommand::Import { file },
+        } => {
+            let items = parse_content(&read_file(&file)?)?;
+            let n = admin
+                .publish_content(ACTOR, items, &file.display().to_string())
+                .await?;
+            print(json, &serde_json::json!({"published": n}), || {
+                format!("{n} content items published to every store")
+            });
+            Ok(())
+        }
+        AdminCommand::Scripts {
+            command: ScriptsCommand::Import { file },
+        } => {
+            let scripts = parse_scripts(&read_file(&file)?)?;
+            let n = admin
+                .publish_scripts(ACTOR, scripts, &file.display().to_string())
+                .await?;
+            print(json, &serde_json::json!({"published": n}), || {
+                format!("{n} talk scripts published to every store")
+            });
+            Ok(())
+        }
+        AdminCommand::Compact { store } => compact_command(admin, store, json).await,
+        AdminCommand::Audit { limit } => audit_command(admin, limit, json).await,
+    }
+}
+
+fn read_file(file: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+async fn store_command(admin: &Admin, command: StoreCommand, json: bool) -> Result<()> {
+    match command {
+        StoreCommand::Add { name } => {
             let s = admin.add_store(ACTOR, &name).await?;
             print(
                 json,
@@ -258,21 +312,22 @@ async fn admin_command(admin: &Admin, command: AdminCommand, json: bool) -> Resu
                 || format!("store added: {}", s.name),
             );
         }
-        AdminCommand::Store {
-            command: StoreCommand::List,
-        } => {
+        StoreCommand::List => {
             let stores = admin.storage.stores().await?;
             let names: Vec<&str> = stores.iter().map(|s| s.name.as_str()).collect();
             print(json, &names, || names.join("\n"));
         }
-        AdminCommand::User {
-            command:
-                UserCommand::Add {
-                    username,
-                    store,
-                    role,
-                    display_name,
-                },
+    }
+    Ok(())
+}
+
+async fn user_command(admin: &Admin, command: UserCommand, json: bool) -> Result<()> {
+    match command {
+        UserCommand::Add {
+            username,
+            store,
+            role,
+            display_name,
         } => {
             let role = Role::parse(&role).context("role")?;
             let pw = password()?;
@@ -292,18 +347,14 @@ async fn admin_command(admin: &Admin, command: AdminCommand, json: bool) -> Resu
                 },
             );
         }
-        AdminCommand::User {
-            command: UserCommand::Passwd { username },
-        } => {
+        UserCommand::Passwd { username } => {
             let pw = password()?;
             admin.set_password(ACTOR, &username, &pw).await?;
             print(json, &serde_json::json!({"username": username}), || {
                 format!("password changed for {username}")
             });
         }
-        AdminCommand::User {
-            command: UserCommand::List,
-        } => {
+        UserCommand::List => {
             let users = admin.storage.users().await?;
             let rows: Vec<_> = users
                 .iter()
@@ -325,9 +376,13 @@ async fn admin_command(admin: &Admin, command: AdminCommand, json: bool) -> Resu
                     .join("\n")
             });
         }
-        AdminCommand::Device {
-            command: DeviceCommand::List { store },
-        } => {
+    }
+    Ok(())
+}
+
+async fn device_command(admin: &Admin, command: DeviceCommand, json: bool) -> Result<()> {
+    match command {
+        DeviceCommand::List { store } => {
             let devices = admin.devices(store.as_deref()).await?;
             print(json, &devices, || {
                 devices
@@ -351,87 +406,47 @@ async fn admin_command(admin: &Admin, command: AdminCommand, json: bool) -> Resu
                     .join("\n")
             });
         }
-        AdminCommand::Device {
-            command: DeviceCommand::Revoke { device_id },
-        } => {
+        DeviceCommand::Revoke { device_id } => {
             admin.revoke_device(ACTOR, device_id).await?;
             print(json, &serde_json::json!({"revoked": device_id}), || {
                 format!("device revoked: {device_id}")
             });
         }
-        AdminCommand::Reassign {
-            from,
-            to,
-            customers,
-        } => {
-            let r = admin.reassign(ACTOR, &from, &to, &customers).await?;
-            print(json, &r, || {
-                format!(
-                    "{} customers handed over from {} to {} ({})",
-                    r.customers.len(),
-                    r.from,
-                    r.to,
-                    r.store
-                )
-            });
-        }
-        AdminCommand::Content {
-            command: ContentCommand::Import { file },
-        } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let items = parse_content(&bytes)?;
-            let n = admin
-                .publish_content(ACTOR, items, &file.display().to_string())
-                .await?;
-            print(json, &serde_json::json!({"published": n}), || {
-                format!("{n} content items published to every store")
-            });
-        }
-        AdminCommand::Scripts {
-            command: ScriptsCommand::Import { file },
-        } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let scripts = parse_scripts(&bytes)?;
-            let n = admin
-                .publish_scripts(ACTOR, scripts, &file.display().to_string())
-                .await?;
-            print(json, &serde_json::json!({"published": n}), || {
-                format!("{n} talk scripts published to every store")
-            });
-        }
-        AdminCommand::Compact { store } => {
-            let done = admin.compact(ACTOR, store.as_deref()).await?;
-            print(json, &done, || {
-                done.iter()
-                    .map(|c| {
-                        format!(
-                            "{}: {} changes cleared (every device is past {})",
-                            c.store, c.removed, c.horizon
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
-        }
-        AdminCommand::Audit { limit } => {
-            let log = admin.audit_log(limit).await?;
-            print(json, &log, || {
-                log.iter()
-                    .map(|e| {
-                        format!(
-                            "{}\t{}\t{}\t{}",
-                            e.at.to_rfc3339(),
-                            e.actor,
-                            e.action,
-                            e.details
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
-        }
     }
+    Ok(())
+}
+
+async fn compact_command(admin: &Admin, store: Option<String>, json: bool) -> Result<()> {
+    let done = admin.compact(ACTOR, store.as_deref()).await?;
+    print(json, &done, || {
+        done.iter()
+            .map(|c| {
+                format!(
+                    "{}: {} changes cleared (every device is past {})",
+                    c.store, c.removed, c.horizon
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
+}
+
+async fn audit_command(admin: &Admin, limit: u32, json: bool) -> Result<()> {
+    let log = admin.audit_log(limit).await?;
+    print(json, &log, || {
+        log.iter()
+            .map(|e| {
+                format!(
+                    "{}\t{}\t{}\t{}",
+                    e.at.to_rfc3339(),
+                    e.actor,
+                    e.action,
+                    e.details
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
     Ok(())
 }
