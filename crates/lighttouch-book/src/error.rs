@@ -1,5 +1,6 @@
-//! One error type for the whole core. Every variant has a stable `code` so the
-//! UI and the CLI can branch on it without parsing messages.
+//! One error type for the book and the crates built on it. Every variant
+//! has a stable `code` so the UI and the CLI can branch on it without
+//! parsing messages.
 
 use serde::Serialize;
 use thiserror::Error;

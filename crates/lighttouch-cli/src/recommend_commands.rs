@@ -1,5 +1,5 @@
 //! Content, suggestions, audiences, drafts, the daily queue, contacts and
-//! the evaluation: the same core functions the app calls.
+//! the evaluation: the same functions the app calls.
 
 use crate::args::{Command, ContentCommand, DraftsCommand, ScriptsCommand, TouchCommand};
 use anyhow::{bail, Context, Result};

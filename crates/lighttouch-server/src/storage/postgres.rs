@@ -10,6 +10,19 @@ use serde_json::value::RawValue;
 use std::collections::HashMap;
 use tokio_postgres::{NoTls, Row};
 
+/// Runs one of the log's flows (`$flow`, naming the queries `$q`) in a
+/// transaction of its own.
+macro_rules! in_log_transaction {
+    ($storage:expr, $q:ident => $flow:expr) => {{
+        let mut c = $storage.client().await?;
+        let tx = c.transaction().await?;
+        let $q = PgLog { tx: &tx };
+        let out = $flow.await?;
+        tx.commit().await?;
+        Ok(out)
+    }};
+}
+
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres_0001.sql"),
     include_str!("migrations/postgres_0002.sql"),
@@ -482,11 +495,7 @@ impl Storage for PostgresStorage {
         changes: Vec<IncomingChange>,
         now: DateTime<Utc>,
     ) -> StorageResult<PushOutcome> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let out = log::push(&PgLog { tx: &tx }, pusher, changes, now).await?;
-        tx.commit().await?;
-        Ok(out)
+        in_log_transaction!(self, q => log::push(&q, pusher, changes, now))
     }
 
     async fn pull(
@@ -591,11 +600,7 @@ impl Storage for PostgresStorage {
     }
 
     async fn compact(&self, store_id: i64) -> StorageResult<Compacted> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let out = log::compact(&PgLog { tx: &tx }, store_id).await?;
-        tx.commit().await?;
-        Ok(out)
+        in_log_transaction!(self, q => log::compact(&q, store_id))
     }
 
     async fn append_server_changes(
@@ -604,11 +609,7 @@ impl Storage for PostgresStorage {
         changes: Vec<ServerChange>,
         now: DateTime<Utc>,
     ) -> StorageResult<usize> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let out = log::append_server_changes(&PgLog { tx: &tx }, stream_id, changes, now).await?;
-        tx.commit().await?;
-        Ok(out)
+        in_log_transaction!(self, q => log::append_server_changes(&q, stream_id, changes, now))
     }
 
     async fn customers_owned_by(
