@@ -667,6 +667,15 @@ impl Storage for PostgresStorage {
 }
 
 impl PgLog<'_> {
+    /// (number, text) rows of a query over a device's numbers.
+    async fn numbered(&self, sql: &str, range: DeviceRange) -> StorageResult<Vec<(i64, String)>> {
+        let rows = self
+            .tx
+            .query(sql, &[&range.device, &range.first, &range.last])
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     async fn upsert_owners(
         &self,
         owners: &[log::OwnerRow],
@@ -724,25 +733,17 @@ impl log::LogQueries for PgLog<'_> {
     }
 
     async fn digests(&self, range: DeviceRange) -> StorageResult<HashMap<i64, String>> {
-        let rows = self
-            .tx
-            .query(
-                "SELECT seq, digest FROM device_changes WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
-                &[&range.device, &range.first, &range.last],
-            )
-            .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        let sql =
+            "SELECT seq, digest FROM device_changes WHERE device_id = $1 AND seq BETWEEN $2 AND $3";
+        Ok(self.numbered(sql, range).await?.into_iter().collect())
     }
 
     async fn stamps(&self, range: DeviceRange) -> StorageResult<Vec<(i64, String)>> {
-        let rows = self
-            .tx
-            .query(
-                "SELECT device_seq, hlc FROM changes WHERE device_id = $1 AND device_seq BETWEEN $2 AND $3",
-                &[&range.device, &range.first, &range.last],
-            )
-            .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        self.numbered(
+            "SELECT device_seq, hlc FROM changes WHERE device_id = $1 AND device_seq BETWEEN $2 AND $3",
+            range,
+        )
+        .await
     }
 
     async fn refused(&self, range: DeviceRange) -> StorageResult<Vec<(i64, String, String)>> {

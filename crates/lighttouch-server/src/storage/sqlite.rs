@@ -93,6 +93,16 @@ impl SqliteStorage {
 }
 
 impl SqliteLog<'_> {
+    /// (number, text) rows of a query over a device's numbers.
+    fn numbered(&self, sql: &str, range: DeviceRange) -> StorageResult<Vec<(i64, String)>> {
+        let mut stmt = self.tx.prepare_cached(sql)?;
+        let rows = stmt.query_map(
+            params![range.device.to_string(), range.first, range.last],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn upsert_owners(
         &self,
         owners: &[log::OwnerRow],
@@ -685,25 +695,16 @@ impl log::LogQueries for SqliteLog<'_> {
     }
 
     async fn digests(&self, range: DeviceRange) -> StorageResult<HashMap<i64, String>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT seq, digest FROM device_changes WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3",
-        )?;
-        let rows = stmt.query_map(
-            params![range.device.to_string(), range.first, range.last],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let sql =
+            "SELECT seq, digest FROM device_changes WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3";
+        Ok(self.numbered(sql, range)?.into_iter().collect())
     }
 
     async fn stamps(&self, range: DeviceRange) -> StorageResult<Vec<(i64, String)>> {
-        let mut stmt = self.tx.prepare_cached(
+        self.numbered(
             "SELECT device_seq, hlc FROM changes WHERE device_id = ?1 AND device_seq BETWEEN ?2 AND ?3",
-        )?;
-        let rows = stmt.query_map(
-            params![range.device.to_string(), range.first, range.last],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            range,
+        )
     }
 
     async fn refused(&self, range: DeviceRange) -> StorageResult<Vec<(i64, String, String)>> {
