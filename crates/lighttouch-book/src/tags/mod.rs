@@ -381,6 +381,19 @@ mod tests {
     }
 
     #[test]
+    fn tag_suggestions_take_any_text_without_failing() {
+        // Oversized, control characters, unknown exclusions: no suggestion, no panic.
+        assert!(suggest_tags(vocab(), &"珍".repeat(100_000), &[], 8).is_empty());
+        assert!(suggest_tags(vocab(), "\u{0}\u{1b}[31m", &[], 8).is_empty());
+        let unknown = vec!["no-such-tag".to_string(); 1_000];
+        assert_eq!(
+            names(&suggest_tags(vocab(), "情侣", &unknown, 8)),
+            vec![("情侣", None)]
+        );
+        assert!(suggest_tags(vocab(), "珍", &[], 0).is_empty());
+    }
+
+    #[test]
     fn tag_suggestions_order_ties_by_use_and_leave_out_the_customers_own() {
         let s = suggest_tags(vocab(), "珍珠", &[], 8);
         assert_eq!(names(&s), vec![("珍珠", None), ("珍珠耳钉", None)]);

@@ -344,6 +344,26 @@ pub(crate) fn fill(body: &str, values: &[(&str, &str)]) -> String {
 mod tests {
 
     #[test]
+    fn a_preview_takes_any_text_without_failing() {
+        // Unclosed and stray braces, an unknown language, an oversized body.
+        assert_eq!(
+            preview_script("}{", "xx", "nope", "").unknown.as_deref(),
+            Some("{")
+        );
+        assert_eq!(
+            preview_script("{名字}", "en", "recommend", "")
+                .unknown
+                .as_deref(),
+            Some("{名字}")
+        );
+        let big = "{name}".repeat(50_000);
+        let p = preview_script(&big, "zh-Hans", "recommend", "小林");
+        assert_eq!(p.unknown, None);
+        assert_eq!(p.text, "王女士".repeat(50_000));
+        assert_eq!(preview_script("", "en", "recommend", "Lin").text, "");
+    }
+
+    #[test]
     fn a_preview_fills_samples_in_the_scripts_language_and_names_a_typo() {
         let p = preview_script(
             "{name}您好，我是{associate}。{product}",
