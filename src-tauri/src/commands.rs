@@ -11,7 +11,7 @@ use lighttouch_book::list::{ListFacets, ListPage, ListQuery};
 use lighttouch_book::notes::Note;
 use lighttouch_book::store::{BookInfo, Settings};
 use lighttouch_book::sync::{Conflict, QuarantinedChange, SyncStatus};
-use lighttouch_book::tags::{Tag, TagRef, TagSuggestion};
+use lighttouch_book::tags::{Tag, TagRef, TagSuggestion, TAG_SUGGESTIONS};
 use lighttouch_book::{Book, Customer, CustomerRecord};
 use lighttouch_demo::demo::DemoSummary;
 use lighttouch_outreach::audience::Audience;
@@ -71,9 +71,6 @@ fn with_outreach<T>(
     let mut outreach = outreach.0.lock().map_err(|_| unavailable())?;
     Ok(f(&mut outreach, &mut book)?)
 }
-
-/// How many tags the picker offers at once.
-const TAG_SUGGESTIONS: usize = 8;
 
 fn pairs(fields: &[FieldInput]) -> Vec<(&str, &str)> {
     fields

@@ -270,7 +270,20 @@ impl Book {
         self.journal.push_back((self.generation, touched));
     }
 
-    /// Read-only access for tests and diagnostics.
+    /// A value kept on this laptop only (never synced): the features'
+    /// own settings and bookkeeping (caps, reminder times, what fired).
+    pub fn device_value(&self, key: &str) -> Result<Option<String>> {
+        meta_get(&self.conn, key)
+    }
+
+    /// Sets a value kept on this laptop only (see [`Book::device_value`]).
+    pub fn set_device_value(&mut self, key: &str, value: &str) -> Result<()> {
+        meta_set(&self.conn, key, value)
+    }
+
+    /// The connection, for the queries of the crates above the book. Synced
+    /// rows change only through [`Book::write`]; laptop-only values through
+    /// [`Book::set_device_value`].
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
@@ -317,13 +330,13 @@ fn not_a_book(e: BookError, path: &str) -> BookError {
     }
 }
 
-pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()?)
 }
 
-pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",

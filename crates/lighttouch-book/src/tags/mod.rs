@@ -164,6 +164,9 @@ impl Book {
     }
 }
 
+/// How many tags the picker offers at once.
+pub const TAG_SUGGESTIONS: usize = 8;
+
 /// A tag the picker offers for what was typed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -7,7 +7,7 @@
 use crate::Outreach;
 use chrono::{Duration, NaiveDate, NaiveTime};
 use lighttouch_book::error::{BookError, Result};
-use lighttouch_book::store::{meta_get, meta_set, Book};
+use lighttouch_book::store::Book;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,7 +189,8 @@ pub(crate) const PROMOTION_KINDS: &[&str] = &["outreach"];
 
 impl Outreach {
     pub fn guard_settings(&self, book: &Book) -> Result<GuardSettings> {
-        Ok(meta_get(book.connection(), "guard_settings")?
+        Ok(book
+            .device_value("guard_settings")?
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default())
     }
@@ -201,7 +202,7 @@ impl Outreach {
     ) -> Result<GuardSettings> {
         s.validate()?;
         let json = serde_json::to_string(s).map_err(|e| BookError::InvalidInput(e.to_string()))?;
-        meta_set(book.connection(), "guard_settings", &json)?;
+        book.set_device_value("guard_settings", &json)?;
         book.committed(lighttouch_book::store::Touched::none());
         Ok(s.clone())
     }

@@ -10,7 +10,7 @@ use crate::today::QueueSection;
 use crate::Outreach;
 use chrono::{NaiveDateTime, NaiveTime};
 use lighttouch_book::error::{BookError, Result};
-use lighttouch_book::store::{meta_get, meta_set, Book};
+use lighttouch_book::store::Book;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -63,7 +63,8 @@ const SINGLE_FOLLOW_UPS: usize = 5;
 
 impl Outreach {
     pub fn reminder_settings(&self, book: &Book) -> Result<ReminderSettings> {
-        Ok(meta_get(book.connection(), SETTINGS_KEY)?
+        Ok(book
+            .device_value(SETTINGS_KEY)?
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default())
     }
@@ -79,7 +80,7 @@ impl Outreach {
         };
         let json =
             serde_json::to_string(&clean).map_err(|e| BookError::InvalidInput(e.to_string()))?;
-        meta_set(book.connection(), SETTINGS_KEY, &json)?;
+        book.set_device_value(SETTINGS_KEY, &json)?;
         Ok(clean)
     }
 
@@ -97,7 +98,8 @@ impl Outreach {
             return Ok(Vec::new());
         }
         let day = now.date().format("%Y-%m-%d").to_string();
-        let mut fired: Fired = meta_get(book.connection(), FIRED_KEY)?
+        let mut fired: Fired = book
+            .device_value(FIRED_KEY)?
             .and_then(|s| serde_json::from_str(&s).ok())
             .filter(|f: &Fired| f.day == day)
             .unwrap_or(Fired {
@@ -142,7 +144,7 @@ impl Outreach {
         }
         let json =
             serde_json::to_string(&fired).map_err(|e| BookError::InvalidInput(e.to_string()))?;
-        meta_set(book.connection(), FIRED_KEY, &json)?;
+        book.set_device_value(FIRED_KEY, &json)?;
         Ok(fresh)
     }
 }
