@@ -368,3 +368,39 @@ fn a_committed_write_survives_a_reopen_and_the_device_keeps_its_id() {
     let newest = b.changes_since(0, 10).unwrap().last().unwrap().hlc.clone();
     assert!(newest > last, "{newest} <= {last}");
 }
+
+#[test]
+fn the_journal_says_what_writes_touched_and_everything_when_it_cannot_tell() {
+    use lighttouch_book::store::Touched;
+    let mut b = book();
+    let start = b.generation();
+    assert_eq!(b.touched_since(start), Touched::none());
+    let a = b.add_customer(&[("name", "王芳")], false).unwrap();
+    let after_a = b.generation();
+    let c = b.add_customer(&[("name", "李娜")], false).unwrap();
+    let both = Touched::Customers([a.clone(), c.clone()].into_iter().collect());
+    assert_eq!(b.touched_since(start), both);
+    assert_eq!(
+        b.touched_since(after_a),
+        Touched::Customers([c].into_iter().collect())
+    );
+    // A generation of another book is never taken as fresh.
+    let other = book();
+    assert_eq!(b.touched_since(other.generation()), Touched::Everything);
+    // Tags touch every view.
+    b.tag_customer(&a, "VIP").unwrap();
+    assert_eq!(b.touched_since(after_a), Touched::Everything);
+    // Further back than the journal remembers: everything.
+    let before_many = b.generation();
+    for i in 0..70 {
+        b.edit_customer(&a, &[("ring_size", &format!("{}", 10 + i % 5))])
+            .unwrap();
+    }
+    assert_eq!(b.touched_since(before_many), Touched::Everything);
+    let recent = b.generation();
+    b.edit_customer(&a, &[("ring_size", "12")]).unwrap();
+    assert_eq!(
+        b.touched_since(recent),
+        Touched::Customers([a].into_iter().collect())
+    );
+}
