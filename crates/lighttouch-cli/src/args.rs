@@ -244,8 +244,14 @@ pub enum Command {
         /// Evaluate on the purchases of the open book.
         #[arg(long, conflicts_with = "purchases")]
         book: bool,
-        #[arg(long, default_value_t = 5)]
-        k: usize,
+        /// Learn from purchases before this day (YYYY-MM-DD) and test on each
+        /// customer's next basket from it; by default the day by which 80% of
+        /// the purchase lines happened.
+        #[arg(long)]
+        split: Option<String>,
+        /// Evaluate on the rows that map to a customer instead of refusing.
+        #[arg(long)]
+        skip_invalid: bool,
     },
     /// Export one customer or the whole book.
     Export {

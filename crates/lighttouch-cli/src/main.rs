@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use args::{Cli, Command, ImportKind, NoteCommand, TagCommand};
 use clap::Parser;
 use lighttouch_book::{Book, BookError, OpenMode, SystemClock};
+use lighttouch_outreach::recommend::eval::EvalOptions;
 use lighttouch_transfer::export::ExportFormat;
 use lighttouch_transfer::import::ImportOptions;
 use serde_json::json;
@@ -299,20 +300,28 @@ fn run(cli: Cli) -> Result<()> {
             purchases,
             customers_file,
             book,
-            k,
+            split,
+            skip_invalid,
         } => {
+            let options = EvalOptions {
+                split: split
+                    .as_deref()
+                    .map(|d| recommend_commands::parse_day("split", d))
+                    .transpose()?,
+            };
             let report = if *book {
                 lighttouch_outreach::recommend::eval::evaluate(
                     &open(&cli, OpenMode::MustExist)?,
-                    *k,
+                    &options,
                 )?
             } else {
-                recommend_commands::evaluate(
-                    *customers,
-                    purchases.as_deref(),
-                    customers_file.as_deref(),
-                    *k,
-                )?
+                recommend_commands::evaluate(&recommend_commands::EvalInput {
+                    customers: *customers,
+                    purchases: purchases.as_deref(),
+                    customers_file: customers_file.as_deref(),
+                    options,
+                    skip_invalid: *skip_invalid,
+                })?
             };
             recommend_commands::print_eval(&report, json, out)?;
         }

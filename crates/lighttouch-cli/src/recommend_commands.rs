@@ -7,7 +7,7 @@ use chrono::{FixedOffset, Local, NaiveDate, NaiveDateTime, Offset};
 use lighttouch_book::history::NewTouchpoint;
 use lighttouch_book::{Book, SystemClock};
 use lighttouch_demo::planted::planted_book;
-use lighttouch_outreach::recommend::eval::{evaluate as evaluate_book, EvalReport};
+use lighttouch_outreach::recommend::eval::{evaluate as evaluate_book, EvalOptions, EvalReport};
 use lighttouch_outreach::Outreach;
 use lighttouch_transfer::import::ImportOptions;
 use serde_json::json;
@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// A day given to a flag (`--date`, `--on`, `--until`), named in the error.
-fn parse_day(flag: &str, text: &str) -> Result<NaiveDate> {
+pub fn parse_day(flag: &str, text: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .with_context(|| format!("--{flag} {text:?}: expected YYYY-MM-DD"))
 }
@@ -390,16 +390,24 @@ pub fn run(mut book: Book, command: &Command, json: bool, out: &mut impl Write) 
     Ok(())
 }
 
+/// What `lighttouch eval` was asked to evaluate on.
+pub struct EvalInput<'a> {
+    pub customers: usize,
+    pub purchases: Option<&'a Path>,
+    pub customers_file: Option<&'a Path>,
+    pub options: EvalOptions,
+    /// Evaluate on the rows that map, instead of refusing.
+    pub skip_invalid: bool,
+}
+
 /// On a generated book with planted preferences, or on real CSVs imported
 /// into a scratch book (nothing is written anywhere else).
-pub fn evaluate(
-    customers: usize,
-    purchases: Option<&Path>,
-    customers_file: Option<&Path>,
-    k: usize,
-) -> Result<EvalReport> {
-    let Some(purchases) = purchases else {
-        return Ok(evaluate_book(&planted_book(customers, 1)?, k)?);
+pub fn evaluate(input: &EvalInput) -> Result<EvalReport> {
+    let Some(purchases) = input.purchases else {
+        return Ok(evaluate_book(
+            &planted_book(input.customers, 1)?,
+            &input.options,
+        )?);
     };
     let mut book = Book::open_in_memory(Arc::new(SystemClock))?;
     let options = ImportOptions {
@@ -407,26 +415,107 @@ pub fn evaluate(
         skip_invalid: true,
         ..Default::default()
     };
-    if let Some(c) = customers_file {
-        lighttouch_transfer::import::import_customers(&mut book, &read(c)?, options.clone())?;
+    if let Some(c) = input.customers_file {
+        let r =
+            lighttouch_transfer::import::import_customers(&mut book, &read(c)?, options.clone())?;
+        refuse_unmapped("customer", c, &r, input.skip_invalid)?;
     }
-    lighttouch_transfer::import::import_purchases(&mut book, &read(purchases)?, options)?;
-    Ok(evaluate_book(&book, k)?)
+    let r = lighttouch_transfer::import::import_purchases(&mut book, &read(purchases)?, options)?;
+    refuse_unmapped("purchase", purchases, &r, input.skip_invalid)?;
+    Ok(evaluate_book(&book, &input.options)?)
+}
+
+/// An evaluation on rows that silently did not map measures something else:
+/// say how many and why, and go on only when asked to.
+fn refuse_unmapped(
+    what: &str,
+    path: &Path,
+    r: &lighttouch_transfer::import::ImportReport,
+    skip_invalid: bool,
+) -> Result<()> {
+    if r.rejected == 0 {
+        return Ok(());
+    }
+    // Group the reasons by their shape: "no customer with phone 138****0001" ×1,000.
+    let mut shapes: Vec<(String, usize, usize)> = Vec::new();
+    for rej in &r.rejections {
+        let shape: String = rej
+            .reason
+            .chars()
+            .map(|c| {
+                if c.is_ascii_digit() || c == '*' {
+                    '#'
+                } else {
+                    c
+                }
+            })
+            .collect::<String>()
+            .split('#')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("…");
+        match shapes.iter_mut().find(|(s, _, _)| *s == shape) {
+            Some(e) => e.1 += 1,
+            None => shapes.push((shape, 1, rej.line)),
+        }
+    }
+    shapes.sort_by_key(|s| std::cmp::Reverse(s.1));
+    let why: Vec<String> = shapes
+        .iter()
+        .take(5)
+        .map(|(s, n, line)| format!("{n} × {s} (first at line {line})"))
+        .collect();
+    let summary = format!(
+        "{} of {} {what} rows in {} did not map: {}",
+        r.rejected,
+        r.rows,
+        path.display(),
+        why.join("; ")
+    );
+    if r.created == 0 && what == "purchase" {
+        bail!("{summary}; there is nothing left to evaluate on");
+    }
+    if !skip_invalid {
+        bail!("{summary}; pass --skip-invalid to evaluate on the rest");
+    }
+    eprintln!("{summary}; evaluating on the rest");
+    Ok(())
 }
 
 pub fn print_eval(r: &EvalReport, json: bool, out: &mut impl Write) -> Result<()> {
     if json {
         writeln!(out, "{}", serde_json::to_string(r)?)?;
-    } else {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "learned from {} purchase lines before {}; {} customers with a next basket, {} candidate pieces ({} customers with no earlier purchase left out)",
+        r.training_lines, r.split, r.customers, r.candidates, r.without_history
+    )?;
+    for (title, seg) in [
+        ("pieces new to the customer", &r.new_items),
+        ("pieces bought again", &r.repeats),
+    ] {
+        writeln!(out, "\n{title}: {} customers", seg.customers)?;
         writeln!(
             out,
-            "hit rate@{k}: recommender {:.1}%, most-popular baseline {:.1}% ({} customers, {} candidate items)",
-            r.recommender_hit_rate * 100.0,
-            r.baseline_hit_rate * 100.0,
-            r.customers,
-            r.candidates,
-            k = r.k
+            "  {:<22} {:>8} {:>10} {:>9}",
+            "", "hit@5", "recall@10", "NDCG@10"
         )?;
+        for (name, f) in [
+            ("recommender", &seg.recommender),
+            ("most popular", &seg.most_popular),
+            ("repeat what you bought", &seg.repeat),
+            ("co-purchase neighbours", &seg.neighbours),
+        ] {
+            writeln!(
+                out,
+                "  {name:<22} {:>7.2}% {:>9.2}% {:>9.4}",
+                f.hit_rate_at_5 * 100.0,
+                f.recall_at_10 * 100.0,
+                f.ndcg_at_10
+            )?;
+        }
     }
     Ok(())
 }

@@ -379,7 +379,74 @@ fn content_suggestions_drafts_and_the_daily_queue_from_the_command_line() {
     assert!(err.contains("kind"), "{err}");
 
     let e = json(&b, &["eval", "--customers", "300"]);
-    assert!(e["recommender_hit_rate"].as_f64().unwrap() > e["baseline_hit_rate"].as_f64().unwrap());
+    let new = &e["new_items"];
+    assert!(new["customers"].as_u64().unwrap() > 0, "{e}");
+    assert!(
+        new["recommender"]["hit_rate_at_5"].as_f64().unwrap()
+            > new["most_popular"]["hit_rate_at_5"].as_f64().unwrap(),
+        "{e}"
+    );
+}
+
+#[test]
+fn eval_refuses_purchases_that_do_not_map_and_says_how_many_and_why() {
+    let b = book();
+    let dir = tempfile::tempdir().unwrap();
+    let customers = dir.path().join("members.csv");
+    let purchases = dir.path().join("pos.csv");
+    std::fs::write(
+        &customers,
+        "姓名,手机\n王芳,13900000001\n李娜,13900000002\n",
+    )
+    .unwrap();
+    let mut pos = String::from("会员手机号,订单号,交易时间,商品编码,商品名称,品类,数量,实付金额\n");
+    for (i, phone) in [
+        "13900000001",
+        "13900000002",
+        "13700000000",
+        "13700000000",
+        "",
+    ]
+    .iter()
+    .enumerate()
+    {
+        pos.push_str(&format!(
+            "{phone},A{i},2026-0{}-1{i} 14:03:27,SKU{i},古法金手镯,手镯,1,¥1280.00\n",
+            i + 1
+        ));
+    }
+    std::fs::write(&purchases, &pos).unwrap();
+    let (c, p) = (customers.to_str().unwrap(), purchases.to_str().unwrap());
+    let err = fails(&b, &["eval", "--purchases", p, "--customers-file", c]);
+    assert!(err.contains("3 of 5 purchase rows"), "{err}");
+    assert!(err.contains("2 × no customer with phone"), "{err}");
+    assert!(
+        err.contains("1 × no customer ID, phone or WeChat ID"),
+        "{err}"
+    );
+    assert!(err.contains("--skip-invalid"), "{err}");
+    // With no member file at all, nothing maps: an error, never "0.0%".
+    let err = fails(&b, &["eval", "--purchases", p]);
+    assert!(
+        err.contains("5 of 5 purchase rows") && err.contains("nothing left"),
+        "{err}"
+    );
+    // Told to go on, it evaluates what maps (here too little to learn from: said so).
+    let out = run(
+        &b,
+        &[
+            "eval",
+            "--purchases",
+            p,
+            "--customers-file",
+            c,
+            "--skip-invalid",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("evaluating on the rest"), "{err}");
+    assert!(err.contains("both before"), "{err}");
 }
 
 #[test]

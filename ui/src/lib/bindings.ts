@@ -804,6 +804,11 @@ export type Reason =
  */
 { code: "goes_with"; product: string; month: number } | 
 /**
+ * Customers who bought a piece they own went on to buy this one (the
+ * learned model).
+ */
+{ code: "buyers_also_bought"; product: string } | 
+/**
  * Buyers of one category in this store often buy the other.
  */
 { code: "bought_together"; had: string; category: string } | { code: "birthday"; days: number } | { code: "anniversary"; days: number } | { code: "purchase_anniversary"; product: string; years: number; days: number } | { code: "festival"; name: string; days: number; tag: string | null } | { code: "new"; days: number } | { code: "ends_soon"; days: number } | { code: "size_on_file"; size: string } | { code: "popular" }

@@ -2,6 +2,13 @@
 //! about, resolved to one canonical key per idea: its tags with their
 //! synonyms (in both scripts and English), and the built-in vocabulary.
 //! "Rose gold", "18K玫瑰金" and "玫瑰金" are one interest.
+//!
+//! Free text (product names, a dismissal's reason) is read for the store's
+//! own vocabulary only: the tags it uses and the words HQ's content is
+//! tagged and filed with, with their synonyms. The built-in vocabulary still
+//! resolves synonyms, but a word nobody in the store uses is not looked for:
+//! a grocery's "regular" is not a ring size. And a word is found as a word:
+//! "ring" is not in "string", "520" is not in "15201".
 
 use lighttouch_text::fold;
 use lighttouch_text::vocabulary::{TagGroup, VOCABULARY};
@@ -21,7 +28,8 @@ pub(crate) struct Term {
 pub(crate) struct Lexicon {
     words: HashMap<String, usize>,
     terms: Vec<Term>,
-    /// Words long enough to look for inside free text (product names, reasons).
+    /// The store's words long enough to look for inside free text (product
+    /// names, reasons), longest first.
     scan: Vec<(String, usize)>,
 }
 
@@ -31,6 +39,7 @@ impl Lexicon {
         for e in VOCABULARY {
             lex.add(e.name, e.group, e.synonyms.iter().copied());
         }
+        let mut used: Vec<usize> = Vec::new();
         let mut stmt = conn.prepare_cached("SELECT name, tag_group, synonyms FROM tags")?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -43,16 +52,47 @@ impl Lexicon {
             let (name, group, synonyms) = row?;
             let synonyms: Vec<String> = serde_json::from_str(&synonyms).unwrap_or_default();
             let group = TagGroup::parse(&group).unwrap_or(TagGroup::Other);
-            lex.add(&name, group, synonyms.iter().map(String::as_str));
+            used.extend(lex.add(&name, group, synonyms.iter().map(String::as_str)));
         }
-        lex.scan.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
+        // HQ's content is the brand's vocabulary too.
+        let mut stmt = conn.prepare_cached("SELECT tags, category FROM content_items")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        for row in rows {
+            let (tags, category) = row?;
+            let tags: Vec<String> = serde_json::from_str(&tags).unwrap_or_default();
+            for w in tags.iter().map(String::as_str).chain(category.as_deref()) {
+                if let Some(i) = lex.words.get(&fold(w)).copied() {
+                    used.push(i);
+                } else {
+                    used.extend(lex.add(w, TagGroup::Other, std::iter::empty()));
+                }
+            }
+        }
+        used.sort_unstable();
+        used.dedup();
+        let mut scan: Vec<(String, usize)> = lex
+            .words
+            .iter()
+            .filter(|(w, i)| w.chars().count() >= 2 && used.binary_search(i).is_ok())
+            .map(|(w, i)| (w.clone(), *i))
+            .collect();
+        scan.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        lex.scan = scan;
         Ok(lex)
     }
 
-    fn add<'a>(&mut self, name: &'a str, group: TagGroup, synonyms: impl Iterator<Item = &'a str>) {
+    /// Adds a term and its words; returns the term's index.
+    fn add<'a>(
+        &mut self,
+        name: &'a str,
+        group: TagGroup,
+        synonyms: impl Iterator<Item = &'a str>,
+    ) -> Option<usize> {
         let key = fold(name);
         if key.is_empty() {
-            return;
+            return None;
         }
         let idx = match self.words.get(&key) {
             Some(i) => *i,
@@ -70,11 +110,9 @@ impl Lexicon {
             if w.is_empty() || self.words.contains_key(&w) && w != key {
                 continue;
             }
-            self.words.insert(w.clone(), idx);
-            if w.chars().count() >= 2 && !self.scan.iter().any(|(s, _)| *s == w) {
-                self.scan.push((w, idx));
-            }
+            self.words.insert(w, idx);
         }
+        Some(idx)
     }
 
     /// The term a word names (a tag, a synonym), if the store knows it.
@@ -100,13 +138,13 @@ impl Lexicon {
         self.words.get(key).map(|i| self.terms[*i].group)
     }
 
-    /// Every known term named inside free text ("玫瑰金手链" → 玫瑰金, 手链;
-    /// "not interested in pearls" → 珍珠).
+    /// Every term of the store's named inside free text, as a word
+    /// ("玫瑰金手链" → 玫瑰金, 手链; "not interested in pearls" → 珍珠).
     pub fn find_in(&self, text: &str) -> Vec<String> {
         let folded = fold(text);
         let mut found: Vec<String> = Vec::new();
         for (w, i) in &self.scan {
-            if folded.contains(w.as_str()) {
+            if contains_word(&folded, w) {
                 let key = &self.terms[*i].key;
                 if !found.contains(key) {
                     found.push(key.clone());
@@ -115,6 +153,26 @@ impl Lexicon {
         }
         found
     }
+}
+
+/// Whether `word` occurs in `text` as a word: where the word starts or ends
+/// with a letter or digit of a spaced script, the text must not go on with
+/// one there ("ring" is not in "string", "520" not in "15201"). Chinese has
+/// no spaces between words, so a Chinese word is found wherever it is.
+pub(crate) fn contains_word(text: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    let spaced = |c: char| c.is_ascii_alphanumeric();
+    let starts_spaced = word.chars().next().is_some_and(spaced);
+    let ends_spaced = word.chars().next_back().is_some_and(spaced);
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        let runs_on_before = starts_spaced && before.is_some_and(spaced);
+        let runs_on_after = ends_spaced && after.is_some_and(spaced);
+        !(runs_on_before || runs_on_after)
+    })
 }
 
 #[cfg(test)]
@@ -126,7 +184,10 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
             "CREATE TABLE tags (name TEXT, tag_group TEXT, synonyms TEXT);
-             INSERT INTO tags VALUES ('小众设计', 'preference', '[\"niche design\"]');",
+             INSERT INTO tags VALUES ('小众设计', 'preference', '[\"niche design\"]');
+             INSERT INTO tags VALUES ('珍珠', 'preference', '[]');
+             CREATE TABLE content_items (tags TEXT, category TEXT);
+             INSERT INTO content_items VALUES ('[\"玫瑰金\"]', '手链');",
         )
         .unwrap();
         let lex = Lexicon::load(&conn).unwrap();
@@ -143,5 +204,51 @@ mod tests {
             lex.find_in("Not interested in pearls"),
             vec![lex.key_of("珍珠")]
         );
+    }
+
+    #[test]
+    fn words_are_found_as_words_and_only_the_stores_own() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE tags (name TEXT, tag_group TEXT, synonyms TEXT);
+             INSERT INTO tags VALUES ('戒指', 'preference', '[]');
+             CREATE TABLE content_items (tags TEXT, category TEXT);
+             INSERT INTO content_items VALUES ('[\"520\", \"黄金\"]', '手链');",
+        )
+        .unwrap();
+        let lex = Lexicon::load(&conn).unwrap();
+        let ring = lex.key_of("戒指");
+        assert_eq!(lex.find_in("Diamond ring"), vec![ring.clone()]);
+        assert!(
+            lex.find_in("String cheese").is_empty(),
+            "ring inside string"
+        );
+        assert!(lex.find_in("Earrings").is_empty(), "ring inside earrings");
+        assert_eq!(lex.find_in("520限定手链").len(), 2);
+        assert!(lex.find_in("SKU 15201 pack").is_empty(), "520 inside 15201");
+        assert_eq!(lex.find_in("黄金手链").len(), 2);
+        // The built-in vocabulary's words nobody here uses are not looked for.
+        assert!(
+            lex.find_in("Regular cola").is_empty(),
+            "{:?}",
+            lex.find_in("Regular cola")
+        );
+        assert!(lex.find_in("Goldfish crackers").is_empty());
+        // But they still resolve a word to its term.
+        assert_eq!(lex.key_of("rings"), ring);
+    }
+
+    #[test]
+    fn a_word_is_a_word_at_either_edge() {
+        assert!(contains_word("gold ring", "gold"));
+        assert!(contains_word("18k gold", "gold"));
+        assert!(!contains_word("goldfish", "gold"));
+        assert!(!contains_word("marigold", "gold"));
+        assert!(contains_word("玫瑰金手链", "玫瑰金"));
+        assert!(contains_word("520限定", "520"));
+        assert!(!contains_word("15201", "520"));
+        assert!(contains_word("a-520-b", "520"));
+        assert!(!contains_word("", "gold"));
+        assert!(!contains_word("gold", ""));
     }
 }

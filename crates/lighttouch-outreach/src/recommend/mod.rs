@@ -5,6 +5,7 @@
 
 pub mod eval;
 pub mod guard;
+pub(crate) mod learned;
 pub(crate) mod lexicon;
 pub(crate) mod profile;
 pub mod reasons;
@@ -21,7 +22,7 @@ use lighttouch_book::store::Touched;
 use lighttouch_text::festivals;
 use profile::Profile;
 use reasons::Reason;
-use score::{Context, Prepared};
+use score::{Context, Known, Prepared};
 use serde::Serialize;
 use stats::StoreStats;
 use std::collections::{HashMap, HashSet};
@@ -92,9 +93,6 @@ pub(crate) fn hold_words(h: &HoldReason, lang: &str) -> String {
     }
 }
 
-/// A customer's coming occasions, with days until each.
-pub(crate) type Occasions = Vec<(Reason, i64)>;
-
 /// What recommendations read, rebuilt when the book changes.
 pub(crate) struct Cache {
     pub lex: Lexicon,
@@ -104,50 +102,53 @@ pub(crate) struct Cache {
     positions: HashMap<String, usize>,
     /// Active content for one day, keys resolved.
     pub content: Option<(NaiveDate, Vec<Prepared>)>,
-    /// Each profile's coming occasions as of one day (lunar dates are costly).
-    pub occasions: Option<(NaiveDate, Vec<Occasions>)>,
+    /// What scoring needs of each profile as of one day, under the store
+    /// statistics of one purchases mark (lunar dates are costly).
+    pub known: Option<(NaiveDate, i64, Vec<Known>)>,
 }
 
 impl Cache {
-    /// Re-reads the profiles of customers a write touched, in place.
-    fn refresh(&mut self, conn: &rusqlite::Connection, ids: HashSet<String>) -> Result<()> {
+    /// Re-reads the profiles of customers a write touched, in place. Returns
+    /// the positions whose profile is new or changed.
+    fn refresh(&mut self, conn: &rusqlite::Connection, ids: HashSet<String>) -> Result<Vec<usize>> {
+        let mut changed = Vec::new();
         let Some(profiles) = self.profiles.as_mut() else {
-            return Ok(());
+            return Ok(changed);
         };
         for id in ids {
             let fresh = profile::load(conn, &self.lex, Some(&id))?
                 .into_iter()
                 .next();
-            let day = self.occasions.as_ref().map(|(d, _)| *d);
             match (self.positions.get(&id).copied(), fresh) {
                 (Some(i), Some(p)) => {
-                    if let (Some(day), Some((_, occ))) = (day, self.occasions.as_mut()) {
-                        occ[i] = score::occasions(&p, day);
-                    }
                     profiles[i] = p;
+                    changed.push(i);
                 }
                 (None, Some(p)) => {
-                    if let (Some(day), Some((_, occ))) = (day, self.occasions.as_mut()) {
-                        occ.push(score::occasions(&p, day));
-                    }
                     self.positions.insert(id, profiles.len());
+                    changed.push(profiles.len());
                     profiles.push(p);
+                    if let Some((_, _, known)) = self.known.as_mut() {
+                        known.push(Known::default());
+                    }
                 }
                 // Erased or merged away: out of every list.
                 (Some(i), None) => {
                     profiles.swap_remove(i);
-                    if let Some((_, occ)) = self.occasions.as_mut() {
-                        occ.swap_remove(i);
+                    if let Some((_, _, known)) = self.known.as_mut() {
+                        known.swap_remove(i);
                     }
                     self.positions.remove(&id);
                     if let Some(moved) = profiles.get(i) {
                         self.positions.insert(moved.id.clone(), i);
+                        changed.push(i);
                     }
                 }
                 (None, None) => {}
             }
         }
-        Ok(())
+        changed.retain(|i| *i < profiles.len());
+        Ok(changed)
     }
 }
 
@@ -176,7 +177,7 @@ impl Outreach {
         if let Some(cache) = self.cache.as_mut() {
             cache.profiles = None;
             cache.positions = HashMap::new();
-            cache.occasions = None;
+            cache.known = None;
         }
     }
 
@@ -193,11 +194,12 @@ impl Outreach {
             None => Touched::Everything,
         };
         self.seen = Some(book.generation());
+        let mut changed = Vec::new();
         match touched {
             Touched::Everything => *slot = None,
             Touched::Customers(ids) => {
                 if let Some(cache) = slot.as_mut() {
-                    cache.refresh(conn, ids)?;
+                    changed = cache.refresh(conn, ids)?;
                 }
             }
         }
@@ -207,35 +209,10 @@ impl Outreach {
                 profiles: None,
                 positions: HashMap::new(),
                 content: None,
-                occasions: None,
+                known: None,
             });
         }
         let cache = slot.as_mut().expect("filled above");
-        if needs.profiles && cache.profiles.is_none() {
-            let profiles = profile::load(conn, &cache.lex, None)?;
-            cache.positions = profiles
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p.id.clone(), i))
-                .collect();
-            cache.profiles = Some(profiles);
-            cache.occasions = None;
-        }
-        if let (Some(day), Some(profiles)) = (needs.content_on, &cache.profiles) {
-            if cache.occasions.as_ref().is_none_or(|(d, _)| *d != day) {
-                let occ = profiles.iter().map(|p| score::occasions(p, day)).collect();
-                cache.occasions = Some((day, occ));
-            }
-        }
-        if let Some(day) = needs.content_on {
-            if cache.content.as_ref().is_none_or(|(d, _)| *d != day) {
-                let items = lighttouch_book::content::active_items(conn, day)?
-                    .into_iter()
-                    .map(|i| Prepared::new(i, &cache.lex))
-                    .collect();
-                cache.content = Some((day, items));
-            }
-        }
         let mark: i64 =
             conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM purchases", [], |r| {
                 r.get(0)
@@ -247,7 +224,43 @@ impl Outreach {
                 stats: StoreStats::load(conn, &cache.lex)?,
             });
         }
-        Ok((cache, &stats_slot.as_ref().expect("filled above").stats))
+        let stats = &stats_slot.as_ref().expect("filled above").stats;
+        if needs.profiles && cache.profiles.is_none() {
+            let profiles = profile::load(conn, &cache.lex, None)?;
+            cache.positions = profiles
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.id.clone(), i))
+                .collect();
+            cache.profiles = Some(profiles);
+            cache.known = None;
+        }
+        if let (Some(day), Some(profiles)) = (needs.content_on, &cache.profiles) {
+            match cache.known.as_mut() {
+                Some((d, m, known)) if *d == day && *m == mark => {
+                    for i in changed {
+                        known[i] = score::known(&profiles[i], day, stats);
+                    }
+                }
+                _ => {
+                    let known = profiles
+                        .iter()
+                        .map(|p| score::known(p, day, stats))
+                        .collect();
+                    cache.known = Some((day, mark, known));
+                }
+            }
+        }
+        if let Some(day) = needs.content_on {
+            if cache.content.as_ref().is_none_or(|(d, _)| *d != day) {
+                let items = lighttouch_book::content::active_items(conn, day)?
+                    .into_iter()
+                    .map(|i| Prepared::new(i, &cache.lex))
+                    .collect();
+                cache.content = Some((day, items));
+            }
+        }
+        Ok((cache, stats))
     }
 
     /// The reasons' language: the book's UI language, or Simplified Chinese.
@@ -295,21 +308,9 @@ impl Outreach {
             },
         )?;
         let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
-        let occ = score::occasions(&profile, today);
+        let known = score::known(&profile, today, stats);
         let items = &cache.content.as_ref().expect("loaded for today").1;
-        let mut scored: Vec<(f64, &Prepared, Vec<Reason>)> = items
-            .iter()
-            .filter_map(|it| {
-                score::score(it, &profile, &occ, &cx).map(|s| (s.score, it, s.reasons))
-            })
-            // Nothing that argues against itself (far over budget, turned down).
-            .filter(|(score, _, _)| *score > 0.0)
-            .collect();
-        scored.sort_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then_with(|| a.1.item.id.cmp(&b.1.item.id))
-        });
-        let scored = diversify(scored, limit);
+        let scored = rank(items, &profile, &known, &cx, limit);
         Ok(Suggestions {
             customer_id: customer_id.to_string(),
             items: scored
@@ -366,8 +367,8 @@ impl Outreach {
         )?;
         let prepared = Prepared::new(item, &cache.lex);
         let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
-        let occ = score::occasions(profile, today);
-        Ok(score::score(&prepared, profile, &occ, &cx)
+        let known = score::known(profile, today, stats);
+        Ok(score::score(&prepared, profile, &known, &cx)
             .map(|s| s.reasons)
             .unwrap_or_default())
     }
@@ -394,7 +395,7 @@ impl Outreach {
             },
         )?;
         let prepared = Prepared::new(item.clone(), &cache.lex);
-        let occasions = &cache.occasions.as_ref().expect("loaded for today").1;
+        let known = &cache.known.as_ref().expect("loaded for today").2;
         let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
         let mut held_back = 0;
         let mut ranked: Vec<(f64, usize, Vec<Reason>)> = Vec::new();
@@ -403,7 +404,7 @@ impl Outreach {
             if associate.is_some() && p.owner.is_some() && p.owner != associate {
                 continue;
             }
-            let Some(s) = score::score(&prepared, p, &occasions[i], &cx) else {
+            let Some(s) = score::score(&prepared, p, &known[i], &cx) else {
                 continue;
             };
             if s.score < MIN_AUDIENCE_SCORE {
@@ -430,6 +431,29 @@ impl Outreach {
             held_back,
         })
     }
+}
+
+/// One customer's pieces, best first, as the app proposes them: every item
+/// scored, those that argue against themselves (far over budget, turned
+/// down) left out, and range kept by [`diversify`]. Evaluation ranks through
+/// this too.
+pub(crate) fn rank<'a>(
+    items: &'a [Prepared],
+    profile: &Profile,
+    known: &Known,
+    cx: &Context,
+    limit: usize,
+) -> Vec<(f64, &'a Prepared, Vec<Reason>)> {
+    let mut scored: Vec<(f64, &Prepared, Vec<Reason>)> = items
+        .iter()
+        .filter_map(|it| score::score(it, profile, known, cx).map(|s| (s.score, it, s.reasons)))
+        .filter(|(score, _, _)| *score > 0.0)
+        .collect();
+    scored.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then_with(|| a.1.item.id.cmp(&b.1.item.id))
+    });
+    diversify(scored, limit)
 }
 
 /// The best `limit` items, but not five necklaces: each pick lowers the

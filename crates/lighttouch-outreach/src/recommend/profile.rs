@@ -23,6 +23,16 @@ pub(crate) struct Owned {
     pub keys: Vec<String>,
 }
 
+impl Owned {
+    /// The piece of the learned model this purchase is.
+    pub fn piece_in(&self, learned: &super::learned::Learned) -> Option<u32> {
+        self.sku
+            .as_deref()
+            .and_then(|s| learned.piece(s))
+            .or_else(|| learned.piece(&self.product_key))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Profile {
     pub id: String,

@@ -20,6 +20,11 @@ pub enum Reason {
         product: String,
         month: u32,
     },
+    /// Customers who bought a piece they own went on to buy this one (the
+    /// learned model).
+    BuyersAlsoBought {
+        product: String,
+    },
     /// Buyers of one category in this store often buy the other.
     BoughtTogether {
         had: String,
@@ -151,6 +156,7 @@ pub(crate) fn hant(s: &str) -> String {
             '怀' => '懷',
             '许' => '許',
             '访' => '訪',
+            '顾' => '顧',
             other => other,
         })
         .collect()
@@ -173,6 +179,12 @@ impl Reason {
                 format!("goes with the {product} bought in {}", month_name(*month))
             }
             (Reason::GoesWith { product, month }, _) => zh(format!("与{month}月买的{product}搭配")),
+            (Reason::BuyersAlsoBought { product }, "en") => {
+                format!("customers who bought the {product} often buy this too")
+            }
+            (Reason::BuyersAlsoBought { product }, _) => {
+                zh(format!("买过{product}的顾客常再买这款"))
+            }
             (Reason::BoughtTogether { had, category }, "en") => {
                 format!("buyers of {had} here often add {category}")
             }
@@ -238,10 +250,17 @@ impl Reason {
                 format!("it goes beautifully with your {product}")
             }
             (Reason::GoesWith { product, .. }, _) => zh(format!("正好可以和您的{product}搭配")),
+            // The day itself is wished on the day, not announced as coming.
+            (Reason::Birthday { days: 0 }, "en") => "it is your birthday today".into(),
+            (Reason::Birthday { days: 0 }, _) => zh("今天是您的生日".into()),
             (Reason::Birthday { .. }, "en") => "your birthday is coming up".into(),
             (Reason::Birthday { .. }, _) => zh("您的生日快到了".into()),
+            (Reason::Anniversary { days: 0 }, "en") => "today is your anniversary".into(),
+            (Reason::Anniversary { days: 0 }, _) => zh("今天是你们的纪念日".into()),
             (Reason::Anniversary { .. }, "en") => "your anniversary is coming up".into(),
             (Reason::Anniversary { .. }, _) => zh("你们的纪念日快到了".into()),
+            (Reason::Festival { name, days: 0, .. }, "en") => format!("today is {name}"),
+            (Reason::Festival { name, days: 0, .. }, _) => zh(format!("今天是{name}")),
             (Reason::Festival { name, .. }, "en") => format!("{name} is coming"),
             (Reason::Festival { name, .. }, _) => zh(format!("{name}快到了")),
             (Reason::New { .. }, "en") => "it has just arrived".into(),

@@ -3,7 +3,8 @@
 //! store's buyers pair, their budget, their occasions and festivals, newness.
 //! Owned, already sent and dismissed pieces are never proposed again.
 
-use super::lexicon::Lexicon;
+use super::learned::Learned;
+use super::lexicon::{contains_word, Lexicon};
 use super::profile::Profile;
 use super::reasons::Reason;
 use super::stats::StoreStats;
@@ -14,6 +15,7 @@ use lighttouch_book::tags::TagGroup;
 use lighttouch_text::festivals::Festival;
 use lighttouch_text::fold;
 use lighttouch_text::occasions::days_until;
+use std::collections::{HashMap, HashSet};
 
 /// A content item with its keys resolved once.
 #[derive(Debug, Clone)]
@@ -59,12 +61,18 @@ impl Prepared {
         }
     }
 
+    /// The piece of the learned model this item is, if the store sells it.
+    fn piece_in(&self, learned: &Learned) -> Option<u32> {
+        learned
+            .piece(&self.item.id)
+            .or_else(|| learned.piece(&self.title_key))
+    }
+
     /// The customer already has this piece.
-    fn owned_by(&self, p: &Profile) -> bool {
+    fn owned_by(&self, known: &Known) -> bool {
         self.item.kind == "product"
-            && p.owned.iter().any(|o| {
-                o.sku.as_deref() == Some(self.item.id.as_str()) || o.product_key == self.title_key
-            })
+            && (known.owned.contains(self.item.id.as_str())
+                || known.owned.contains(&self.title_key))
     }
 }
 
@@ -118,6 +126,11 @@ pub(crate) const OCCASION_DAYS: i64 = 14;
 /// Festivals count from this many days ahead.
 pub(crate) const FESTIVAL_DAYS: i64 = 21;
 const NEW_DAYS: i64 = 14;
+/// The learned model at full strength weighs about as much as a stated like
+/// plus a piece it goes with: what the store's customers do is strong evidence.
+const LEARNED_WEIGHT: f64 = 4.0;
+/// Evidence this strong is worth telling the associate.
+const LEARNED_REASON: f64 = 0.3;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Scored {
@@ -140,8 +153,60 @@ fn band_of_price(yuan: f64) -> usize {
         .unwrap_or(BUDGETS.len() - 1)
 }
 
+/// What scoring needs of one customer beyond the profile, worked out once
+/// per customer and day rather than once per piece.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Known {
+    /// Their occasions in the coming days: (reason, days).
+    pub occasions: Vec<(Reason, i64)>,
+    /// The learned model's pieces they own, once each.
+    pub pieces: Vec<u32>,
+    /// The strongest learned evidence their pieces give any other piece.
+    pub learned_top: f64,
+    /// SKUs and folded names of what they own.
+    pub owned: HashSet<String>,
+    /// For each category, the category they own whose buyers here most
+    /// often go on to it, and by how much (lift).
+    pub pairings: HashMap<String, (String, f64)>,
+}
+
+pub(crate) fn known(p: &Profile, today: NaiveDate, stats: &StoreStats) -> Known {
+    let learned = &stats.learned;
+    let mut pieces: Vec<u32> = p.owned.iter().filter_map(|o| o.piece_in(learned)).collect();
+    pieces.sort_unstable();
+    pieces.dedup();
+    let mut owned = HashSet::new();
+    for o in &p.owned {
+        owned.insert(o.product_key.clone());
+        if let Some(sku) = &o.sku {
+            owned.insert(sku.clone());
+        }
+    }
+    let had: HashSet<&str> = p
+        .owned
+        .iter()
+        .filter_map(|o| o.category.as_deref())
+        .collect();
+    let mut pairings: HashMap<String, (String, f64)> = HashMap::new();
+    for h in &had {
+        for (other, lift) in stats.pairings_from(h) {
+            let better = pairings.get(other).is_none_or(|(_, l)| lift > *l);
+            if better {
+                pairings.insert(other.to_string(), (h.to_string(), lift));
+            }
+        }
+    }
+    Known {
+        occasions: occasions(p, today),
+        learned_top: learned.strongest_sum(&pieces),
+        pieces,
+        owned,
+        pairings,
+    }
+}
+
 /// The customer's occasions in the coming days: (reason, days).
-pub(crate) fn occasions(p: &Profile, today: NaiveDate) -> Vec<(Reason, i64)> {
+fn occasions(p: &Profile, today: NaiveDate) -> Vec<(Reason, i64)> {
     let mut out = Vec::new();
     if let Some((text, cal)) = &p.birthday {
         if let Some(d) = days_until(text, *cal, today).filter(|d| *d <= OCCASION_DAYS) {
@@ -157,14 +222,10 @@ pub(crate) fn occasions(p: &Profile, today: NaiveDate) -> Vec<(Reason, i64)> {
 }
 
 /// Scores one item for one customer; `None` when it must not be proposed.
-/// `occasions` are the customer's (see [`occasions`]), computed once per customer.
-pub(crate) fn score(
-    item: &Prepared,
-    p: &Profile,
-    occasions: &[(Reason, i64)],
-    cx: &Context,
-) -> Option<Scored> {
-    if item.owned_by(p) || p.sent.contains(&item.item.id) || p.dismissed.contains(&item.item.id) {
+/// `known` is the customer's (see [`known`]), worked out once per customer.
+pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -> Option<Scored> {
+    if item.owned_by(known) || p.sent.contains(&item.item.id) || p.dismissed.contains(&item.item.id)
+    {
         return None;
     }
     let mut s = 0.0;
@@ -193,7 +254,8 @@ pub(crate) fn score(
     // What goes with what they own: same material or style, another kind of piece.
     if item.item.kind == "product" {
         if let Some(o) = p.owned.iter().find(|o| {
-            o.category != item.category
+            !o.keys.is_empty()
+                && o.category != item.category
                 && o.keys
                     .iter()
                     .any(|k| item.keys.contains(k) && Some(k) != o.category.as_ref())
@@ -205,22 +267,36 @@ pub(crate) fn score(
                 month: o.day.month(),
             });
         }
-        // What this store's buyers pair with what they bought.
-        if let Some(cat) = &item.category {
-            let best = p
-                .owned
-                .iter()
-                .filter_map(|o| o.category.as_ref())
-                .filter(|c| *c != cat)
-                .filter_map(|c| cx.stats.lift(c, cat).map(|l| (c, l)))
-                .max_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((had, lift)) = best.filter(|(_, l)| *l > 1.2) {
-                s += (lift.ln() * 1.5).min(1.5);
-                reasons.push(Reason::BoughtTogether {
-                    had: cx.lex.label_of(had),
-                    category: cx.lex.label_of(cat),
+        // What customers who bought what they own went on to buy (learned).
+        let learned = &cx.stats.learned;
+        let piece = item.piece_in(learned);
+        if let Some(target) = piece {
+            let e = learned.evidence(&known.pieces, target, known.learned_top);
+            s += LEARNED_WEIGHT * e.strength;
+            if let Some(i) = e.strongest.filter(|_| e.strength >= LEARNED_REASON) {
+                personal = true;
+                reasons.push(Reason::BuyersAlsoBought {
+                    product: learned.name(i).to_string(),
                 });
             }
+        }
+        // What this store's buyers pair with what they bought, by kind of
+        // piece: for pieces the model has not seen sold (new ones above all);
+        // where it has, its piece-by-piece evidence already says this.
+        if let Some((had, lift)) = item
+            .category
+            .as_ref()
+            .filter(|_| piece.is_none() || known.pieces.is_empty())
+            .and_then(|c| known.pairings.get(c))
+            .filter(|(_, l)| *l > 1.2)
+        {
+            s += (lift.ln() * 1.5).min(1.5);
+            reasons.push(Reason::BoughtTogether {
+                had: cx.lex.label_of(had),
+                category: cx
+                    .lex
+                    .label_of(item.category.as_deref().unwrap_or_default()),
+            });
         }
         // Budget against price.
         if let (Some(price), Some((i, _, _))) =
@@ -251,7 +327,7 @@ pub(crate) fn score(
     }
 
     // Occasions: a gift moment makes any fitting piece timelier.
-    for (reason, days) in occasions {
+    for (reason, days) in &known.occasions {
         s += 1.5 - *days as f64 * 0.05;
         reasons.push(reason.clone());
     }
@@ -284,7 +360,7 @@ pub(crate) fn score(
         let about = fk
             .words
             .iter()
-            .any(|w| item.keys.contains(w) || item.title_key.contains(w.as_str()));
+            .any(|w| item.keys.contains(w) || contains_word(&item.title_key, w));
         let audience = fk.audience.iter().find(|k| p.tags.contains(*k));
         if about || audience.is_some() {
             let mut bonus = if about { 1.0 } else { 0.0 };

@@ -1,6 +1,8 @@
-//! What the store's customers buy together: category co-purchase lift and
-//! product popularity, from every purchase in the book.
+//! What the store's customers buy together: category co-purchase lift,
+//! product popularity and the learned piece-to-piece model, from every
+//! purchase in the book.
 
+use super::learned::{Basket, Learned};
 use super::lexicon::Lexicon;
 use super::profile::{opt_str_at, str_at, Profile};
 use lighttouch_text::fold;
@@ -18,31 +20,78 @@ pub(crate) struct StoreStats {
     /// Purchases of each product (by folded name and by SKU).
     popularity: HashMap<String, u32>,
     pub max_popularity: u32,
+    /// What owning one piece says about buying another.
+    pub learned: Learned,
 }
 
 /// Fewest shared buyers before a pairing counts: a few coincidences are not a pattern.
 const MIN_TOGETHER: u32 = 3;
 
+/// One line of what a customer bought, as the statistics read it.
+pub(crate) struct Bought<'a> {
+    pub sku: Option<&'a str>,
+    /// Folded product name.
+    pub product_key: &'a str,
+    pub product: &'a str,
+    /// Canonical category key.
+    pub category: Option<&'a str>,
+}
+
 impl StoreStats {
-    pub fn build<'a>(profiles: impl Iterator<Item = &'a Profile>) -> StoreStats {
+    /// From each customer's purchases (one list per customer).
+    pub fn from_customers<'a, C>(customers: C) -> StoreStats
+    where
+        C: IntoIterator,
+        C::Item: IntoIterator<Item = Bought<'a>>,
+    {
         let mut s = StoreStats::default();
-        for p in profiles {
-            let cats: HashSet<String> = p.owned.iter().filter_map(|o| o.category.clone()).collect();
-            s.add_buyer(&cats);
-            for o in &p.owned {
-                *s.popularity.entry(o.product_key.clone()).or_default() += 1;
-                if let Some(sku) = &o.sku {
-                    *s.popularity.entry(sku.clone()).or_default() += 1;
+        let mut baskets = Vec::new();
+        for lines in customers {
+            let mut cats: HashSet<&str> = HashSet::new();
+            let mut items = Vec::new();
+            for b in lines {
+                if let Some(c) = b.category {
+                    cats.insert(c);
                 }
+                *s.popularity.entry(b.product_key.to_string()).or_default() += 1;
+                if let Some(sku) = b.sku {
+                    *s.popularity.entry(sku.to_string()).or_default() += 1;
+                }
+                items.push(match b.sku {
+                    Some(sku) => (sku, Some(b.product_key), b.product),
+                    None => (b.product_key, None, b.product),
+                });
+            }
+            s.add_buyer(&cats);
+            if !items.is_empty() {
+                baskets.push(Basket { items });
             }
         }
         s.max_popularity = s.popularity.values().copied().max().unwrap_or(0);
+        s.learned = Learned::fit(baskets);
         s
+    }
+
+    /// From profiles already read (what they own is what counts).
+    pub fn build<'a>(profiles: impl Iterator<Item = &'a Profile>) -> StoreStats {
+        StoreStats::from_customers(profiles.map(|p| {
+            p.owned.iter().map(|o| Bought {
+                sku: o.sku.as_deref(),
+                product_key: &o.product_key,
+                product: &o.product,
+                category: o.category.as_deref(),
+            })
+        }))
     }
 
     /// Reads every purchase of live customers, customer by customer.
     pub fn load(conn: &Connection, lex: &Lexicon) -> lighttouch_book::error::Result<StoreStats> {
-        let mut s = StoreStats::default();
+        struct Line {
+            sku: Option<String>,
+            product_key: String,
+            product: String,
+            category: Option<String>,
+        }
         let mut stmt = conn.prepare_cached(
             "SELECT p.customer_id, p.category, p.product, p.sku FROM purchases p
              JOIN customers c ON c.id = p.customer_id
@@ -50,47 +99,55 @@ impl StoreStats {
              ORDER BY p.customer_id",
         )?;
         let mut rows = stmt.query([])?;
+        let mut customers: Vec<Vec<Line>> = Vec::new();
         let mut current: Option<String> = None;
-        let mut cats: HashSet<String> = HashSet::new();
         let mut cat_keys: HashMap<String, String> = HashMap::new();
         while let Some(r) = rows.next()? {
             let customer = str_at(r, 0)?;
             if current.as_deref() != Some(customer) {
-                s.add_buyer(&cats);
-                cats.clear();
+                customers.push(Vec::new());
                 current = Some(customer.to_string());
             }
-            if let Some(c) = opt_str_at(r, 1)? {
-                let key = cat_keys
+            let category = opt_str_at(r, 1)?.map(|c| {
+                cat_keys
                     .entry(c.to_string())
                     .or_insert_with(|| lex.key_of(c))
-                    .clone();
-                cats.insert(key);
-            }
-            *s.popularity.entry(fold(str_at(r, 2)?)).or_default() += 1;
-            if let Some(sku) = opt_str_at(r, 3)? {
-                *s.popularity.entry(sku.to_string()).or_default() += 1;
+                    .clone()
+            });
+            let product = str_at(r, 2)?;
+            if let Some(lines) = customers.last_mut() {
+                lines.push(Line {
+                    sku: opt_str_at(r, 3)?.map(String::from),
+                    product_key: fold(product),
+                    product: product.to_string(),
+                    category,
+                });
             }
         }
-        s.add_buyer(&cats);
-        s.max_popularity = s.popularity.values().copied().max().unwrap_or(0);
-        Ok(s)
+        Ok(StoreStats::from_customers(customers.iter().map(|lines| {
+            lines.iter().map(|l| Bought {
+                sku: l.sku.as_deref(),
+                product_key: &l.product_key,
+                product: &l.product,
+                category: l.category.as_deref(),
+            })
+        })))
     }
 
-    fn add_buyer(&mut self, cats: &HashSet<String>) {
+    fn add_buyer(&mut self, cats: &HashSet<&str>) {
         if cats.is_empty() {
             return;
         }
         self.buyers += 1;
         for a in cats {
-            *self.by_category.entry(a.clone()).or_default() += 1;
+            *self.by_category.entry(a.to_string()).or_default() += 1;
             for b in cats {
                 if a != b {
                     *self
                         .together
-                        .entry(a.clone())
+                        .entry(a.to_string())
                         .or_default()
-                        .entry(b.clone())
+                        .entry(b.to_string())
                         .or_default() += 1;
                 }
             }
@@ -106,6 +163,17 @@ impl StoreStats {
         let had_n = f64::from(*self.by_category.get(had)?);
         let other_n = f64::from(*self.by_category.get(other)?);
         Some((f64::from(both) / had_n) / (other_n / f64::from(self.buyers)))
+    }
+
+    /// The categories buyers of `had` go on to more than anyone does, with
+    /// the lift of each.
+    pub fn pairings_from<'s>(&'s self, had: &str) -> impl Iterator<Item = (&'s str, f64)> + 's {
+        let had = had.to_string();
+        self.together
+            .get(&had)
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .filter_map(move |other| self.lift(&had, other).map(|l| (other.as_str(), l)))
     }
 
     /// Purchases of a product known by its folded title or its id (SKU).

@@ -8,8 +8,8 @@ use crate::drafts::Subject;
 use crate::recommend::guard::GuardSettings;
 use crate::recommend::profile::Profile;
 use crate::recommend::reasons::Reason;
-use crate::recommend::score::{self, Context, Prepared};
-use crate::recommend::{Needs, Occasions};
+use crate::recommend::score::{self, Context, Known, Prepared};
+use crate::recommend::Needs;
 use crate::Outreach;
 use chrono::{Duration, NaiveDate};
 use lighttouch_book::changes::Entity;
@@ -116,7 +116,7 @@ struct Day<'a> {
     today: NaiveDate,
     profiles: &'a [Profile],
     items: &'a [Prepared],
-    occasions: &'a [Occasions],
+    known: &'a [Known],
     cx: Context<'a>,
     settings: &'a GuardSettings,
     /// The associate's own customers (and unowned ones) who may be contacted at all.
@@ -130,7 +130,7 @@ impl<'a> Day<'a> {
         today: NaiveDate,
         profiles: &'a [Profile],
         items: &'a [Prepared],
-        occasions: &'a [Occasions],
+        known: &'a [Known],
         cx: Context<'a>,
         settings: &'a GuardSettings,
         associate: Option<&str>,
@@ -170,7 +170,7 @@ impl<'a> Day<'a> {
             today,
             profiles,
             items,
-            occasions,
+            known,
             cx,
             settings,
             mine,
@@ -209,7 +209,7 @@ impl<'a> Day<'a> {
         candidates
             .into_iter()
             .filter_map(|j| {
-                score::score(&self.items[j], p, &self.occasions[i], &self.cx).map(|s| (j, s))
+                score::score(&self.items[j], p, &self.known[i], &self.cx).map(|s| (j, s))
             })
             // A gift idea must be about the person, not just timely.
             .filter(|(_, s)| {
@@ -254,7 +254,7 @@ impl<'a> Day<'a> {
         let mut out = Vec::new();
         for &i in &self.mine {
             let p = &self.profiles[i];
-            for (reason, days) in &self.occasions[i] {
+            for (reason, days) in &self.known[i].occasions {
                 let kind = match reason {
                     Reason::Birthday { .. } => "birthday",
                     Reason::Anniversary { .. } => "anniversary",
@@ -393,7 +393,7 @@ impl<'a> Day<'a> {
                 .filter(|(_, i)| self.allowed(&self.profiles[*i]))
                 .take(NEW_ARRIVAL_SHORTLIST)
             {
-                if let Some(s) = score::score(it, &self.profiles[i], &self.occasions[i], &self.cx) {
+                if let Some(s) = score::score(it, &self.profiles[i], &self.known[i], &self.cx) {
                     if s.score >= NEW_ARRIVAL_MIN_SCORE {
                         ranked.push((s.score, i, s.reasons));
                     }
@@ -457,7 +457,7 @@ impl Outreach {
             today,
             cache.profiles.as_deref().expect("loaded"),
             &cache.content.as_ref().expect("loaded").1,
-            &cache.occasions.as_ref().expect("loaded").1,
+            &cache.known.as_ref().expect("loaded").2,
             Context::new(today, &cache.lex, stats, &festivals, lang),
             &settings,
             associate.as_deref(),

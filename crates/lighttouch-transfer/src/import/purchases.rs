@@ -97,7 +97,7 @@ fn plan_purchase<'a>(
         .ok_or("no product")?
         .to_string();
     let date = get("purchased_on").ok_or("no purchase date")?;
-    let parsed = parse_date(date)?;
+    let parsed = parse_date(without_time(date)?)?;
     if parsed.text.starts_with("--") || parsed.calendar == Some(Calendar::Lunar) {
         return Err(format!("{date:?} is not a full purchase date"));
     }
@@ -143,6 +143,27 @@ fn plan_purchase<'a>(
     }))
 }
 
+/// A POS writes the time of sale after the day ("2026-11-12 14:03:27",
+/// "2026/11/12 14:03"); the book keeps the day, and the order number tells
+/// one basket from another. A time that is not a time is an error, not noise.
+fn without_time(raw: &str) -> std::result::Result<&str, String> {
+    let raw = raw.trim();
+    let Some((day, time)) = raw.rsplit_once([' ', 'T']) else {
+        return Ok(raw);
+    };
+    let time = time.trim();
+    if !time.contains(':') {
+        return Ok(raw);
+    }
+    let is_time = ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"]
+        .iter()
+        .any(|f| chrono::NaiveTime::parse_from_str(time, f).is_ok());
+    if !is_time {
+        return Err(format!("{raw:?} has a time of day that is not one"));
+    }
+    Ok(day.trim())
+}
+
 /// "¥1,280.00", "1280元", "RMB 1280.5" → cents
 pub(crate) fn parse_amount(raw: &str) -> std::result::Result<i64, String> {
     let cleaned: String = raw
@@ -172,7 +193,16 @@ pub(crate) fn parse_amount(raw: &str) -> std::result::Result<i64, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_amount;
+    use super::{parse_amount, without_time};
+
+    #[test]
+    fn a_pos_time_of_sale_is_read_and_set_aside() {
+        assert_eq!(without_time("2026-11-12 14:03:27"), Ok("2026-11-12"));
+        assert_eq!(without_time("2026/11/12 14:03"), Ok("2026/11/12"));
+        assert_eq!(without_time("2026-11-12T14:03:27.120"), Ok("2026-11-12"));
+        assert_eq!(without_time("2026年11月12日"), Ok("2026年11月12日"));
+        assert!(without_time("2026-11-12 25:99").is_err());
+    }
 
     #[test]
     fn amounts_as_receipts_write_them() {
