@@ -730,3 +730,137 @@ fn the_associates_own_talk_script_replaces_hqs_until_reset() {
         hq
     );
 }
+
+#[test]
+fn before_qixi_the_queue_brings_the_couples_a_few_a_day_within_the_caps() {
+    let mut outreach = Outreach::new();
+    let Setup { mut book, .. } = setup();
+    let mut couples = Vec::new();
+    for i in 0..8 {
+        couples.push(customer(
+            &mut book,
+            &[
+                ("name", &format!("情侣{i}")),
+                ("consent_marketing", "yes"),
+            ],
+            &["情侣"],
+        ));
+    }
+    let no_consent = customer(&mut book, &[("name", "没同意")], &["情侣"]);
+    let single = customer(
+        &mut book,
+        &[("name", "孙悦"), ("consent_marketing", "yes")],
+        &["学生"],
+    );
+    // Reached two days ago: the weekly cap holds this one back.
+    let capped = customer(
+        &mut book,
+        &[("name", "刚联系过"), ("consent_marketing", "yes")],
+        &["情侣"],
+    );
+    book.add_touchpoint(
+        &capped,
+        &NewTouchpoint {
+            channel: "wecom".into(),
+            kind: "outreach".into(),
+            at: "2027-07-30T10:00:00+08:00".into(),
+            content_id: None,
+            message: None,
+        },
+    )
+    .unwrap();
+    // 七夕 2027 falls on 8 August: seven days ahead of 1 August.
+    let q = outreach
+        .today(&mut book, day("2027-08-01"), "zh-Hans")
+        .unwrap();
+    let festive: Vec<_> = q.iter().filter(|e| e.kind == "festival").collect();
+    assert_eq!(festive.len(), 5, "a few a day, not all eight: {q:#?}");
+    for e in &festive {
+        assert!(couples.contains(&e.customer_id), "{e:#?}");
+        assert_eq!(e.due, "2027-08-08");
+        assert!(e.promotion);
+        assert_eq!(e.content_id.as_deref(), Some("s-qixi"), "{e:#?}");
+        assert!(e.draft.contains("七夕快到了"), "{}", e.draft);
+        assert!(e.reasons.iter().any(|r| r.contains("七夕")), "{:?}", e.reasons);
+    }
+    for held in [&no_consent, &single, &capped] {
+        assert!(q.iter().all(|e| &e.customer_id != held), "{held}");
+    }
+    // Handled ones make room for the others the next day.
+    for e in &festive {
+        outreach
+            .mark_queue_entry(&mut book, &e.key, "done", None)
+            .unwrap();
+    }
+    let next = outreach
+        .today(&mut book, day("2027-08-02"), "zh-Hans")
+        .unwrap();
+    let rest: Vec<_> = next.iter().filter(|e| e.kind == "festival").collect();
+    assert_eq!(rest.len(), 3, "{next:#?}");
+    assert!(rest.iter().all(|e| festive.iter().all(|f| f.customer_id != e.customer_id)));
+    // Long before the festival, nothing.
+    let early = outreach
+        .today(&mut book, day("2027-07-10"), "zh-Hans")
+        .unwrap();
+    assert!(early.iter().all(|e| e.kind != "festival"));
+}
+
+#[test]
+fn on_the_day_itself_the_draft_wishes_today_not_soon() {
+    let mut outreach = Outreach::new();
+    let Setup { mut book, .. } = setup();
+    let id = customer(
+        &mut book,
+        &[
+            ("name", "林晓"),
+            ("gender", "female"),
+            ("consent_marketing", "yes"),
+            ("birthday", "1990-11-24"),
+        ],
+        &["玫瑰金"],
+    );
+    let en = customer(
+        &mut book,
+        &[
+            ("name", "Emma Li"),
+            ("language", "en"),
+            ("birthday", "1991-11-24"),
+        ],
+        &[],
+    );
+    let q = outreach
+        .today(&mut book, day("2026-11-24"), "zh-Hans")
+        .unwrap();
+    let mine = q
+        .iter()
+        .find(|e| e.customer_id == id && e.kind == "birthday")
+        .expect("her birthday is in the queue");
+    assert!(mine.reasons.iter().any(|r| r == "生日今天"), "{:?}", mine.reasons);
+    assert!(mine.draft.contains("今天是您的生日"), "{}", mine.draft);
+    assert!(!mine.draft.contains("快到了") && !mine.draft.contains("提前"), "{}", mine.draft);
+    let hers = q
+        .iter()
+        .find(|e| e.customer_id == en && e.kind == "birthday")
+        .unwrap();
+    assert!(hers.draft.contains("Happy birthday today"), "{}", hers.draft);
+    // A week ahead it is still "coming up".
+    let before = outreach
+        .today(&mut book, day("2026-11-20"), "zh-Hans")
+        .unwrap();
+    let soon = before
+        .iter()
+        .find(|e| e.customer_id == id && e.kind == "birthday")
+        .unwrap();
+    assert!(soon.draft.contains("快到了"), "{}", soon.draft);
+    // 七夕 itself: a greeting for the day.
+    let couple = customer(
+        &mut book,
+        &[("name", "周芳"), ("consent_marketing", "yes")],
+        &["情侣"],
+    );
+    let d = outreach
+        .compose_draft(&mut book, &couple, "s-qixi", day("2027-08-08"), "zh-Hans")
+        .unwrap();
+    assert!(d.body.contains("祝您七夕快乐"), "{}", d.body);
+    assert!(!d.body.contains("快到了"), "{}", d.body);
+}

@@ -16,6 +16,10 @@ pub const PURPOSES: &[&str] = &[
     "quiet",
     "followup",
     "festival",
+    // On the day itself: wished today, not announced as coming.
+    "birthday_today",
+    "anniversary_today",
+    "festival_today",
 ];
 
 /// What a script may say in braces; each is filled in per customer.

@@ -762,7 +762,8 @@ export type QueueEntry = {
  */
 key: string; 
 /**
- * follow_up, birthday, anniversary, aftercare, care_month, new_arrival or quiet
+ * follow_up, birthday, anniversary, aftercare, care_month, festival,
+ * new_arrival or quiet
  */
 kind: string; 
 /**
@@ -789,7 +790,11 @@ export type QueueSection = "follow_up" |
 /**
  * After-sale check-ins.
  */
-"care" | "new_arrival" | 
+"care" | 
+/**
+ * The days before a gifting festival, for the customers it is for.
+ */
+"festival" | "new_arrival" | 
 /**
  * Important customers gone quiet.
  */

@@ -162,18 +162,15 @@ impl Outreach {
         let language = profile.language.clone().unwrap_or_else(|| "zh-Hans".into());
         let (title, _) = item.text_in(&language);
         let festival = reasons.iter().find_map(|r| match r {
-            Reason::Festival { .. } => Some(r.clone()),
+            Reason::Festival { name, days, .. } => Some((name.clone(), *days)),
             _ => None,
         });
-        let occasion = festival.and_then(|f| match f {
-            Reason::Festival { name, .. } => Some(name),
-            _ => None,
-        });
-        let purpose = if occasion.is_some() {
-            "festival"
-        } else {
-            "recommend"
+        let purpose = match festival {
+            Some((_, 0)) => "festival_today",
+            Some(_) => "festival",
+            None => "recommend",
         };
+        let occasion = festival.map(|(name, _)| name);
         self.compose_for(
             book,
             &profile,

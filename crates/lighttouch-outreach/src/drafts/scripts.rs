@@ -80,6 +80,24 @@ const DEFAULTS: &[(&str, &str, &str, &str)] = &[
         "{name}您好，我是{associate}。{occasion}快到了，{reason}，這款{product}很適合，想第一時間分享給您。",
         "Hi {name}, it's {associate}. {occasion} is coming; {reason}, and the {product} would be just right.",
     ),
+    (
+        "birthday_today",
+        "{name}您好，我是{associate}。今天是您的{occasion}，祝您生日快乐！{product}",
+        "{name}您好，我是{associate}。今天是您的{occasion}，祝您生日快樂！{product}",
+        "Hi {name}, it's {associate}. Happy {occasion} today! {product}",
+    ),
+    (
+        "anniversary_today",
+        "{name}您好，我是{associate}。今天是你们的{occasion}，祝你们纪念日快乐！{product}",
+        "{name}您好，我是{associate}。今天是你們的{occasion}，祝你們紀念日快樂！{product}",
+        "Hi {name}, it's {associate}. Today is your {occasion}; happy anniversary to you both! {product}",
+    ),
+    (
+        "festival_today",
+        "{name}您好，我是{associate}。祝您{occasion}快乐！{reason}，这款{product}很适合，想第一时间分享给您。",
+        "{name}您好，我是{associate}。祝您{occasion}快樂！{reason}，這款{product}很適合，想第一時間分享給您。",
+        "Hi {name}, it's {associate}. Happy {occasion}! {reason}, and the {product} would be just right.",
+    ),
 ];
 
 fn default_script(purpose: &str, language: &str) -> Option<TalkScript> {
@@ -276,11 +294,13 @@ pub struct ScriptPreview {
 /// Sample values per language for previews: (placeholder, value).
 fn sample_values(language: &str, purpose: &str) -> [(&'static str, &'static str); 4] {
     let occasion = match (purpose, language) {
-        ("anniversary", "en") => "wedding anniversary",
-        ("anniversary", "zh-Hant") => "結婚紀念日",
-        ("anniversary", _) => "结婚纪念日",
-        ("festival", "en") => "Qixi",
-        ("festival", _) => "七夕",
+        ("anniversary" | "anniversary_today", "en") => "wedding anniversary",
+        ("anniversary" | "anniversary_today", "zh-Hant") => "結婚紀念日",
+        ("anniversary" | "anniversary_today", _) => "结婚纪念日",
+        ("festival" | "festival_today", "en") => "Qixi",
+        ("festival" | "festival_today", _) => "七夕",
+        ("birthday_today", "en") => "birthday",
+        ("birthday_today", _) => "生日",
         ("followup", "en") => "the ring you had resized is ready",
         ("followup", _) => "您改好尺寸的戒指到了",
         (_, "en") => "birthday",

@@ -156,6 +156,7 @@ pub(crate) fn hant(s: &str) -> String {
             '怀' => '懷',
             '许' => '許',
             '访' => '訪',
+            '问' => '問',
             '顾' => '顧',
             other => other,
         })

@@ -95,6 +95,12 @@ struct FestivalKeys<'a> {
 }
 
 impl<'a> Context<'a> {
+    /// The festivals in view, each with the canonical tag keys of the
+    /// customers it is for.
+    pub fn festivals(&self) -> impl Iterator<Item = (&'a Festival, &[String])> + '_ {
+        self.festivals.iter().map(|f| (f.festival, f.audience.as_slice()))
+    }
+
     pub fn new(
         today: NaiveDate,
         lex: &'a Lexicon,
@@ -161,8 +167,9 @@ pub(crate) struct Known {
     pub occasions: Vec<(Reason, i64)>,
     /// The learned model's pieces they own, once each.
     pub pieces: Vec<u32>,
-    /// The strongest learned evidence their pieces give any other piece.
-    pub learned_top: f64,
+    /// The strongest learned evidence their pieces give any other piece,
+    /// worked out when first needed (a morning's queue rarely needs it).
+    learned_top: std::cell::OnceCell<f64>,
     /// SKUs and folded names of what they own.
     pub owned: HashSet<String>,
     /// For each category, the category they own whose buyers here most
@@ -198,7 +205,7 @@ pub(crate) fn known(p: &Profile, today: NaiveDate, stats: &StoreStats) -> Known 
     }
     Known {
         occasions: occasions(p, today),
-        learned_top: learned.strongest_sum(&pieces),
+        learned_top: std::cell::OnceCell::new(),
         pieces,
         owned,
         pairings,
@@ -271,7 +278,10 @@ pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -
         let learned = &cx.stats.learned;
         let piece = item.piece_in(learned);
         if let Some(target) = piece {
-            let e = learned.evidence(&known.pieces, target, known.learned_top);
+            let top = *known
+                .learned_top
+                .get_or_init(|| learned.strongest_sum(&known.pieces));
+            let e = learned.evidence(&known.pieces, target, top);
             s += LEARNED_WEIGHT * e.strength;
             if let Some(i) = e.strongest.filter(|_| e.strength >= LEARNED_REASON) {
                 personal = true;

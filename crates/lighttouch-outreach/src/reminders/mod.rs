@@ -230,11 +230,13 @@ fn group_words(section: QueueSection, n: usize, lang: &str) -> String {
         (FollowUp, "en") => plural("follow-up", "follow-ups"),
         (Occasion, "en") => plural("birthday or anniversary", "birthdays and anniversaries"),
         (Care, "en") => plural("after-sale check-in", "after-sale check-ins"),
+        (Festival, "en") => plural("festival greeting", "festival greetings"),
         (NewArrival, "en") => plural("new arrival to share", "new arrivals to share"),
         (Quiet, "en") => plural("customer gone quiet", "customers gone quiet"),
         (FollowUp, _) => zh(lang, format!("{n} 个回访")),
         (Occasion, _) => zh(lang, format!("{n} 个生日或纪念日")),
         (Care, _) => zh(lang, format!("{n} 个售后关怀")),
+        (Festival, _) => zh(lang, format!("{n} 个节日问候")),
         (NewArrival, _) => zh(lang, format!("{n} 个新品推荐")),
         (Quiet, _) => zh(lang, format!("{n} 位许久未联系的客人")),
     }

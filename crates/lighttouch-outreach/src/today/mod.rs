@@ -36,6 +36,10 @@ const NEW_ARRIVAL_MIN_SCORE: f64 = 3.0;
 const NEW_ARRIVAL_SHORTLIST: usize = 60;
 /// Important customers gone quiet brought up per day.
 const QUIET_PER_DAY: usize = 10;
+/// A gifting festival enters the queue this many days before it.
+const FESTIVAL_AHEAD: i64 = 10;
+/// Customers brought up per festival per day: a few, never the whole list.
+const FESTIVAL_PER_DAY: usize = 5;
 /// Gift ideas considered per interest of a customer.
 const GIFT_CANDIDATES_PER_INTEREST: usize = 40;
 
@@ -44,7 +48,8 @@ const GIFT_CANDIDATES_PER_INTEREST: usize = 40;
 pub struct QueueEntry {
     /// Stable across days: done, snoozed and dismissed marks hang on it.
     pub key: String,
-    /// follow_up, birthday, anniversary, aftercare, care_month, new_arrival or quiet
+    /// follow_up, birthday, anniversary, aftercare, care_month, festival,
+    /// new_arrival or quiet
     pub kind: String,
     /// The section it is listed under; entries come section by section.
     pub section: QueueSection,
@@ -93,6 +98,8 @@ pub enum QueueSection {
     Occasion,
     /// After-sale check-ins.
     Care,
+    /// The days before a gifting festival, for the customers it is for.
+    Festival,
     NewArrival,
     /// Important customers gone quiet.
     Quiet,
@@ -104,6 +111,7 @@ impl QueueSection {
             "follow_up" => QueueSection::FollowUp,
             "birthday" | "anniversary" => QueueSection::Occasion,
             "aftercare" | "care_month" => QueueSection::Care,
+            "festival" => QueueSection::Festival,
             "new_arrival" => QueueSection::NewArrival,
             _ => QueueSection::Quiet,
         }
@@ -316,6 +324,76 @@ impl<'a> Day<'a> {
         out
     }
 
+    /// In the days before a gifting festival, the customers it is for (a
+    /// tag of its audience: 情侣 for 七夕), each with the piece that suits
+    /// them for it: a few a day, best suited first, skipping those already
+    /// handled for this festival (`marks`) or with a promotion today
+    /// (`already`). The guard applies as to every promotion.
+    fn festivals(&self, already: &HashSet<usize>, marks: &HashSet<String>) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        for (festival, audience) in self.cx.festivals() {
+            let days = (festival.date - self.today).num_days();
+            if !(0..=FESTIVAL_AHEAD).contains(&days) || audience.is_empty() {
+                continue;
+            }
+            let key_of = |i: usize| {
+                format!(
+                    "festival:{}:{}:{}",
+                    self.profiles[i].id, festival.key, festival.date
+                )
+            };
+            let mut ranked: Vec<(f64, usize, usize, Vec<Reason>)> = Vec::new();
+            for &i in &self.mine {
+                let p = &self.profiles[i];
+                if already.contains(&i)
+                    || !audience.iter().any(|k| p.tags.contains(k))
+                    || marks.contains(&key_of(i))
+                    || !self.allowed(p)
+                {
+                    continue;
+                }
+                let best = self
+                    .items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, it)| {
+                        score::score(it, p, &self.known[i], &self.cx).map(|s| (j, s))
+                    })
+                    .filter(|(_, s)| {
+                        s.score > 0.0
+                            && s.reasons
+                                .iter()
+                                .any(|r| matches!(r, Reason::Festival { .. }))
+                    })
+                    .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.cmp(&a.0)));
+                if let Some((j, s)) = best {
+                    ranked.push((s.score, i, j, s.reasons));
+                }
+            }
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            for (_, i, j, reasons) in ranked.into_iter().take(FESTIVAL_PER_DAY) {
+                let lang = lang_of(&self.profiles[i]);
+                let name = match lang {
+                    "en" => festival.names[2],
+                    "zh-Hant" => festival.names[1],
+                    _ => festival.names[0],
+                };
+                out.push(Candidate {
+                    kind: "festival",
+                    key: key_of(i),
+                    profile: i,
+                    due: festival.date,
+                    reasons,
+                    item: Some(j),
+                    product: None,
+                    occasion: Some(name.to_string()),
+                    promotion: true,
+                });
+            }
+        }
+        out
+    }
+
     /// Important customers (advocates, VIPs) silent for a long time: the
     /// longest silent first, a few a day.
     fn gone_quiet(&self) -> Vec<Candidate> {
@@ -470,6 +548,12 @@ impl Outreach {
             .filter(|c| c.promotion)
             .map(|c| c.profile)
             .collect();
+        let festive = day.festivals(&already, &marks);
+        let already: HashSet<usize> = already
+            .into_iter()
+            .chain(festive.iter().map(|c| c.profile))
+            .collect();
+        out.extend(festive);
         out.extend(day.new_arrivals(&already));
         let picked: Vec<(Candidate, Profile, Option<Prepared>)> = most_pressing(out, &marks)
             .into_iter()
@@ -500,9 +584,14 @@ impl Outreach {
             .as_ref()
             .map(|it| it.item.text_in(&language).0.to_string())
             .or(c.product.clone());
+        // The day itself is wished on the day, not announced as coming.
+        let on_the_day = c.due == today;
         let purpose = match c.kind {
             "follow_up" => "followup",
             "new_arrival" => "recommend",
+            "birthday" if on_the_day => "birthday_today",
+            "anniversary" if on_the_day => "anniversary_today",
+            "festival" if on_the_day => "festival_today",
             k => k,
         };
         let composed = self.compose_for(
