@@ -313,6 +313,34 @@ fn every_migration_runs_on_a_book_made_by_the_previous_version() {
 }
 
 #[test]
+fn content_from_before_skus_existed_opens_with_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.sqlite3");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        migrate_to(&mut conn, 5).unwrap();
+        conn.execute(
+            "INSERT INTO content_items(id, hlc, kind, title, tags, created_at)
+             VALUES ('p1', '0000000000001-000000-000000000000000000000000000000a1', 'product',
+                     '古法金手镯', '[\"古法金\"]', '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+    }
+    let mut book = Book::open(&path, OpenMode::MustExist, clock()).unwrap();
+    let item = book.content_item("p1").unwrap();
+    assert_eq!((item.title.as_str(), item.skus.len()), ("古法金手镯", 0));
+    assert_eq!(item.tags, vec!["古法金"]);
+    // And a file naming SKUs fills them in.
+    book.import_content("id,kind,title,skus\np2,product,对戒,RING-1;RING-2\n".as_bytes())
+        .unwrap();
+    assert_eq!(
+        book.content_item("p2").unwrap().skus,
+        vec!["RING-1", "RING-2"]
+    );
+}
+
+#[test]
 fn a_book_from_a_newer_version_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.sqlite3");

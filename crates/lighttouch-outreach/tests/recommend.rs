@@ -739,10 +739,7 @@ fn before_qixi_the_queue_brings_the_couples_a_few_a_day_within_the_caps() {
     for i in 0..8 {
         couples.push(customer(
             &mut book,
-            &[
-                ("name", &format!("情侣{i}")),
-                ("consent_marketing", "yes"),
-            ],
+            &[("name", &format!("情侣{i}")), ("consent_marketing", "yes")],
             &["情侣"],
         ));
     }
@@ -781,7 +778,11 @@ fn before_qixi_the_queue_brings_the_couples_a_few_a_day_within_the_caps() {
         assert!(e.promotion);
         assert_eq!(e.content_id.as_deref(), Some("s-qixi"), "{e:#?}");
         assert!(e.draft.contains("七夕快到了"), "{}", e.draft);
-        assert!(e.reasons.iter().any(|r| r.contains("七夕")), "{:?}", e.reasons);
+        assert!(
+            e.reasons.iter().any(|r| r.contains("七夕")),
+            "{:?}",
+            e.reasons
+        );
     }
     for held in [&no_consent, &single, &capped] {
         assert!(q.iter().all(|e| &e.customer_id != held), "{held}");
@@ -797,7 +798,9 @@ fn before_qixi_the_queue_brings_the_couples_a_few_a_day_within_the_caps() {
         .unwrap();
     let rest: Vec<_> = next.iter().filter(|e| e.kind == "festival").collect();
     assert_eq!(rest.len(), 3, "{next:#?}");
-    assert!(rest.iter().all(|e| festive.iter().all(|f| f.customer_id != e.customer_id)));
+    assert!(rest
+        .iter()
+        .all(|e| festive.iter().all(|f| f.customer_id != e.customer_id)));
     // Long before the festival, nothing.
     let early = outreach
         .today(&mut book, day("2027-07-10"), "zh-Hans")
@@ -835,14 +838,26 @@ fn on_the_day_itself_the_draft_wishes_today_not_soon() {
         .iter()
         .find(|e| e.customer_id == id && e.kind == "birthday")
         .expect("her birthday is in the queue");
-    assert!(mine.reasons.iter().any(|r| r == "生日今天"), "{:?}", mine.reasons);
+    assert!(
+        mine.reasons.iter().any(|r| r == "生日今天"),
+        "{:?}",
+        mine.reasons
+    );
     assert!(mine.draft.contains("今天是您的生日"), "{}", mine.draft);
-    assert!(!mine.draft.contains("快到了") && !mine.draft.contains("提前"), "{}", mine.draft);
+    assert!(
+        !mine.draft.contains("快到了") && !mine.draft.contains("提前"),
+        "{}",
+        mine.draft
+    );
     let hers = q
         .iter()
         .find(|e| e.customer_id == en && e.kind == "birthday")
         .unwrap();
-    assert!(hers.draft.contains("Happy birthday today"), "{}", hers.draft);
+    assert!(
+        hers.draft.contains("Happy birthday today"),
+        "{}",
+        hers.draft
+    );
     // A week ahead it is still "coming up".
     let before = outreach
         .today(&mut book, day("2026-11-20"), "zh-Hans")
@@ -863,4 +878,103 @@ fn on_the_day_itself_the_draft_wishes_today_not_soon() {
         .unwrap();
     assert!(d.body.contains("祝您七夕快乐"), "{}", d.body);
     assert!(!d.body.contains("快到了"), "{}", d.body);
+}
+
+fn bought_sku(b: &mut Book, id: &str, sku: &str, product: &str, category: &str, on: &str) {
+    b.add_purchase(
+        id,
+        &NewPurchase {
+            purchased_on: on.into(),
+            order_ref: None,
+            sku: Some(sku.into()),
+            product: product.into(),
+            category: Some(category.into()),
+            quantity: 1,
+            amount_cents: None,
+            store: None,
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn what_the_stores_customers_buy_after_a_piece_is_learned_and_said_in_words() {
+    let mut outreach = Outreach::new();
+    let Setup { mut book, .. } = setup();
+    // HQ's content names the SKUs it stands for; the POS rows carry them.
+    book.import_content(
+        "id,kind,title,tags,category,price,skus,title:en\n\
+         hq-bangle,product,古法金手镯,古法金,手镯,12800,GF-B1;GF-B2,Heritage gold bangle\n\
+         hq-beads,product,古法金转运珠,古法金,手链,2380,GF-Z1,Heritage gold lucky bead\n\
+         hq-studs,product,小金豆耳钉,黄金,耳饰,980,JD-E1,Gold bean studs\n"
+            .as_bytes(),
+    )
+    .unwrap();
+    // Twelve earlier buyers of the bangle (either variant) went on to the bead;
+    // the studs sold to others.
+    for i in 0..12 {
+        let c = customer(&mut book, &[("name", &format!("老客{i}"))], &[]);
+        let variant = if i % 2 == 0 { "GF-B1" } else { "GF-B2" };
+        bought_sku(&mut book, &c, variant, "古法金手镯", "手镯", "2026-03-01");
+        bought_sku(&mut book, &c, "GF-Z1", "古法金转运珠", "手链", "2026-05-01");
+    }
+    for i in 0..12 {
+        let c = customer(&mut book, &[("name", &format!("别的客{i}"))], &[]);
+        bought_sku(&mut book, &c, "JD-E1", "小金豆耳钉", "耳饰", "2026-04-01");
+        bought_sku(&mut book, &c, "X-9", "别的东西", "其他", "2026-04-02");
+    }
+    let new = customer(
+        &mut book,
+        &[("name", "林晓"), ("consent_marketing", "yes")],
+        &[],
+    );
+    bought_sku(&mut book, &new, "GF-B2", "古法金手镯", "手镯", "2026-10-01");
+    let s = outreach
+        .suggest(&mut book, &new, 5, day("2026-11-24"), "zh-Hans")
+        .unwrap();
+    let ids: Vec<&str> = s.items.iter().map(|i| i.content_id.as_str()).collect();
+    // She owns the bangle (by a SKU HQ's item names): never proposed again.
+    assert!(!ids.contains(&"hq-bangle"), "{ids:?}");
+    assert_eq!(ids[0], "hq-beads", "{:#?}", s.items);
+    assert!(
+        s.items[0]
+            .reasons
+            .contains(&"买过古法金手镯的顾客常再买这款".to_string()),
+        "{:?}",
+        s.items[0].reasons
+    );
+    assert!(s.items[0].reason_codes.contains(&Reason::BuyersAlsoBought {
+        product: "古法金手镯".into()
+    }));
+    let en = outreach
+        .suggest(&mut book, &new, 5, day("2026-11-24"), "en")
+        .unwrap();
+    assert!(
+        en.items[0]
+            .reasons
+            .contains(&"customers who bought the 古法金手镯 often buy this too".to_string()),
+        "{:?}",
+        en.items[0].reasons
+    );
+    let hant = outreach
+        .suggest(&mut book, &new, 5, day("2026-11-24"), "zh-Hant")
+        .unwrap();
+    assert!(
+        hant.items[0]
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("買過") && r.ends_with("的顧客常再買這款")),
+        "{:?}",
+        hant.items[0].reasons
+    );
+    // The studs' buyers bought nothing she has: no learned reason for them.
+    if let Some(studs) = s.items.iter().find(|i| i.content_id == "hq-studs") {
+        assert!(
+            !studs
+                .reason_codes
+                .iter()
+                .any(|r| matches!(r, Reason::BuyersAlsoBought { .. })),
+            "{studs:#?}"
+        );
+    }
 }

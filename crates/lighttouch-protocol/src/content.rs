@@ -1,6 +1,8 @@
 //! HQ content files, read the same way by the server's `admin content import`
 //! and the app's local `content import`: CSV with the headers id, kind, title,
-//! body, tags (split on semicolons), category, price, valid_from, valid_until
+//! body, tags (split on semicolons), category, price, valid_from, valid_until,
+//! skus (the SKUs the item stands for, split on semicolons: what ties it to
+//! the stores' purchases)
 //! — or the same records as a JSON array. Texts in other languages come as
 //! `title:en`, `body:zh-Hant` columns (or a `translations` object in JSON).
 //! Every problem names its record and field.
@@ -45,7 +47,16 @@ pub struct ContentItem {
     pub valid_until: Option<String>,
     /// Title and body in other languages, by language tag.
     pub translations: BTreeMap<String, Translation>,
+    /// The SKUs (POS item codes) the item stands for: a product's variants,
+    /// a collection's pieces. Empty when the item's id is its SKU or it
+    /// stands for none.
+    pub skus: Vec<String>,
 }
+
+/// SKUs one content item may name at most.
+pub const MAX_SKUS: usize = 500;
+/// The longest SKU a POS writes, in characters.
+pub const MAX_SKU_CHARS: usize = 64;
 
 impl ContentItem {
     /// The row as the books store it (`content_items`).
@@ -62,6 +73,7 @@ impl ContentItem {
             "valid_from": self.valid_from,
             "valid_until": self.valid_until,
             "translations": serde_json::to_string(&self.translations).unwrap_or_default(),
+            "skus": Value::from(self.skus.clone()).to_string(),
             "created_at": created_at,
         })
     }
@@ -103,18 +115,22 @@ fn item(n: usize, rec: &serde_json::Map<String, Value>) -> Result<ContentItem, C
         return Err(bad("kind", "must be product or story"));
     }
     let title = text(rec.get("title")).ok_or_else(|| bad("title", "missing"))?;
-    let tags = match rec.get("tags") {
-        Some(Value::Array(a)) => a.iter().filter_map(|t| text(Some(t))).collect(),
-        other => text(other)
-            .map(|s| {
-                s.split([';', '；'])
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
-    };
+    let tags = list(rec.get("tags"));
+    let mut skus: Vec<String> = Vec::new();
+    for sku in list(rec.get("skus")) {
+        if sku.chars().count() > MAX_SKU_CHARS || sku.chars().any(char::is_control) {
+            return Err(bad(
+                "skus",
+                &format!("{sku:?} is not a SKU (at most {MAX_SKU_CHARS} characters, no control characters)"),
+            ));
+        }
+        if !skus.contains(&sku) {
+            skus.push(sku);
+        }
+    }
+    if skus.len() > MAX_SKUS {
+        return Err(bad("skus", &format!("more than {MAX_SKUS} SKUs")));
+    }
     let price_cents = match text(rec.get("price")) {
         None => None,
         Some(p) => Some(
@@ -149,7 +165,24 @@ fn item(n: usize, rec: &serde_json::Map<String, Value>) -> Result<ContentItem, C
         valid_from,
         valid_until,
         translations,
+        skus,
     })
+}
+
+/// A list field: a JSON array, or text split on semicolons.
+fn list(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a.iter().filter_map(|t| text(Some(t))).collect(),
+        other => text(other)
+            .map(|s| {
+                s.split([';', '；'])
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
 }
 
 /// `title:en`/`body:en` fields (CSV) or `{"translations": {"en": {...}}}` (JSON).
@@ -303,6 +336,38 @@ mod tests {
         let orphan = "id,kind,title,body:en\np1,product,A,B\n";
         let e = parse_content(orphan.as_bytes()).unwrap_err().to_string();
         assert!(e.contains("title:en"), "{e}");
+    }
+
+    #[test]
+    fn an_item_names_the_skus_it_stands_for_in_csv_or_json() {
+        let csv = "id,kind,title,skus\n\
+                   c1,product,古法金手镯,GF-001; GF-002；GF-001\n\
+                   s1,story,七夕,\n";
+        let items = parse_content(csv.as_bytes()).unwrap();
+        assert_eq!(
+            items[0].skus,
+            vec!["GF-001", "GF-002"],
+            "trimmed, once each"
+        );
+        assert!(items[1].skus.is_empty());
+        assert_eq!(items[0].fields("t")["skus"], "[\"GF-001\",\"GF-002\"]");
+        let json = r#"[{"id":"c1","kind":"product","title":"A","skus":["GF-001", 42]}]"#;
+        assert_eq!(
+            parse_content(json.as_bytes()).unwrap()[0].skus,
+            vec!["GF-001", "42"]
+        );
+        let long = format!("id,kind,title,skus\np1,product,A,{}\n", "X".repeat(65));
+        let e = parse_content(long.as_bytes()).unwrap_err().to_string();
+        assert!(
+            e.contains("record 1, skus") && e.contains("64 characters"),
+            "{e}"
+        );
+        let many: Vec<String> = (0..=MAX_SKUS).map(|i| format!("S{i}")).collect();
+        let csv = format!("id,kind,title,skus\np1,product,A,{}\n", many.join(";"));
+        let e = parse_content(csv.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("more than 500 SKUs"), "{e}");
+        let ctl = "id,kind,title,skus\np1,product,A,\"S\u{7}1\"\n";
+        assert!(parse_content(ctl.as_bytes()).is_err());
     }
 
     #[test]

@@ -187,6 +187,7 @@ const CONTENT_ITEM: &[Column] = &[
     col("valid_until", STAMP),
     req("created_at", STAMP),
     dflt("translations", Type::Json),
+    dflt("skus", Type::Json),
 ];
 
 const DRAFT: &[Column] = &[

@@ -274,7 +274,8 @@ async fn hq_content_reaches_every_store() {
     w.login(&a, "xiaolin").await;
     w.login(&o, "other").await;
     let items = parse_content(
-        "id,kind,title,tags,price\np1,product,玫瑰金手链,玫瑰金;手链,1299\n".as_bytes(),
+        "id,kind,title,tags,price,skus\np1,product,玫瑰金手链,玫瑰金;手链,1299,RG-B1;RG-B2\n"
+            .as_bytes(),
     )
     .unwrap();
     w.admin
@@ -285,6 +286,11 @@ async fn hq_content_reaches_every_store() {
     assert_eq!(w.sync(&o).await.pulled, 1);
     let sa = snapshot(&a.lock().unwrap());
     assert_eq!(sa, snapshot(&o.lock().unwrap()));
+    // The SKUs it stands for arrive with it, on every store's laptop.
+    assert_eq!(
+        a.lock().unwrap().content_item("p1").unwrap().skus,
+        vec!["RG-B1", "RG-B2"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

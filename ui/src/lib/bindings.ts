@@ -511,7 +511,11 @@ export type ContentItem = { id: string;
 /**
  * product or story
  */
-kind: string; title: string; body: string | null; tags: string[]; category: string | null; price_cents: number | null; currency: string; language: string | null; valid_from: string | null; valid_until: string | null; created_at: string; translations: Partial<{ [key in string]: ContentText }> }
+kind: string; title: string; body: string | null; tags: string[]; category: string | null; price_cents: number | null; currency: string; language: string | null; valid_from: string | null; valid_until: string | null; created_at: string; translations: Partial<{ [key in string]: ContentText }>; 
+/**
+ * The SKUs the item stands for (its id may be one too).
+ */
+skus: string[] }
 /**
  * A title and body in one language.
  */

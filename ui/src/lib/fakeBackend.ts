@@ -56,7 +56,7 @@ export class FakeBackend {
     {
       id: "p-rose", kind: "product", title: "玫瑰金项链", body: null, tags: ["玫瑰金", "项链"], category: "项链",
       price_cents: 328000, currency: "CNY", language: "zh-Hans", valid_from: "2026-11-20", valid_until: null,
-      created_at: "2026-11-20T00:00:00Z", translations: { en: { title: "Rose gold necklace", body: null } },
+      created_at: "2026-11-20T00:00:00Z", translations: { en: { title: "Rose gold necklace", body: null } }, skus: ["RG-N-3280"],
     },
   ];
   queue: QueueEntry[] = [];

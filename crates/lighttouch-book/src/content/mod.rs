@@ -40,6 +40,8 @@ pub struct ContentItem {
     pub valid_until: Option<String>,
     pub created_at: String,
     pub translations: BTreeMap<String, ContentText>,
+    /// The SKUs the item stands for (its id may be one too).
+    pub skus: Vec<String>,
 }
 
 impl ContentItem {
@@ -69,11 +71,12 @@ pub struct ContentImportReport {
 }
 
 const COLUMNS: &str = "id, kind, title, body, tags, category, price_cents, currency, language,
-                       valid_from, valid_until, created_at, translations";
+                       valid_from, valid_until, created_at, translations, skus";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ContentItem> {
     let tags: String = r.get(4)?;
     let translations: String = r.get(12)?;
+    let skus: String = r.get(13)?;
     Ok(ContentItem {
         id: r.get(0)?,
         kind: r.get(1)?,
@@ -88,6 +91,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ContentItem> {
         valid_until: r.get(10)?,
         created_at: r.get(11)?,
         translations: serde_json::from_str(&translations).unwrap_or_default(),
+        skus: serde_json::from_str(&skus).unwrap_or_default(),
     })
 }
 
@@ -126,13 +130,14 @@ impl Book {
             let f = item.fields(&now);
             tx.prepare_cached(
                 "INSERT INTO content_items(id, hlc, kind, title, body, tags, category, price_cents,
-                     currency, language, valid_from, valid_until, created_at, translations)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                     currency, language, valid_from, valid_until, created_at, translations, skus)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, title = excluded.title,
                      body = excluded.body, tags = excluded.tags, category = excluded.category,
                      price_cents = excluded.price_cents, currency = excluded.currency,
                      language = excluded.language, valid_from = excluded.valid_from,
-                     valid_until = excluded.valid_until, translations = excluded.translations",
+                     valid_until = excluded.valid_until, translations = excluded.translations,
+                     skus = excluded.skus",
             )?
             .execute(params![
                 item.id,
@@ -149,6 +154,7 @@ impl Book {
                 item.valid_until,
                 now,
                 f["translations"].as_str(),
+                f["skus"].as_str(),
             ])?;
             if exists {
                 report.updated += 1;

@@ -1,6 +1,7 @@
 //! A demo HQ catalogue: products named by material and kind, priced by
 //! material, some new this week, a few story posts tied to festivals.
 
+use super::vocab::PRODUCTS;
 use chrono::{Duration, NaiveDate};
 use lighttouch_book::content::ContentImportReport;
 use lighttouch_book::error::Result;
@@ -78,6 +79,24 @@ pub fn catalogue(count: usize, today: NaiveDate, seed: u64) -> Vec<ContentItem> 
                     valid_from: Some((today - Duration::days(rng.i64(0..60))).to_string()),
                     valid_until: Some((today + Duration::days(rng.i64(10..120))).to_string()),
                     translations,
+                    skus: Vec::new(),
+                };
+            }
+            // The pieces the demo customers bought are HQ's too, by their SKUs.
+            if let Some(&(product, category, price, tag)) = PRODUCTS.get(i) {
+                return ContentItem {
+                    id: format!("HQ-{}", sold_sku(i)),
+                    kind: "product".into(),
+                    title: product.into(),
+                    body: None,
+                    tags: vec![tag.into(), category.into()],
+                    category: Some(category.into()),
+                    price_cents: Some(price * 100),
+                    language: Some("zh-Hans".into()),
+                    valid_from: Some((today - Duration::days(400)).to_string()),
+                    valid_until: None,
+                    translations,
+                    skus: vec![sold_sku(i)],
                 };
             }
             let (m, m_en, factor) = MATERIALS[rng.usize(..MATERIALS.len())];
@@ -108,9 +127,15 @@ pub fn catalogue(count: usize, today: NaiveDate, seed: u64) -> Vec<ContentItem> 
                 valid_from: Some((today - Duration::days(age)).to_string()),
                 valid_until: None,
                 translations,
+                skus: Vec::new(),
             }
         })
         .collect()
+}
+
+/// The SKU the demo's purchases give the `i`th of [`PRODUCTS`].
+pub(crate) fn sold_sku(i: usize) -> String {
+    format!("SKU-{:04}", i + 1000)
 }
 
 /// Adds a demo HQ catalogue of `count` items (local, as if synced).

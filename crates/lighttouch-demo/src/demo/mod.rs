@@ -198,9 +198,8 @@ pub fn generate_demo_with_progress(
                             day.format("%y%m%d"),
                             rng.below(1_000_000)
                         )),
-                        sku: Some(format!(
-                            "SKU-{:04}",
-                            PRODUCTS.iter().position(|p| p.0 == product).unwrap_or(0) + 1000
+                        sku: Some(content::sold_sku(
+                            PRODUCTS.iter().position(|p| p.0 == product).unwrap_or(0),
                         )),
                         product: product.into(),
                         category: Some(category.into()),

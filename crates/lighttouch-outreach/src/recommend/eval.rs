@@ -105,6 +105,7 @@ fn candidates(book: &Book, lex: &Lexicon) -> Result<Vec<Prepared>> {
                 valid_until: None,
                 created_at: "2000-01-01".into(),
                 translations: BTreeMap::new(),
+                skus: Vec::new(),
             })
         })?;
         items = rows.collect::<rusqlite::Result<_>>()?;
@@ -296,8 +297,13 @@ pub fn evaluate(book: &Book, options: &EvalOptions) -> Result<EvalReport> {
     for (j, it) in items.iter().enumerate() {
         by_id.entry(it.item.id.as_str()).or_insert(j);
     }
+    // A purchase is of a candidate when its SKU is one the item names (or
+    // its id), else when the product names match.
     let mut by_key: HashMap<&str, usize> = HashMap::new();
     for (j, it) in items.iter().enumerate() {
+        for sku in &it.item.skus {
+            by_key.entry(sku.as_str()).or_insert(j);
+        }
         by_key.entry(it.item.id.as_str()).or_insert(j);
         by_key.entry(it.title_key.as_str()).or_insert(j);
     }
@@ -375,10 +381,7 @@ pub fn evaluate(book: &Book, options: &EvalOptions) -> Result<EvalReport> {
     }
 
     // Baselines' data, from the same purchases before the split.
-    let popularity: Vec<u32> = items
-        .iter()
-        .map(|it| stats.popularity(&it.title_key, &it.item.id))
-        .collect();
+    let popularity: Vec<u32> = items.iter().map(|it| stats.popularity_of(it)).collect();
     let mut by_popularity: Vec<usize> = (0..items.len()).collect();
     by_popularity.sort_by(|a, b| popularity[*b].cmp(&popularity[*a]).then(a.cmp(b)));
     let neighbours = CoPurchases::count(&owned, items.len());

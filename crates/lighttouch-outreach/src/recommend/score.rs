@@ -61,18 +61,26 @@ impl Prepared {
         }
     }
 
-    /// The piece of the learned model this item is, if the store sells it.
+    /// The piece of the learned model this item is, if the store sells it:
+    /// the SKUs it names (the most bought first in the model's order), its
+    /// id, or its title.
     fn piece_in(&self, learned: &Learned) -> Option<u32> {
-        learned
-            .piece(&self.item.id)
+        self.item
+            .skus
+            .iter()
+            .filter_map(|s| learned.piece(s))
+            .min()
+            .or_else(|| learned.piece(&self.item.id))
             .or_else(|| learned.piece(&self.title_key))
     }
 
-    /// The customer already has this piece.
+    /// The customer already has this piece (one of the SKUs it stands for,
+    /// its id or its name).
     fn owned_by(&self, known: &Known) -> bool {
         self.item.kind == "product"
             && (known.owned.contains(self.item.id.as_str())
-                || known.owned.contains(&self.title_key))
+                || known.owned.contains(&self.title_key)
+                || self.item.skus.iter().any(|s| known.owned.contains(s)))
     }
 }
 
@@ -98,7 +106,9 @@ impl<'a> Context<'a> {
     /// The festivals in view, each with the canonical tag keys of the
     /// customers it is for.
     pub fn festivals(&self) -> impl Iterator<Item = (&'a Festival, &[String])> + '_ {
-        self.festivals.iter().map(|f| (f.festival, f.audience.as_slice()))
+        self.festivals
+            .iter()
+            .map(|f| (f.festival, f.audience.as_slice()))
     }
 
     pub fn new(
@@ -405,7 +415,7 @@ pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -
 
     // The store's favourites break ties, never outweigh a person.
     if cx.stats.max_popularity > 0 {
-        let pop = cx.stats.popularity(&item.title_key, &item.item.id);
+        let pop = cx.stats.popularity_of(item);
         if pop > 0 {
             s +=
                 0.6 * (f64::from(pop) + 1.0).ln() / (f64::from(cx.stats.max_popularity) + 1.0).ln();

@@ -176,6 +176,18 @@ impl StoreStats {
             .filter_map(move |other| self.lift(&had, other).map(|l| (other.as_str(), l)))
     }
 
+    /// Purchases of what a content item stands for: its SKUs together, or
+    /// its id (a SKU too) or its title, whichever sold most.
+    pub fn popularity_of(&self, item: &super::score::Prepared) -> u32 {
+        let of_skus: u32 = item
+            .item
+            .skus
+            .iter()
+            .filter_map(|s| self.popularity.get(s))
+            .sum();
+        of_skus.max(self.popularity(&item.title_key, &item.item.id))
+    }
+
     /// Purchases of a product known by its folded title or its id (SKU).
     pub fn popularity(&self, title_key: &str, id: &str) -> u32 {
         self.popularity

@@ -168,7 +168,7 @@ impl<'a> Day<'a> {
             let fresh = it
                 .first_day
                 .map_or(365, |d| (today - d).num_days().clamp(0, 365));
-            (cx.stats.popularity(&it.title_key, &it.item.id), -fresh)
+            (cx.stats.popularity_of(it), -fresh)
         };
         for list in gifts.values_mut() {
             list.sort_by_key(|j| std::cmp::Reverse(prior(*j)));
