@@ -2,7 +2,11 @@
 //! 50,000 customers with 2,000 active content items, suggestions for one
 //! customer, and the audience of one item.
 //!
-//!     cargo run --release -p lighttouch-book --example recommend_bench -- [CUSTOMERS] [ITEMS]
+//!     cargo run --release -p lighttouch-demo --example recommend_bench -- [CUSTOMERS] [ITEMS] [PURCHASES]
+//!
+//! PURCHASES tops the book's purchase history up to that many lines (the
+//! issue's figure is a million): each customer buys pieces of the catalogue,
+//! mostly of one material, as a store's history would look.
 //!
 //! The generated book is kept in RECOMMEND_BOOK (default: a file under the
 //! system temp directory) so later runs skip the generation.
@@ -26,10 +30,13 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let customers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50_000);
     let items: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2_000);
+    let purchases: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let path = std::env::var("RECOMMEND_BOOK")
         .map(Into::into)
         .unwrap_or_else(|_| {
-            std::env::temp_dir().join(format!("lighttouch-recommend-{customers}-{items}.sqlite3"))
+            std::env::temp_dir().join(format!(
+                "lighttouch-recommend-{customers}-{items}-{purchases}.sqlite3"
+            ))
         });
     let fresh = !std::path::Path::new(&path).exists();
     let mut book = Book::open(&path, OpenMode::CreateIfMissing, Arc::new(SystemClock)).unwrap();
@@ -38,8 +45,14 @@ fn main() {
         book.set_associate("demo").unwrap();
         lighttouch_demo::demo::generate_demo(&mut book, customers, 1).unwrap();
         lighttouch_demo::demo::generate_demo_content(&mut book, items, 1).unwrap();
+        top_up_purchases(&mut book, purchases);
         eprintln!("generated the book in {:.1} s", ms(t) / 1000.0);
     }
+    let lines: i64 = book
+        .connection()
+        .query_row("SELECT COUNT(*) FROM purchases", [], |r| r.get(0))
+        .unwrap();
+    println!("book: {lines} purchase lines");
     let today: NaiveDate = book.now().date_naive();
     let active = book.active_content(today).unwrap().len();
     println!("book: {customers} customers, {active} active content items");
@@ -84,6 +97,13 @@ fn main() {
         .collect::<Result<_, _>>()
         .unwrap();
     let mut times = Vec::new();
+    let mut fresh = lighttouch_outreach::Outreach::new();
+    let t = Instant::now();
+    fresh.suggest(&mut book, &ids[0], 5, today, "zh-Hans").unwrap();
+    println!(
+        "suggest, the first call after opening (reads the purchases, fits the model): {:.0} ms",
+        ms(t)
+    );
     for id in &ids {
         let t = Instant::now();
         outreach
@@ -126,4 +146,77 @@ fn main() {
         percentile(times.clone(), 0.5),
         percentile(times, 1.0)
     );
+}
+
+/// Tops the purchase history up to `total` lines: each customer buys pieces
+/// of the catalogue, two in three of their favourite material, over ten
+/// years (a store's whole history, not a month of it).
+fn top_up_purchases(book: &mut Book, total: usize) {
+    use lighttouch_book::changes::Entity;
+    use lighttouch_book::history::{purchase_fields, NewPurchase};
+    let have: usize = book
+        .connection()
+        .query_row("SELECT COUNT(*) FROM purchases", [], |r| r.get::<_, i64>(0))
+        .unwrap() as usize;
+    if total <= have {
+        return;
+    }
+    let products: Vec<(String, String, String)> = book
+        .connection()
+        .prepare("SELECT id, title, COALESCE(category, '') FROM content_items WHERE kind = 'product'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let customers: Vec<String> = book
+        .connection()
+        .prepare("SELECT id FROM customers ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let materials = ["玫瑰金", "黄金", "古法金", "铂金", "珍珠", "钻石", "翡翠", "银饰"];
+    let by_material: Vec<Vec<usize>> = materials
+        .iter()
+        .map(|m| {
+            (0..products.len())
+                .filter(|i| products[*i].1.contains(m))
+                .collect()
+        })
+        .collect();
+    let mut rng = fastrand::Rng::with_seed(7);
+    let today = book.now().date_naive();
+    let per = (total - have).div_ceil(customers.len());
+    book.write(|w| {
+        let mut left = total - have;
+        for c in &customers {
+            let taste = &by_material[rng.usize(..materials.len())];
+            for _ in 0..per.min(left) {
+                let j = if !taste.is_empty() && rng.u8(..3) < 2 {
+                    taste[rng.usize(..taste.len())]
+                } else {
+                    rng.usize(..products.len())
+                };
+                let (sku, title, category) = &products[j];
+                let day = today - chrono::Duration::days(1 + rng.i64(0..3650));
+                let p = NewPurchase {
+                    purchased_on: day.to_string(),
+                    order_ref: None,
+                    sku: Some(sku.clone()),
+                    product: title.clone(),
+                    category: Some(category.clone()).filter(|c| !c.is_empty()),
+                    quantity: 1,
+                    amount_cents: None,
+                    store: None,
+                };
+                let id = uuid::Uuid::now_v7().to_string();
+                w.insert(Entity::Purchase, &id, &purchase_fields(c, &p, w.now_text()))?;
+                left -= 1;
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
 }

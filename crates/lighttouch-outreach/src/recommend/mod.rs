@@ -154,9 +154,18 @@ impl Cache {
 
 /// Store statistics change only with purchases; they outlive other writes.
 pub(crate) struct StatsCache {
+    /// The newest purchase line's rowid when the statistics were read.
     purchases_mark: i64,
+    /// That mark when the learned model was fitted.
+    fitted_mark: i64,
     pub stats: StoreStats,
 }
+
+/// The learned model is fitted again once the purchases have grown by this
+/// share since its fit. A fit takes seconds on a large catalogue; a
+/// day's few sales do not change what customers buy together, so they do not
+/// hold the associate up.
+const REFIT_SHARE: f64 = 0.05;
 
 /// What a recommendation call needs loaded.
 #[derive(Clone, Copy)]
@@ -195,9 +204,20 @@ impl Outreach {
         };
         self.seen = Some(book.generation());
         let mut changed = Vec::new();
+        let mut lines_gone = false;
         match touched {
-            Touched::Everything => *slot = None,
+            Touched::Everything => {
+                *slot = None;
+                lines_gone = true;
+            }
             Touched::Customers(ids) => {
+                let mut gone = conn.prepare_cached(
+                    "SELECT 1 FROM customers WHERE id = ?1
+                       AND (erased_at IS NOT NULL OR merged_into IS NOT NULL)",
+                )?;
+                for id in &ids {
+                    lines_gone |= gone.exists([id])?;
+                }
                 if let Some(cache) = slot.as_mut() {
                     changed = cache.refresh(conn, ids)?;
                 }
@@ -213,15 +233,27 @@ impl Outreach {
             });
         }
         let cache = slot.as_mut().expect("filled above");
+        // The newest line's rowid tells new purchases (one index lookup, not a
+        // count of a million lines); a customer erased or merged away, or a
+        // write touching everything, may have taken lines away.
         let mark: i64 =
             conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM purchases", [], |r| {
                 r.get(0)
             })?;
         let stats_slot = &mut self.stats;
-        if stats_slot.as_ref().is_none_or(|s| s.purchases_mark != mark) {
+        if lines_gone || stats_slot.as_ref().is_none_or(|s| s.purchases_mark != mark) {
+            let previous = stats_slot.take();
+            let reuse = previous.filter(|p| {
+                (mark - p.fitted_mark).abs() as f64 <= REFIT_SHARE * p.fitted_mark as f64
+            });
+            let (fitted_mark, learned) = match reuse {
+                Some(p) => (p.fitted_mark, Some(p.stats.learned)),
+                None => (mark, None),
+            };
             *stats_slot = Some(StatsCache {
                 purchases_mark: mark,
-                stats: StoreStats::load(conn, &cache.lex)?,
+                fitted_mark,
+                stats: StoreStats::load(conn, &cache.lex, learned)?,
             });
         }
         let stats = &stats_slot.as_ref().expect("filled above").stats;

@@ -38,8 +38,9 @@ pub(crate) struct Bought<'a> {
 }
 
 impl StoreStats {
-    /// From each customer's purchases (one list per customer).
-    pub fn from_customers<'a, C>(customers: C) -> StoreStats
+    /// From each customer's purchases (one list per customer); the learned
+    /// model is fitted on them unless one is given to keep.
+    pub fn from_customers<'a, C>(customers: C, learned: Option<Learned>) -> StoreStats
     where
         C: IntoIterator,
         C::Item: IntoIterator<Item = Bought<'a>>,
@@ -68,24 +69,35 @@ impl StoreStats {
             }
         }
         s.max_popularity = s.popularity.values().copied().max().unwrap_or(0);
-        s.learned = Learned::fit(baskets);
+        s.learned = match learned {
+            Some(l) => l,
+            None => Learned::fit(baskets),
+        };
         s
     }
 
     /// From profiles already read (what they own is what counts).
     pub fn build<'a>(profiles: impl Iterator<Item = &'a Profile>) -> StoreStats {
-        StoreStats::from_customers(profiles.map(|p| {
-            p.owned.iter().map(|o| Bought {
-                sku: o.sku.as_deref(),
-                product_key: &o.product_key,
-                product: &o.product,
-                category: o.category.as_deref(),
-            })
-        }))
+        StoreStats::from_customers(
+            profiles.map(|p| {
+                p.owned.iter().map(|o| Bought {
+                    sku: o.sku.as_deref(),
+                    product_key: &o.product_key,
+                    product: &o.product,
+                    category: o.category.as_deref(),
+                })
+            }),
+            None,
+        )
     }
 
-    /// Reads every purchase of live customers, customer by customer.
-    pub fn load(conn: &Connection, lex: &Lexicon) -> lighttouch_book::error::Result<StoreStats> {
+    /// Reads every purchase of live customers, customer by customer
+    /// (keeping `learned` instead of fitting the model again, if given).
+    pub fn load(
+        conn: &Connection,
+        lex: &Lexicon,
+        learned: Option<Learned>,
+    ) -> lighttouch_book::error::Result<StoreStats> {
         struct Line {
             sku: Option<String>,
             product_key: String,
@@ -124,14 +136,17 @@ impl StoreStats {
                 });
             }
         }
-        Ok(StoreStats::from_customers(customers.iter().map(|lines| {
-            lines.iter().map(|l| Bought {
-                sku: l.sku.as_deref(),
-                product_key: &l.product_key,
-                product: &l.product,
-                category: l.category.as_deref(),
-            })
-        })))
+        Ok(StoreStats::from_customers(
+            customers.iter().map(|lines| {
+                lines.iter().map(|l| Bought {
+                    sku: l.sku.as_deref(),
+                    product_key: &l.product_key,
+                    product: &l.product,
+                    category: l.category.as_deref(),
+                })
+            }),
+            learned,
+        ))
     }
 
     fn add_buyer(&mut self, cats: &HashSet<&str>) {
