@@ -99,7 +99,9 @@ fn main() {
     let mut times = Vec::new();
     let mut fresh = lighttouch_outreach::Outreach::new();
     let t = Instant::now();
-    fresh.suggest(&mut book, &ids[0], 5, today, "zh-Hans").unwrap();
+    fresh
+        .suggest(&mut book, &ids[0], 5, today, "zh-Hans")
+        .unwrap();
     println!(
         "suggest, the first call after opening (reads the purchases, fits the model): {:.0} ms",
         ms(t)
@@ -163,7 +165,9 @@ fn top_up_purchases(book: &mut Book, total: usize) {
     }
     let products: Vec<(String, String, String)> = book
         .connection()
-        .prepare("SELECT id, title, COALESCE(category, '') FROM content_items WHERE kind = 'product'")
+        .prepare(
+            "SELECT id, title, COALESCE(category, '') FROM content_items WHERE kind = 'product'",
+        )
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
@@ -177,7 +181,16 @@ fn top_up_purchases(book: &mut Book, total: usize) {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let materials = ["玫瑰金", "黄金", "古法金", "铂金", "珍珠", "钻石", "翡翠", "银饰"];
+    let materials = [
+        "玫瑰金",
+        "黄金",
+        "古法金",
+        "铂金",
+        "珍珠",
+        "钻石",
+        "翡翠",
+        "银饰",
+    ];
     let by_material: Vec<Vec<usize>> = materials
         .iter()
         .map(|m| {

@@ -179,18 +179,35 @@ pub(crate) fn contains_word(text: &str, word: &str) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn synonyms_and_scripts_resolve_to_one_key() {
+    /// A lexicon over a store with these tags (name, synonyms JSON) and
+    /// content (tags JSON, category).
+    fn store(tags: &[(&str, &str)], content: &[(&str, &str)]) -> Lexicon {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
             "CREATE TABLE tags (name TEXT, tag_group TEXT, synonyms TEXT);
-             INSERT INTO tags VALUES ('小众设计', 'preference', '[\"niche design\"]');
-             INSERT INTO tags VALUES ('珍珠', 'preference', '[]');
-             CREATE TABLE content_items (tags TEXT, category TEXT);
-             INSERT INTO content_items VALUES ('[\"玫瑰金\"]', '手链');",
+             CREATE TABLE content_items (tags TEXT, category TEXT);",
         )
         .unwrap();
-        let lex = Lexicon::load(&conn).unwrap();
+        for (name, synonyms) in tags {
+            conn.execute(
+                "INSERT INTO tags VALUES (?1, 'preference', ?2)",
+                [name, synonyms],
+            )
+            .unwrap();
+        }
+        for (t, category) in content {
+            conn.execute("INSERT INTO content_items VALUES (?1, ?2)", [t, category])
+                .unwrap();
+        }
+        Lexicon::load(&conn).unwrap()
+    }
+
+    #[test]
+    fn synonyms_and_scripts_resolve_to_one_key() {
+        let lex = store(
+            &[("小众设计", "[\"niche design\"]"), ("珍珠", "[]")],
+            &[("[\"玫瑰金\"]", "手链")],
+        );
         assert_eq!(lex.key_of("Rose Gold"), lex.key_of("玫瑰金"));
         assert_eq!(lex.key_of("鑽石"), lex.key_of("钻石"));
         assert_eq!(lex.key_of("Niche design"), fold("小众设计"));
@@ -208,15 +225,7 @@ mod tests {
 
     #[test]
     fn words_are_found_as_words_and_only_the_stores_own() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE tags (name TEXT, tag_group TEXT, synonyms TEXT);
-             INSERT INTO tags VALUES ('戒指', 'preference', '[]');
-             CREATE TABLE content_items (tags TEXT, category TEXT);
-             INSERT INTO content_items VALUES ('[\"520\", \"黄金\"]', '手链');",
-        )
-        .unwrap();
-        let lex = Lexicon::load(&conn).unwrap();
+        let lex = store(&[("戒指", "[]")], &[("[\"520\", \"黄金\"]", "手链")]);
         let ring = lex.key_of("戒指");
         assert_eq!(lex.find_in("Diamond ring"), vec![ring.clone()]);
         assert!(
