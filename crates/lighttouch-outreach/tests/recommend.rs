@@ -978,3 +978,46 @@ fn what_the_stores_customers_buy_after_a_piece_is_learned_and_said_in_words() {
         );
     }
 }
+
+#[test]
+fn the_fitted_model_is_kept_in_the_book_for_the_next_process_and_a_damaged_copy_is_refitted() {
+    let Setup { mut book, .. } = setup();
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let c = customer(
+            &mut book,
+            &[("name", &format!("客{i}")), ("consent_marketing", "yes")],
+            &[],
+        );
+        bought(&mut book, &c, "玫瑰金手链", "手链", "2026-03-01");
+        if i < 5 {
+            bought(&mut book, &c, "玫瑰金项链", "项链", "2026-04-01");
+        }
+        ids.push(c);
+    }
+    let day = day("2026-11-24");
+    let first = Outreach::new()
+        .suggest(&mut book, &ids[5], 5, day, "zh-Hans")
+        .unwrap();
+    let (mark, kept) = book
+        .derived("recommend.store_stats")
+        .unwrap()
+        .expect("kept");
+    assert!(!kept.is_empty());
+    // Another process reads it back and proposes the same.
+    let again = Outreach::new()
+        .suggest(&mut book, &ids[5], 5, day, "zh-Hans")
+        .unwrap();
+    assert_eq!(again, first);
+    // A damaged copy is not trusted: worked out again, and kept whole.
+    book.keep_derived("recommend.store_stats", &mark, b"\x08\0\0\0\0\0\0\0{broken")
+        .unwrap();
+    let repaired = Outreach::new()
+        .suggest(&mut book, &ids[5], 5, day, "zh-Hans")
+        .unwrap();
+    assert_eq!(repaired, first);
+    let (_, rewritten) = book.derived("recommend.store_stats").unwrap().unwrap();
+    // The same statistics (their maps may be written in another order).
+    assert_eq!(rewritten.len(), kept.len());
+    assert!(!rewritten.ends_with(b"{broken"));
+}

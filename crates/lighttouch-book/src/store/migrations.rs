@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_recommendations.sql"),
     include_str!("migrations/0005_quarantine.sql"),
     include_str!("migrations/0006_content_skus.sql"),
+    include_str!("migrations/0007_derived.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

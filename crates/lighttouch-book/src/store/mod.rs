@@ -281,6 +281,29 @@ impl Book {
         meta_set(&self.conn, key, value)
     }
 
+    /// Data worked out from the book and kept on this laptop under `key`
+    /// (see `0007_derived.sql`), with the mark it was kept at.
+    pub fn derived(&self, key: &str) -> Result<Option<(String, Vec<u8>)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT mark, data FROM derived WHERE key = ?1")?
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    /// Keeps data worked out from the book at `mark`, replacing what was kept
+    /// under `key`. A cache: it takes `&self` because it changes nothing the
+    /// book holds, and one statement replaces it whole.
+    pub fn keep_derived(&self, key: &str, mark: &str, data: &[u8]) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO derived(key, mark, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET mark = excluded.mark, data = excluded.data",
+            )?
+            .execute(rusqlite::params![key, mark, data])?;
+        Ok(())
+    }
+
     /// The connection, for the queries of the crates above the book. Synced
     /// rows change only through [`Book::write`]; laptop-only values through
     /// [`Book::set_device_value`].

@@ -29,7 +29,7 @@ const LAMBDA_PER_MEAN_BUYERS: f64 = 6.0;
 /// Pieces bought by fewer customers than this carry no learned evidence.
 const MIN_BUYERS: u32 = 2;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Learned {
     /// SKU or folded product name → piece.
     index: HashMap<String, u32>,
@@ -37,6 +37,8 @@ pub(crate) struct Learned {
     names: Vec<String>,
     n: usize,
     /// Row-major `n × n`: `weights[i * n + j]` is how much owning `i` speaks for `j`.
+    /// Kept as raw bytes beside the rest (see [`Learned::weights_bytes`]).
+    #[serde(skip)]
     weights: Vec<f32>,
     /// A typical strong piece of evidence, to put sums on a common scale.
     scale: f32,
@@ -167,6 +169,27 @@ impl Learned {
             weights,
             scale,
         }
+    }
+
+    /// The weights as little-endian bytes, to keep beside the book.
+    pub fn weights_bytes(&self) -> Vec<u8> {
+        self.weights.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// Puts back weights kept by [`Learned::weights_bytes`]; false when they
+    /// do not fit this model (then it must be fitted again).
+    pub fn restore_weights(&mut self, bytes: &[u8]) -> bool {
+        let fits = self.n.checked_mul(self.n).and_then(|c| c.checked_mul(4)) == Some(bytes.len())
+            && self.names.len() == self.n
+            && self.index.values().all(|i| (*i as usize) < self.n);
+        if !fits {
+            return false;
+        }
+        self.weights = bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        self.weights.iter().all(|w| w.is_finite())
     }
 
     /// The piece a SKU or a folded product name stands for.

@@ -158,7 +158,47 @@ pub(crate) struct StatsCache {
     purchases_mark: i64,
     /// That mark when the learned model was fitted.
     fitted_mark: i64,
+    /// Customers erased or merged away by then (their lines are gone).
+    gone: i64,
+    /// Read back from the book rather than worked out in this process.
+    from_book: bool,
     pub stats: StoreStats,
+}
+
+/// Where the statistics are kept in the book between processes.
+const KEPT_STATS: &str = "recommend.store_stats";
+
+fn gone_customers(conn: &rusqlite::Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM customers WHERE erased_at IS NOT NULL OR merged_into IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// The statistics an earlier process kept, if they read back whole.
+fn kept_stats(book: &Book) -> Result<Option<StatsCache>> {
+    let Some((mark, data)) = book.derived(KEPT_STATS)? else {
+        return Ok(None);
+    };
+    let mut parts = mark.split(':').map(|p| p.parse::<i64>().ok());
+    let (Some(Some(purchases_mark)), Some(Some(fitted_mark)), Some(Some(gone))) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return Ok(None);
+    };
+    Ok(StoreStats::from_bytes(&data).map(|stats| StatsCache {
+        purchases_mark,
+        fitted_mark,
+        gone,
+        from_book: true,
+        stats,
+    }))
+}
+
+fn keep_stats(book: &Book, s: &StatsCache) -> Result<()> {
+    let mark = format!("{}:{}:{}", s.purchases_mark, s.fitted_mark, s.gone);
+    book.keep_derived(KEPT_STATS, &mark, &s.stats.to_bytes())
 }
 
 /// The learned model is fitted again once the purchases have grown by this
@@ -242,19 +282,45 @@ impl Outreach {
             })?;
         let stats_slot = &mut self.stats;
         if lines_gone || stats_slot.as_ref().is_none_or(|s| s.purchases_mark != mark) {
-            let previous = stats_slot.take();
-            let reuse = previous.filter(|p| {
-                (mark - p.fitted_mark).abs() as f64 <= REFIT_SHARE * p.fitted_mark as f64
-            });
-            let (fitted_mark, learned) = match reuse {
-                Some(p) => (p.fitted_mark, Some(p.stats.learned)),
-                None => (mark, None),
+            let previous = match stats_slot.take() {
+                Some(p) => Some(p),
+                // A fresh process (the CLI, the app starting): what an
+                // earlier one worked out and kept in the book.
+                None => kept_stats(book)?,
             };
-            *stats_slot = Some(StatsCache {
-                purchases_mark: mark,
-                fitted_mark,
-                stats: StoreStats::load(conn, &cache.lex, learned)?,
-            });
+            let fresh_process = previous.as_ref().is_none_or(|p| p.from_book);
+            match previous {
+                Some(p)
+                    if p.purchases_mark == mark
+                        && p.from_book
+                        && p.gone == gone_customers(conn)? =>
+                {
+                    *stats_slot = Some(p);
+                }
+                previous => {
+                    let reuse = previous.filter(|p| {
+                        (mark - p.fitted_mark).abs() as f64 <= REFIT_SHARE * p.fitted_mark as f64
+                    });
+                    let refit = reuse.is_none();
+                    let (fitted_mark, learned) = match reuse {
+                        Some(p) => (p.fitted_mark, Some(p.stats.learned)),
+                        None => (mark, None),
+                    };
+                    let fresh = StatsCache {
+                        purchases_mark: mark,
+                        fitted_mark,
+                        gone: gone_customers(conn)?,
+                        from_book: false,
+                        stats: StoreStats::load(conn, &cache.lex, learned)?,
+                    };
+                    // Kept for the next process; a running app keeps it in
+                    // memory and writes it again only after a fit.
+                    if refit || fresh_process {
+                        keep_stats(book, &fresh)?;
+                    }
+                    *stats_slot = Some(fresh);
+                }
+            }
         }
         let stats = &stats_slot.as_ref().expect("filled above").stats;
         if needs.profiles && cache.profiles.is_none() {

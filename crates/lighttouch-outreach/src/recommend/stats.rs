@@ -9,7 +9,7 @@ use lighttouch_text::fold;
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct StoreStats {
     /// Customers with at least one purchase.
     buyers: u32,
@@ -180,6 +180,29 @@ impl StoreStats {
         Some((f64::from(both) / had_n) / (other_n / f64::from(self.buyers)))
     }
 
+    /// These statistics as bytes to keep beside the book: their maps as
+    /// JSON, then the model's weights raw.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let head = serde_json::to_vec(self).unwrap_or_default();
+        let mut out = (head.len() as u64).to_le_bytes().to_vec();
+        out.extend(head);
+        out.extend(self.learned.weights_bytes());
+        out
+    }
+
+    /// Statistics kept by [`StoreStats::to_bytes`]; `None` when the bytes are
+    /// not that (damaged, or from another version): then they are worked
+    /// out again.
+    pub fn from_bytes(bytes: &[u8]) -> Option<StoreStats> {
+        let len = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+        let end = 8usize.checked_add(usize::try_from(len).ok()?)?;
+        let mut stats: StoreStats = serde_json::from_slice(bytes.get(8..end)?).ok()?;
+        stats
+            .learned
+            .restore_weights(bytes.get(end..)?)
+            .then_some(stats)
+    }
+
     /// The categories buyers of `had` go on to more than anyone does, with
     /// the lift of each.
     pub fn pairings_from<'s>(&'s self, had: &str) -> impl Iterator<Item = (&'s str, f64)> + 's {
@@ -210,5 +233,54 @@ impl StoreStats {
             .copied()
             .unwrap_or(0)
             .max(self.popularity.get(id).copied().unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line<'a>(sku: &'a str, category: &'a str) -> Bought<'a> {
+        Bought {
+            sku: Some(sku),
+            product_key: sku,
+            product: sku,
+            category: Some(category),
+        }
+    }
+
+    #[test]
+    fn kept_statistics_read_back_whole_or_not_at_all() {
+        let customers: Vec<Vec<Bought>> = (0..8)
+            .map(|i| {
+                let mut v = vec![line("A", "手链"), line("B", "项链")];
+                if i % 2 == 0 {
+                    v.push(line("C", "耳饰"));
+                }
+                v
+            })
+            .collect();
+        let stats = StoreStats::from_customers(customers, None);
+        let bytes = stats.to_bytes();
+        let back = StoreStats::from_bytes(&bytes).unwrap();
+        assert_eq!(back.popularity("A", "A"), stats.popularity("A", "A"));
+        assert_eq!(back.lift("手链", "耳饰"), stats.lift("手链", "耳饰"));
+        let (a, c) = (
+            stats.learned.piece("A").unwrap(),
+            stats.learned.piece("C").unwrap(),
+        );
+        let top = stats.learned.strongest_sum(&[a]);
+        assert_eq!(
+            back.learned.evidence(&[a], c, top),
+            stats.learned.evidence(&[a], c, top)
+        );
+        // Damaged, truncated, from elsewhere: not trusted, never a panic.
+        assert!(StoreStats::from_bytes(&[]).is_none());
+        assert!(StoreStats::from_bytes(&bytes[..bytes.len() - 1]).is_none());
+        assert!(StoreStats::from_bytes(&u64::MAX.to_le_bytes()).is_none());
+        let mut nan = bytes.clone();
+        let at = nan.len() - 4;
+        nan[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(StoreStats::from_bytes(&nan).is_none());
     }
 }
