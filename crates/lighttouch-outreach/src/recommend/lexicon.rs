@@ -29,8 +29,10 @@ pub(crate) struct Lexicon {
     words: HashMap<String, usize>,
     terms: Vec<Term>,
     /// The store's words long enough to look for inside free text (product
-    /// names, reasons), longest first.
+    /// names, reasons), longest first, with their term.
     scan: Vec<(String, usize)>,
+    /// All of `scan` in one automaton: a text is read once, not once per word.
+    finder: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Lexicon {
@@ -79,6 +81,7 @@ impl Lexicon {
             .map(|(w, i)| (w.clone(), *i))
             .collect();
         scan.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        lex.finder = aho_corasick::AhoCorasick::new(scan.iter().map(|(w, _)| w.as_str())).ok();
         lex.scan = scan;
         Ok(lex)
     }
@@ -143,8 +146,12 @@ impl Lexicon {
     pub fn find_in(&self, text: &str) -> Vec<String> {
         let folded = fold(text);
         let mut found: Vec<String> = Vec::new();
-        for (w, i) in &self.scan {
-            if contains_word(&folded, w) {
+        let Some(finder) = &self.finder else {
+            return found;
+        };
+        for m in finder.find_overlapping_iter(&folded) {
+            let (word, i) = &self.scan[m.pattern().as_usize()];
+            if is_word_at(&folded, word, m.start()) {
                 let key = &self.terms[*i].key;
                 if !found.contains(key) {
                     found.push(key.clone());
@@ -160,19 +167,23 @@ impl Lexicon {
 /// one there ("ring" is not in "string", "520" not in "15201"). Chinese has
 /// no spaces between words, so a Chinese word is found wherever it is.
 pub(crate) fn contains_word(text: &str, word: &str) -> bool {
-    if word.is_empty() {
-        return false;
-    }
+    !word.is_empty()
+        && text
+            .match_indices(word)
+            .any(|(at, _)| is_word_at(text, word, at))
+}
+
+/// Whether `word`, found in `text` at byte `at`, stands there as a word (see
+/// [`contains_word`]).
+fn is_word_at(text: &str, word: &str, at: usize) -> bool {
     let spaced = |c: char| c.is_ascii_alphanumeric();
     let starts_spaced = word.chars().next().is_some_and(spaced);
     let ends_spaced = word.chars().next_back().is_some_and(spaced);
-    text.match_indices(word).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        let runs_on_before = starts_spaced && before.is_some_and(spaced);
-        let runs_on_after = ends_spaced && after.is_some_and(spaced);
-        !(runs_on_before || runs_on_after)
-    })
+    let before = text[..at].chars().next_back();
+    let after = text[at + word.len()..].chars().next();
+    let runs_on_before = starts_spaced && before.is_some_and(spaced);
+    let runs_on_after = ends_spaced && after.is_some_and(spaced);
+    !(runs_on_before || runs_on_after)
 }
 
 #[cfg(test)]
