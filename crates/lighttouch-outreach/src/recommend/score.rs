@@ -175,8 +175,9 @@ fn band_of_price(yuan: f64) -> usize {
 pub(crate) struct Known {
     /// Their occasions in the coming days: (reason, days).
     pub occasions: Vec<(Reason, i64)>,
-    /// The learned model's pieces they own, once each.
-    pub pieces: Vec<u32>,
+    /// The learned model's pieces they own, once each, with how much their
+    /// lines of it count.
+    pub pieces: Vec<(u32, f32)>,
     /// The strongest learned evidence their pieces give any other piece,
     /// worked out when first needed (a morning's queue rarely needs it).
     learned_top: std::cell::OnceCell<f64>,
@@ -189,9 +190,18 @@ pub(crate) struct Known {
 
 pub(crate) fn known(p: &Profile, today: NaiveDate, stats: &StoreStats) -> Known {
     let learned = &stats.learned;
-    let mut pieces: Vec<u32> = p.owned.iter().filter_map(|o| o.piece_in(learned)).collect();
-    pieces.sort_unstable();
-    pieces.dedup();
+    let mut lines: Vec<u32> = p.owned.iter().filter_map(|o| o.piece_in(learned)).collect();
+    lines.sort_unstable();
+    let mut pieces: Vec<(u32, f32)> = Vec::new();
+    for i in lines {
+        match pieces.last_mut() {
+            Some((last, n)) if *last == i => *n += 1.0,
+            _ => pieces.push((i, 1.0)),
+        }
+    }
+    for (_, n) in &mut pieces {
+        *n = super::learned::line_weight(f64::from(*n)) as f32;
+    }
     let mut owned = HashSet::new();
     for o in &p.owned {
         owned.insert(o.product_key.clone());

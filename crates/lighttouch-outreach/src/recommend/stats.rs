@@ -269,10 +269,10 @@ mod tests {
             stats.learned.piece("A").unwrap(),
             stats.learned.piece("C").unwrap(),
         );
-        let top = stats.learned.strongest_sum(&[a]);
+        let top = stats.learned.strongest_sum(&[(a, 1.0)]);
         assert_eq!(
-            back.learned.evidence(&[a], c, top),
-            stats.learned.evidence(&[a], c, top)
+            back.learned.evidence(&[(a, 1.0)], c, top),
+            stats.learned.evidence(&[(a, 1.0)], c, top)
         );
         // Damaged, truncated, from elsewhere: not trusted, never a panic.
         assert!(StoreStats::from_bytes(&[]).is_none());
