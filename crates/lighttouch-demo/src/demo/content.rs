@@ -52,6 +52,30 @@ const STORIES: &[(&str, &str, &str)] = &[
     ("新年生肖系列", "Zodiac for the new year", "春节;生肖;黄金"),
 ];
 
+/// The English names of [`PRODUCTS`], in its order.
+const PRODUCTS_EN: [&str; 20] = [
+    "Pearl studs",
+    "Freshwater pearl necklace",
+    "South Sea golden pearl pendant",
+    "Rose gold bracelet",
+    "Rose gold clover necklace",
+    "Heritage gold bangle",
+    "Heritage gold lucky bead",
+    "Gold bean",
+    "Zodiac gold pendant",
+    "Diamond wedding bands",
+    "One-carat diamond ring",
+    "Diamond studs",
+    "Platinum band",
+    "18K white gold threader earrings",
+    "Jade peace buckle",
+    "Hetian jade bangle",
+    "Sapphire ring",
+    "Sterling silver bracelet",
+    "Guochao cloud earrings",
+    "Minimal fine chain",
+];
+
 /// `count` items: mostly products, with a story post every 25th.
 pub fn catalogue(count: usize, today: NaiveDate, seed: u64) -> Vec<ContentItem> {
     let mut rng = fastrand::Rng::with_seed(seed);
@@ -84,6 +108,15 @@ pub fn catalogue(count: usize, today: NaiveDate, seed: u64) -> Vec<ContentItem> 
             }
             // The pieces the demo customers bought are HQ's too, by their SKUs.
             if let Some(&(product, category, price, tag)) = PRODUCTS.get(i) {
+                if let Some(en) = PRODUCTS_EN.get(i) {
+                    translations.insert(
+                        "en".to_string(),
+                        Translation {
+                            title: (*en).into(),
+                            body: None,
+                        },
+                    );
+                }
                 return ContentItem {
                     id: format!("HQ-{}", sold_sku(i)),
                     kind: "product".into(),
@@ -132,6 +165,8 @@ pub fn catalogue(count: usize, today: NaiveDate, seed: u64) -> Vec<ContentItem> 
         })
         .collect()
 }
+
+const _: () = assert!(PRODUCTS_EN.len() == PRODUCTS.len());
 
 /// The SKU the demo's purchases give the `i`th of [`PRODUCTS`].
 pub(crate) fn sold_sku(i: usize) -> String {
