@@ -447,6 +447,12 @@ fn eval_refuses_purchases_that_do_not_map_and_says_how_many_and_why() {
     assert!(!out.status.success());
     assert!(err.contains("evaluating on the rest"), "{err}");
     assert!(err.contains("both before"), "{err}");
+    // A split day that is not a day is named as such.
+    let err = fails(&b, &["eval", "--purchases", p, "--split", "2026-13-01"]);
+    assert!(
+        err.contains("--split") && err.contains("YYYY-MM-DD"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -116,6 +116,12 @@ fn item(n: usize, rec: &serde_json::Map<String, Value>) -> Result<ContentItem, C
     }
     let title = text(rec.get("title")).ok_or_else(|| bad("title", "missing"))?;
     let tags = list(rec.get("tags"));
+    if matches!(rec.get("skus"), Some(Value::Object(_) | Value::Bool(_))) {
+        return Err(bad(
+            "skus",
+            "must be SKUs separated by ; or a JSON list of them",
+        ));
+    }
     let mut skus: Vec<String> = Vec::new();
     for sku in list(rec.get("skus")) {
         if sku.chars().count() > MAX_SKU_CHARS || sku.chars().any(char::is_control) {
@@ -368,6 +374,11 @@ mod tests {
         assert!(e.contains("more than 500 SKUs"), "{e}");
         let ctl = "id,kind,title,skus\np1,product,A,\"S\u{7}1\"\n";
         assert!(parse_content(ctl.as_bytes()).is_err());
+        for wrong in [r#"{"a": 1}"#, "true"] {
+            let json = format!(r#"[{{"id":"c1","kind":"product","title":"A","skus":{wrong}}}]"#);
+            let e = parse_content(json.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains("record 1, skus"), "{e}");
+        }
     }
 
     #[test]

@@ -89,17 +89,9 @@ impl Learned {
                 }
                 row.push(i);
             }
-            row.sort_unstable();
-            let mut counted: Vec<(usize, f64)> = Vec::with_capacity(row.len());
-            for i in row {
-                match counted.last_mut() {
-                    Some((last, n)) if *last == i => *n += 1.0,
-                    _ => counted.push((i, 1.0)),
-                }
-            }
-            for (i, n) in &mut counted {
+            let counted = weighed(row);
+            for (i, _) in &counted {
                 buyers[*i] += 1;
-                *n = line_weight(*n);
             }
             rows.push(counted);
         }
@@ -278,6 +270,22 @@ impl Learned {
 /// split used to choose settings and from 9.9 to 11.4 % on the later one.
 pub(crate) fn line_weight(lines: f64) -> f64 {
     (1.0 + lines).log2()
+}
+
+/// Each piece once, with [`line_weight`] of its lines, in piece order.
+pub(crate) fn weighed<T: Ord + Copy>(mut lines: Vec<T>) -> Vec<(T, f64)> {
+    lines.sort_unstable();
+    let mut out: Vec<(T, f64)> = Vec::with_capacity(lines.len());
+    for i in lines {
+        match out.last_mut() {
+            Some((last, n)) if *last == i => *n += 1.0,
+            _ => out.push((i, 1.0)),
+        }
+    }
+    for (_, n) in &mut out {
+        *n = line_weight(*n);
+    }
+    out
 }
 
 /// A single owned piece names itself as the reason only when its weight is at

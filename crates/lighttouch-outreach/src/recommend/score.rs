@@ -190,18 +190,11 @@ pub(crate) struct Known {
 
 pub(crate) fn known(p: &Profile, today: NaiveDate, stats: &StoreStats) -> Known {
     let learned = &stats.learned;
-    let mut lines: Vec<u32> = p.owned.iter().filter_map(|o| o.piece_in(learned)).collect();
-    lines.sort_unstable();
-    let mut pieces: Vec<(u32, f32)> = Vec::new();
-    for i in lines {
-        match pieces.last_mut() {
-            Some((last, n)) if *last == i => *n += 1.0,
-            _ => pieces.push((i, 1.0)),
-        }
-    }
-    for (_, n) in &mut pieces {
-        *n = super::learned::line_weight(f64::from(*n)) as f32;
-    }
+    let pieces: Vec<(u32, f32)> =
+        super::learned::weighed(p.owned.iter().filter_map(|o| o.piece_in(learned)).collect())
+            .into_iter()
+            .map(|(i, w)| (i, w as f32))
+            .collect();
     let mut owned = HashSet::new();
     for o in &p.owned {
         owned.insert(o.product_key.clone());
