@@ -88,14 +88,10 @@ fn main() {
         percentile(warm, 1.0)
     );
 
-    let ids: Vec<String> = book
-        .connection()
-        .prepare("SELECT id FROM customers WHERE consent_marketing = 1 AND do_not_contact = 0 ORDER BY id LIMIT 200")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let ids = column(
+        &book,
+        "SELECT id FROM customers WHERE consent_marketing = 1 AND do_not_contact = 0 ORDER BY id LIMIT 200",
+    );
     let mut times = Vec::new();
     let mut fresh = lighttouch_outreach::Outreach::new();
     let t = Instant::now();
@@ -103,7 +99,7 @@ fn main() {
         .suggest(&mut book, &ids[0], 5, today, "zh-Hans")
         .unwrap();
     println!(
-        "suggest, the first call after opening (reads the purchases, fits the model): {:.0} ms",
+        "suggest, the first call of a new process (store statistics read back from the book when kept, else worked out): {:.0} ms",
         ms(t)
     );
     for id in &ids {
@@ -173,14 +169,7 @@ fn top_up_purchases(book: &mut Book, total: usize) {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let customers: Vec<String> = book
-        .connection()
-        .prepare("SELECT id FROM customers ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let customers = column(book, "SELECT id FROM customers ORDER BY id");
     let materials = [
         "玫瑰金",
         "黄金",
@@ -232,4 +221,15 @@ fn top_up_purchases(book: &mut Book, total: usize) {
         Ok(())
     })
     .unwrap();
+}
+
+/// The first column of a query's rows, as text.
+fn column(book: &Book, sql: &str) -> Vec<String> {
+    book.connection()
+        .prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }

@@ -1021,3 +1021,63 @@ fn the_fitted_model_is_kept_in_the_book_for_the_next_process_and_a_damaged_copy_
     assert_eq!(rewritten.len(), kept.len());
     assert!(!rewritten.ends_with(b"{broken"));
 }
+
+#[test]
+fn the_next_process_reads_the_kept_statistics_until_the_purchases_change() {
+    // Two stores: here the bracelet's buyers go on to the necklace; in the
+    // other, to the pearl studs.
+    let store = |partner: (&str, &str)| {
+        let Setup { mut book, .. } = setup();
+        let mut last = String::new();
+        for i in 0..6 {
+            last = customer(
+                &mut book,
+                &[("name", &format!("客{i}")), ("consent_marketing", "yes")],
+                &[],
+            );
+            bought(&mut book, &last, "玫瑰金手链", "手链", "2026-03-01");
+            if i < 5 {
+                bought(&mut book, &last, partner.0, partner.1, "2026-04-01");
+            }
+        }
+        (book, last)
+    };
+    let (mut here, her) = store(("玫瑰金项链", "项链"));
+    let (mut other, hers_there) = store(("珍珠耳钉", "耳饰"));
+    let day = day("2026-11-24");
+    let learned_for = |s: &lighttouch_outreach::recommend::Suggestions| -> Vec<String> {
+        s.items
+            .iter()
+            .filter(|i| {
+                i.reason_codes
+                    .iter()
+                    .any(|r| matches!(r, Reason::BuyersAlsoBought { .. }))
+            })
+            .map(|i| i.content_id.clone())
+            .collect()
+    };
+    let own = Outreach::new()
+        .suggest(&mut here, &her, 5, day, "zh-Hans")
+        .unwrap();
+    assert_eq!(learned_for(&own), vec!["p-rose"], "{own:#?}");
+    Outreach::new()
+        .suggest(&mut other, &hers_there, 5, day, "zh-Hans")
+        .unwrap();
+    // Plant the other store's kept statistics under this book's mark: a new
+    // process takes them as they are, without reading the purchases.
+    let (mark, _) = here.derived("recommend.store_stats").unwrap().unwrap();
+    let (_, foreign) = other.derived("recommend.store_stats").unwrap().unwrap();
+    here.keep_derived("recommend.store_stats", &mark, &foreign)
+        .unwrap();
+    let read_back = Outreach::new()
+        .suggest(&mut here, &her, 5, day, "zh-Hans")
+        .unwrap();
+    assert_eq!(learned_for(&read_back), vec!["p-pearl"], "{read_back:#?}");
+    // New purchases change the mark: worked out again from this book's own.
+    let c = customer(&mut here, &[("name", "新客")], &[]);
+    bought(&mut here, &c, "玫瑰金手链", "手链", "2026-05-01");
+    let after = Outreach::new()
+        .suggest(&mut here, &her, 5, day, "zh-Hans")
+        .unwrap();
+    assert_eq!(learned_for(&after), vec!["p-rose"], "{after:#?}");
+}
