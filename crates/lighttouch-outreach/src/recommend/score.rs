@@ -78,9 +78,9 @@ impl Prepared {
     /// its id or its name).
     fn owned_by(&self, known: &Known) -> bool {
         self.item.kind == "product"
-            && (known.owned.contains(self.item.id.as_str())
-                || known.owned.contains(&self.title_key)
-                || self.item.skus.iter().any(|s| known.owned.contains(s)))
+            && (known.owns(&self.item.id)
+                || known.owns(&self.title_key)
+                || self.item.skus.iter().any(|s| known.owns(s)))
     }
 }
 
@@ -182,10 +182,28 @@ pub(crate) struct Known {
     /// worked out when first needed (a morning's queue rarely needs it).
     learned_top: std::cell::OnceCell<f64>,
     /// SKUs and folded names of what they own.
-    pub owned: HashSet<String>,
+    /// Kept as hashes: a million purchase lines would otherwise be copied
+    /// once more for the whole book.
+    owned: HashSet<u64>,
     /// For each category, the category they own whose buyers here most
     /// often go on to it, and by how much (lift).
     pub pairings: HashMap<String, (String, f64)>,
+}
+
+impl Known {
+    /// Whether they own what this SKU or folded name stands for.
+    fn owns(&self, key: &str) -> bool {
+        self.owned.contains(&key_hash(key))
+    }
+}
+
+/// A fixed 64-bit hash of a key (std's SipHash with zero keys: the same in
+/// every process; a collision among one customer's few keys is negligible).
+fn key_hash(key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
 }
 
 pub(crate) fn known(p: &Profile, today: NaiveDate, stats: &StoreStats) -> Known {
@@ -195,11 +213,11 @@ pub(crate) fn known(p: &Profile, today: NaiveDate, stats: &StoreStats) -> Known 
             .into_iter()
             .map(|(i, w)| (i, w as f32))
             .collect();
-    let mut owned = HashSet::new();
+    let mut owned: HashSet<u64> = HashSet::new();
     for o in &p.owned {
-        owned.insert(o.product_key.clone());
+        owned.insert(key_hash(&o.product_key));
         if let Some(sku) = &o.sku {
-            owned.insert(sku.clone());
+            owned.insert(key_hash(sku));
         }
     }
     let had: HashSet<&str> = p
