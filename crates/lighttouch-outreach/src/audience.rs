@@ -3,7 +3,6 @@
 //! this puts a message beside each.
 
 use crate::drafts::Subject;
-use crate::recommend::reasons::Reason;
 use crate::recommend::RankedAudience;
 use crate::Outreach;
 use chrono::NaiveDate;
@@ -52,19 +51,12 @@ impl Outreach {
         let mut entries = Vec::with_capacity(chosen.len());
         for (score, p, reasons) in chosen {
             let language = p.language.clone().unwrap_or_else(|| "zh-Hans".into());
-            let occasion = reasons.iter().find_map(|r| match r {
-                Reason::Festival { name, .. } => Some(name.clone()),
-                _ => None,
-            });
+            let (purpose, occasion) = crate::drafts::recommend_purpose(&reasons);
             let composed = self.compose_for(
                 book,
                 &p,
                 &Subject {
-                    purpose: if occasion.is_some() {
-                        "festival"
-                    } else {
-                        "recommend"
-                    },
+                    purpose,
                     product: Some(item.text_in(&language).0),
                     content_id: Some(content_id),
                     reasons: &reasons,

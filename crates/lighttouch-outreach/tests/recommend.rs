@@ -878,6 +878,13 @@ fn on_the_day_itself_the_draft_wishes_today_not_soon() {
         .unwrap();
     assert!(d.body.contains("祝您七夕快乐"), "{}", d.body);
     assert!(!d.body.contains("快到了"), "{}", d.body);
+    // And so does everyone the 七夕 story goes to that day.
+    let a = outreach
+        .audience(&mut book, "s-qixi", 10, day("2027-08-08"), "zh-Hans")
+        .unwrap();
+    let theirs = a.entries.iter().find(|e| e.customer_id == couple).unwrap();
+    assert!(theirs.draft.contains("祝您七夕快乐"), "{}", theirs.draft);
+    assert!(!theirs.draft.contains("快到了"), "{}", theirs.draft);
 }
 
 fn bought_sku(b: &mut Book, id: &str, sku: &str, product: &str, category: &str, on: &str) {

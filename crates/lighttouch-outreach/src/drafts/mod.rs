@@ -161,16 +161,7 @@ impl Outreach {
         let reasons = self.reasons_for(book, &profile, content_id, today, associate_lang)?;
         let language = profile.language.clone().unwrap_or_else(|| "zh-Hans".into());
         let (title, _) = item.text_in(&language);
-        let festival = reasons.iter().find_map(|r| match r {
-            Reason::Festival { name, days, .. } => Some((name.clone(), *days)),
-            _ => None,
-        });
-        let purpose = match festival {
-            Some((_, 0)) => "festival_today",
-            Some(_) => "festival",
-            None => "recommend",
-        };
-        let occasion = festival.map(|(name, _)| name);
+        let (purpose, occasion) = recommend_purpose(&reasons);
         self.compose_for(
             book,
             &profile,
@@ -372,6 +363,22 @@ fn draft_row(r: &rusqlite::Row) -> rusqlite::Result<Draft> {
         dismiss_reason: r.get(7)?,
         created_at: r.get(8)?,
     })
+}
+
+/// The script a recommendation is written from, by its reasons: a festival's
+/// own (on the day itself, the greeting for the day) naming it, else the
+/// plain recommendation. The customer page's draft and an audience's drafts
+/// both choose here.
+pub(crate) fn recommend_purpose(reasons: &[Reason]) -> (&'static str, Option<String>) {
+    let festival = reasons.iter().find_map(|r| match r {
+        Reason::Festival { name, days, .. } => Some((name.clone(), *days)),
+        _ => None,
+    });
+    match festival {
+        Some((name, 0)) => ("festival_today", Some(name)),
+        Some((name, _)) => ("festival", Some(name)),
+        None => ("recommend", None),
+    }
 }
 
 #[cfg(test)]
