@@ -49,11 +49,12 @@ impl Outreach {
             held_back,
         } = self.rank_audience(book, content_id, limit, today, lang)?;
         let mut entries = Vec::with_capacity(chosen.len());
+        let shelf = crate::drafts::ScriptShelf::new(book);
         for (score, p, reasons) in chosen {
             let language = p.language.clone().unwrap_or_else(|| "zh-Hans".into());
             let (purpose, occasion) = crate::drafts::recommend_purpose(&reasons);
-            let composed = self.compose_for(
-                book,
+            let composed = crate::drafts::compose(
+                &shelf,
                 &p,
                 &Subject {
                     purpose,

@@ -5,6 +5,8 @@
 
 pub mod scripts;
 
+pub(crate) use scripts::ScriptShelf;
+
 use crate::recommend::guard::HoldReason;
 use crate::recommend::reasons::Reason;
 use crate::recommend::{hold_words, profile::Profile};
@@ -87,66 +89,65 @@ pub(crate) struct Subject<'a> {
     pub occasion: Option<String>,
 }
 
-impl Outreach {
-    /// A message for `profile`, in their language, from the matching script.
-    pub(crate) fn compose_for(
-        &self,
-        book: &Book,
-        profile: &Profile,
-        subject: &Subject,
-        associate_lang: &str,
-    ) -> Result<Composed> {
-        let language = profile
-            .language
-            .clone()
-            .filter(|l| lighttouch_text::LANGUAGES.contains(&l.as_str()))
-            .unwrap_or_else(|| "zh-Hans".to_string());
-        let script = self.talk_script(book, subject.purpose, &language)?;
-        let pitch = subject
+/// A message for `profile`, in their language, from the matching script.
+pub(crate) fn compose(
+    shelf: &ScriptShelf,
+    profile: &Profile,
+    subject: &Subject,
+    associate_lang: &str,
+) -> Result<Composed> {
+    let language = profile
+        .language
+        .clone()
+        .filter(|l| lighttouch_text::LANGUAGES.contains(&l.as_str()))
+        .unwrap_or_else(|| "zh-Hans".to_string());
+    let script = shelf.script(subject.purpose, &language)?;
+    let pitch = subject
+        .reasons
+        .iter()
+        .find_map(|r| r.pitch(&language))
+        .unwrap_or_else(|| match language.as_str() {
+            "en" => "I thought of you".to_string(),
+            "zh-Hant" => "想到了您".to_string(),
+            _ => "想到了您".to_string(),
+        });
+    let occasion = subject.occasion.clone().unwrap_or_default();
+    let product = match (subject.purpose, subject.product) {
+        // In a greeting the product is an afterthought sentence, not a noun.
+        ("birthday" | "anniversary", Some(p)) => match language.as_str() {
+            "en" => format!("The {p} might make a lovely gift."),
+            "zh-Hant" => format!("這款{p}也許是不錯的禮物。"),
+            _ => format!("这款{p}也许是不错的礼物。"),
+        },
+        (_, Some(p)) => p.to_string(),
+        (_, None) => String::new(),
+    };
+    let associate = shelf.associate()?;
+    let name = honorific(&profile.name, profile.gender.as_deref(), &language);
+    let body = scripts::fill(
+        &script.body,
+        &[
+            ("{name}", &name),
+            ("{product}", &product),
+            ("{reason}", &pitch),
+            ("{occasion}", &occasion),
+            ("{associate}", associate),
+        ],
+    );
+    Ok(Composed {
+        customer_id: profile.id.clone(),
+        content_id: subject.content_id.map(str::to_string),
+        language,
+        body,
+        reasons: subject
             .reasons
             .iter()
-            .find_map(|r| r.pitch(&language))
-            .unwrap_or_else(|| match language.as_str() {
-                "en" => "I thought of you".to_string(),
-                "zh-Hant" => "想到了您".to_string(),
-                _ => "想到了您".to_string(),
-            });
-        let occasion = subject.occasion.clone().unwrap_or_default();
-        let product = match (subject.purpose, subject.product) {
-            // In a greeting the product is an afterthought sentence, not a noun.
-            ("birthday" | "anniversary", Some(p)) => match language.as_str() {
-                "en" => format!("The {p} might make a lovely gift."),
-                "zh-Hant" => format!("這款{p}也許是不錯的禮物。"),
-                _ => format!("这款{p}也许是不错的礼物。"),
-            },
-            (_, Some(p)) => p.to_string(),
-            (_, None) => String::new(),
-        };
-        let associate = book.associate()?.unwrap_or_default();
-        let name = honorific(&profile.name, profile.gender.as_deref(), &language);
-        let body = scripts::fill(
-            &script.body,
-            &[
-                ("{name}", &name),
-                ("{product}", &product),
-                ("{reason}", &pitch),
-                ("{occasion}", &occasion),
-                ("{associate}", &associate),
-            ],
-        );
-        Ok(Composed {
-            customer_id: profile.id.clone(),
-            content_id: subject.content_id.map(str::to_string),
-            language,
-            body,
-            reasons: subject
-                .reasons
-                .iter()
-                .map(|r| r.words(associate_lang))
-                .collect(),
-        })
-    }
+            .map(|r| r.words(associate_lang))
+            .collect(),
+    })
+}
 
+impl Outreach {
     /// The message for one customer about one content item, with the reasons.
     pub fn compose_draft(
         &mut self,
@@ -162,8 +163,8 @@ impl Outreach {
         let language = profile.language.clone().unwrap_or_else(|| "zh-Hans".into());
         let (title, _) = item.text_in(&language);
         let (purpose, occasion) = recommend_purpose(&reasons);
-        self.compose_for(
-            book,
+        compose(
+            &ScriptShelf::new(book),
             &profile,
             &Subject {
                 purpose,

@@ -12,6 +12,9 @@ use lighttouch_book::store::Book;
 use lighttouch_text::LANGUAGES;
 use serde::Serialize;
 use serde_json::Value;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use lighttouch_protocol::scripts::HQ_SCRIPT_PREFIX;
 pub use lighttouch_protocol::scripts::{unknown_placeholder, PLACEHOLDERS, PURPOSES};
@@ -117,49 +120,90 @@ fn default_script(purpose: &str, language: &str) -> Option<TalkScript> {
     })
 }
 
+/// The script for a purpose in a language: the associate's own, else the
+/// one HQ published, else the default shipped with the app.
+fn talk_script(book: &Book, purpose: &str, language: &str) -> Result<TalkScript> {
+    if let Some(own) = stored_script(book, purpose, language, false)? {
+        return Ok(own);
+    }
+    if let Some(hq) = stored_script(book, purpose, language, true)? {
+        return Ok(hq);
+    }
+    default_script(purpose, language).ok_or_else(|| {
+        BookError::invalid("purpose", format!("{purpose:?} is not a script purpose"))
+    })
+}
+
+fn stored_script(
+    book: &Book,
+    purpose: &str,
+    language: &str,
+    hq: bool,
+) -> Result<Option<TalkScript>> {
+    let hq_like = format!("{HQ_SCRIPT_PREFIX}%");
+    Ok(book
+        .connection()
+        .prepare_cached(
+            "SELECT id, language, purpose, name, body FROM talk_scripts
+                 WHERE purpose = ?1 AND language = ?2 AND deleted_at IS NULL
+                   AND (id LIKE ?3) = ?4
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+        )?
+        .query_map(rusqlite::params![purpose, language, hq_like, hq], |r| {
+            Ok(TalkScript {
+                id: r.get(0)?,
+                source: if hq { "hq" } else { "own" }.into(),
+                language: r.get(1)?,
+                purpose: r.get(2)?,
+                name: r.get(3)?,
+                body: r.get(4)?,
+            })
+        })?
+        .next()
+        .transpose()?)
+}
+
+/// The scripts a batch of drafts is written from and the associate's name,
+/// each read from the book once: a morning's queue composes thousands.
+pub(crate) struct ScriptShelf<'b> {
+    pub book: &'b Book,
+    chosen: RefCell<HashMap<(String, String), Rc<TalkScript>>>,
+    associate: OnceCell<String>,
+}
+
+impl<'b> ScriptShelf<'b> {
+    pub fn new(book: &'b Book) -> ScriptShelf<'b> {
+        ScriptShelf {
+            book,
+            chosen: RefCell::new(HashMap::new()),
+            associate: OnceCell::new(),
+        }
+    }
+
+    pub fn script(&self, purpose: &str, language: &str) -> Result<Rc<TalkScript>> {
+        let key = (purpose.to_string(), language.to_string());
+        if let Some(s) = self.chosen.borrow().get(&key) {
+            return Ok(s.clone());
+        }
+        let s = Rc::new(talk_script(self.book, purpose, language)?);
+        self.chosen.borrow_mut().insert(key, s.clone());
+        Ok(s)
+    }
+
+    pub fn associate(&self) -> Result<&str> {
+        if let Some(a) = self.associate.get() {
+            return Ok(a);
+        }
+        let a = self.book.associate()?.unwrap_or_default();
+        Ok(self.associate.get_or_init(|| a))
+    }
+}
+
 impl Outreach {
     /// The script for a purpose in a language: the associate's own, else
     /// the one HQ published, else the default shipped with the app.
     pub fn talk_script(&self, book: &Book, purpose: &str, language: &str) -> Result<TalkScript> {
-        if let Some(own) = self.stored_script(book, purpose, language, false)? {
-            return Ok(own);
-        }
-        if let Some(hq) = self.stored_script(book, purpose, language, true)? {
-            return Ok(hq);
-        }
-        default_script(purpose, language).ok_or_else(|| {
-            BookError::invalid("purpose", format!("{purpose:?} is not a script purpose"))
-        })
-    }
-
-    fn stored_script(
-        &self,
-        book: &Book,
-        purpose: &str,
-        language: &str,
-        hq: bool,
-    ) -> Result<Option<TalkScript>> {
-        let hq_like = format!("{HQ_SCRIPT_PREFIX}%");
-        Ok(book
-            .connection()
-            .prepare_cached(
-                "SELECT id, language, purpose, name, body FROM talk_scripts
-                 WHERE purpose = ?1 AND language = ?2 AND deleted_at IS NULL
-                   AND (id LIKE ?3) = ?4
-                 ORDER BY created_at DESC, id DESC LIMIT 1",
-            )?
-            .query_map(rusqlite::params![purpose, language, hq_like, hq], |r| {
-                Ok(TalkScript {
-                    id: r.get(0)?,
-                    source: if hq { "hq" } else { "own" }.into(),
-                    language: r.get(1)?,
-                    purpose: r.get(2)?,
-                    name: r.get(3)?,
-                    body: r.get(4)?,
-                })
-            })?
-            .next()
-            .transpose()?)
+        talk_script(book, purpose, language)
     }
 
     /// Every script the book has, and the defaults it has not replaced.
@@ -209,10 +253,7 @@ impl Outreach {
         let author = book.associate()?;
         // Editing replaces the book's own script in place rather than piling
         // up versions; only the newest counts anyway.
-        if let Some(own) = self
-            .stored_script(book, purpose, language, false)?
-            .and_then(|s| s.id)
-        {
+        if let Some(own) = stored_script(book, purpose, language, false)?.and_then(|s| s.id) {
             return book.write(|w| {
                 w.update(
                     Entity::TalkScript,

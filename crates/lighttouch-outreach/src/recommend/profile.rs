@@ -60,15 +60,6 @@ pub(crate) struct Profile {
     pub avoid: Vec<String>,
 }
 
-impl Profile {
-    pub fn likes(&self, key: &str) -> Option<&str> {
-        self.interests
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, l)| l.as_str())
-    }
-}
-
 /// A text column borrowed from the row, without copying.
 pub(crate) fn str_at<'r>(r: &'r rusqlite::Row, i: usize) -> rusqlite::Result<&'r str> {
     opt_str_at(r, i)?.ok_or(rusqlite::Error::InvalidColumnType(

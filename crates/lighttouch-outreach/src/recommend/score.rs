@@ -7,7 +7,7 @@ use super::learned::Learned;
 use super::lexicon::{contains_word, Lexicon};
 use super::profile::Profile;
 use super::reasons::Reason;
-use super::stats::StoreStats;
+use super::stats::{StatsId, StoreStats};
 use chrono::{Datelike, NaiveDate};
 use lighttouch_book::content::ContentItem;
 use lighttouch_book::customers::fields::BUDGETS;
@@ -27,6 +27,23 @@ pub(crate) struct Prepared {
     pub price_yuan: Option<f64>,
     pub first_day: Option<NaiveDate>,
     pub last_day: Option<NaiveDate>,
+    /// Hashes of its id, folded title and SKUs: how ownership is checked.
+    owned_as: Vec<u64>,
+    /// Which of `keys` are preferences (material, stone, style, colour).
+    preference: Vec<bool>,
+    /// `keys` and the category as hashes: scoring compares numbers, not strings.
+    key_hashes: Vec<u64>,
+    category_hash: Option<u64>,
+    /// What the store's statistics say of it, worked out once per statistics.
+    facts: std::cell::Cell<Option<(StatsId, ItemFacts)>>,
+}
+
+/// What the store's statistics say of one item.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ItemFacts {
+    /// Its piece in the learned model, if the store sells it.
+    pub piece: Option<u32>,
+    pub popularity: u32,
 }
 
 fn parse_day(s: &str) -> Option<NaiveDate> {
@@ -46,8 +63,20 @@ impl Prepared {
         keys.retain(|k| !k.is_empty());
         keys.sort();
         keys.dedup();
+        let title_key = fold(&item.title);
+        let mut owned_as = vec![key_hash(&item.id), key_hash(&title_key)];
+        owned_as.extend(item.skus.iter().map(|s| key_hash(s)));
+        let preference = keys
+            .iter()
+            .map(|k| lex.group_of(k) == Some(TagGroup::Preference))
+            .collect();
         Prepared {
-            title_key: fold(&item.title),
+            owned_as,
+            preference,
+            key_hashes: keys.iter().map(|k| key_hash(k)).collect(),
+            category_hash: category.as_deref().map(key_hash),
+            facts: std::cell::Cell::new(None),
+            title_key,
             price_yuan: item.price_cents.map(|c| c as f64 / 100.0),
             first_day: item
                 .valid_from
@@ -64,6 +93,20 @@ impl Prepared {
     /// The piece of the learned model this item is, if the store sells it:
     /// the SKUs it names (the most bought first in the model's order), its
     /// id, or its title.
+    pub fn facts(&self, stats: &StoreStats) -> ItemFacts {
+        if let Some((id, f)) = self.facts.get() {
+            if id == stats.id {
+                return f;
+            }
+        }
+        let f = ItemFacts {
+            piece: self.piece_in(&stats.learned),
+            popularity: stats.popularity_of(self),
+        };
+        self.facts.set(Some((stats.id, f)));
+        f
+    }
+
     fn piece_in(&self, learned: &Learned) -> Option<u32> {
         self.item
             .skus
@@ -77,10 +120,7 @@ impl Prepared {
     /// The customer already has this piece (one of the SKUs it stands for,
     /// its id or its name).
     fn owned_by(&self, known: &Known) -> bool {
-        self.item.kind == "product"
-            && (known.owns(&self.item.id)
-                || known.owns(&self.title_key)
-                || self.item.skus.iter().any(|s| known.owns(s)))
+        self.item.kind == "product" && self.owned_as.iter().any(|h| known.owned.contains(h))
     }
 }
 
@@ -188,13 +228,15 @@ pub(crate) struct Known {
     /// For each category, the category they own whose buyers here most
     /// often go on to it, and by how much (lift).
     pub pairings: HashMap<String, (String, f64)>,
-}
-
-impl Known {
-    /// Whether they own what this SKU or folded name stands for.
-    fn owns(&self, key: &str) -> bool {
-        self.owned.contains(&key_hash(key))
-    }
+    /// Their interests' keys as hashes, in the profile's order.
+    likes: Vec<u64>,
+    avoid: Vec<u64>,
+    /// For each piece they own (its index), its category and each of its
+    /// keys other than the category: what a piece may go with.
+    goes_with: Vec<(usize, Option<u64>, u64)>,
+    /// The pieces they own whose purchase day comes round in the coming
+    /// days, at least a year on: (index, days, years).
+    bought_this_time: Vec<(usize, i64, i32)>,
 }
 
 /// A fixed 64-bit hash of a key (std's SipHash with zero keys: the same in
@@ -234,7 +276,28 @@ pub(crate) fn known(p: &Profile, today: NaiveDate, stats: &StoreStats) -> Known 
             }
         }
     }
+    let mut goes_with = Vec::new();
+    let mut bought_this_time = Vec::new();
+    for (n, o) in p.owned.iter().enumerate() {
+        let category = o.category.as_deref().map(key_hash);
+        for k in &o.keys {
+            if Some(k) != o.category.as_ref() {
+                goes_with.push((n, category, key_hash(k)));
+            }
+        }
+        let years = today.year() - o.day.year();
+        if let Some(date) = o.day.with_year(today.year()) {
+            let days = (date - today).num_days();
+            if years >= 1 && (0..=OCCASION_DAYS).contains(&days) {
+                bought_this_time.push((n, days, years));
+            }
+        }
+    }
     Known {
+        likes: p.interests.iter().map(|(k, _)| key_hash(k)).collect(),
+        avoid: p.avoid.iter().map(|k| key_hash(k)).collect(),
+        goes_with,
+        bought_this_time,
         occasions: occasions(p, today),
         learned_top: std::cell::OnceCell::new(),
         pieces,
@@ -273,16 +336,21 @@ pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -
     // What they like (tags, synonyms and stated preferences); a piece about
     // something they turned down sinks.
     let mut likes = 0;
-    for k in &item.keys {
-        if p.avoid.contains(k) {
+    for (k, preference) in item.key_hashes.iter().zip(&item.preference) {
+        if known.avoid.contains(k) {
             s -= 6.0;
-        } else if let Some(label) = p.likes(k) {
+        } else if let Some(label) = known
+            .likes
+            .iter()
+            .position(|h| h == k)
+            .map(|n| p.interests[n].1.as_str())
+        {
             s += if likes == 0 { 3.0 } else { 1.5 };
             likes += 1;
             reasons.push(Reason::Likes {
                 label: label.to_string(),
             });
-        } else if !p.interests.is_empty() && cx.lex.group_of(k) == Some(TagGroup::Preference) {
+        } else if *preference && !p.interests.is_empty() {
             // A preference they have not stated: a faint maybe, not a reason.
             s += 0.1;
         }
@@ -291,13 +359,12 @@ pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -
 
     // What goes with what they own: same material or style, another kind of piece.
     if item.item.kind == "product" {
-        if let Some(o) = p.owned.iter().find(|o| {
-            !o.keys.is_empty()
-                && o.category != item.category
-                && o.keys
-                    .iter()
-                    .any(|k| item.keys.contains(k) && Some(k) != o.category.as_ref())
-        }) {
+        if let Some(o) = known
+            .goes_with
+            .iter()
+            .find(|(_, category, k)| *category != item.category_hash && item.key_hashes.contains(k))
+            .map(|(n, _, _)| &p.owned[*n])
+        {
             s += 2.0;
             personal = true;
             reasons.push(Reason::GoesWith {
@@ -307,7 +374,7 @@ pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -
         }
         // What customers who bought what they own went on to buy (learned).
         let learned = &cx.stats.learned;
-        let piece = item.piece_in(learned);
+        let piece = item.facts(cx.stats).piece;
         if let Some(target) = piece {
             let top = *known
                 .learned_top
@@ -373,17 +440,11 @@ pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -
         reasons.push(reason.clone());
     }
     if item.item.kind == "product" {
-        if let Some((o, days, years)) = p
-            .owned
+        if let Some((o, days, years)) = known
+            .bought_this_time
             .iter()
-            .filter(|o| item.keys.iter().any(|k| o.keys.contains(k)))
-            .filter_map(|o| {
-                let years = cx.today.year() - o.day.year();
-                let date = o.day.with_year(cx.today.year())?;
-                let days = (date - cx.today).num_days();
-                (years >= 1 && (0..=OCCASION_DAYS).contains(&days)).then_some((o, days, years))
-            })
-            .next()
+            .map(|&(n, days, years)| (&p.owned[n], days, years))
+            .find(|(o, _, _)| item.keys.iter().any(|k| o.keys.contains(k)))
         {
             s += 0.8;
             reasons.push(Reason::PurchaseAnniversary {
@@ -436,7 +497,7 @@ pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -
 
     // The store's favourites break ties, never outweigh a person.
     if cx.stats.max_popularity > 0 {
-        let pop = cx.stats.popularity_of(item);
+        let pop = item.facts(cx.stats).popularity;
         if pop > 0 {
             s +=
                 0.6 * (f64::from(pop) + 1.0).ln() / (f64::from(cx.stats.max_popularity) + 1.0).ln();
@@ -446,4 +507,58 @@ pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -
         }
     }
     Some(Scored { score: s, reasons })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recommend::stats::Bought;
+
+    fn bought(sku: &str) -> Bought<'_> {
+        Bought {
+            sku: Some(sku),
+            product_key: "",
+            product: sku,
+            category: None,
+        }
+    }
+
+    /// An item's facts are worked out once per statistics and again for
+    /// new ones: a day's sales must move its popularity.
+    #[test]
+    fn item_facts_follow_the_statistics_they_were_read_from() {
+        let item = Prepared::new(
+            ContentItem {
+                id: "c1".into(),
+                kind: "product".into(),
+                title: "古法金手镯".into(),
+                body: None,
+                tags: Vec::new(),
+                category: None,
+                price_cents: None,
+                currency: "CNY".into(),
+                language: None,
+                valid_from: None,
+                valid_until: None,
+                created_at: "2026-11-01T00:00:00Z".into(),
+                translations: Default::default(),
+                skus: vec!["SKU-1".into()],
+            },
+            &Lexicon::default(),
+        );
+        let once = StoreStats::from_customers(vec![vec![bought("SKU-1")]], None);
+        let more = StoreStats::from_customers(
+            vec![
+                vec![bought("SKU-1")],
+                vec![bought("SKU-1")],
+                vec![bought("SKU-2")],
+            ],
+            None,
+        );
+        assert_eq!(item.facts(&once).popularity, 1);
+        assert_eq!(item.facts(&more).popularity, 2);
+        assert_eq!(item.facts(&once).popularity, 1);
+        // Bought by two customers: a piece of the learned model.
+        assert_eq!(item.facts(&more).piece, more.learned.piece("SKU-1"));
+    }
 }

@@ -22,6 +22,21 @@ pub(crate) struct StoreStats {
     pub max_popularity: u32,
     /// What owning one piece says about buying another.
     pub learned: Learned,
+    /// Tells these statistics from any others, so what an item's facts were
+    /// worked out against is known (never saved).
+    #[serde(skip)]
+    pub id: StatsId,
+}
+
+/// A number no other statistics in this process have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StatsId(u64);
+
+impl Default for StatsId {
+    fn default() -> StatsId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        StatsId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// Fewest shared buyers before a pairing counts: a few coincidences are not a pattern.

@@ -4,7 +4,7 @@
 //! customers gone quiet. Computed on the laptop, offline; the guard applies
 //! (promotions only where consent and caps allow; nothing for do-not-contact).
 
-use crate::drafts::Subject;
+use crate::drafts::{compose, ScriptShelf, Subject};
 use crate::recommend::guard::GuardSettings;
 use crate::recommend::profile::Profile;
 use crate::recommend::reasons::Reason;
@@ -131,6 +131,8 @@ struct Day<'a> {
     mine: Vec<usize>,
     /// Gift ideas: products by interest key, the store's likeliest first.
     gifts: HashMap<&'a str, Vec<usize>>,
+    /// Whether a promotion may go to each customer, asked once a morning.
+    may_promote: Vec<std::cell::OnceCell<bool>>,
 }
 
 impl<'a> Day<'a> {
@@ -168,7 +170,7 @@ impl<'a> Day<'a> {
             let fresh = it
                 .first_day
                 .map_or(365, |d| (today - d).num_days().clamp(0, 365));
-            (cx.stats.popularity_of(it), -fresh)
+            (it.facts(cx.stats).popularity, -fresh)
         };
         for list in gifts.values_mut() {
             list.sort_by_key(|j| std::cmp::Reverse(prior(*j)));
@@ -183,23 +185,30 @@ impl<'a> Day<'a> {
             settings,
             mine,
             gifts,
+            may_promote: vec![std::cell::OnceCell::new(); profiles.len()],
         }
     }
 
-    /// Whether a promotion may go to `p` today (consent, do-not-contact, caps).
-    fn allowed(&self, p: &Profile) -> bool {
-        p.contacts
-            .hold(p.consent, p.do_not_contact, self.settings, self.today)
-            .is_none()
+    /// Whether a promotion may go to customer `i` today (consent,
+    /// do-not-contact, caps).
+    fn allowed(&self, i: usize) -> bool {
+        *self.may_promote[i].get_or_init(|| {
+            let p = &self.profiles[i];
+            p.contacts
+                .hold(p.consent, p.do_not_contact, self.settings, self.today)
+                .is_none()
+        })
     }
 
     /// The best piece for customer `i`, when a promotion may go to them.
     fn best_item(&self, i: usize) -> Option<(usize, Vec<Reason>)> {
         let p = &self.profiles[i];
-        if !self.allowed(p) {
+        if !self.allowed(i) {
             return None;
         }
-        let mut candidates: Vec<usize> = p
+        // Owned pieces repeat their keys (ten gold pieces, one 黄金): each
+        // key is looked up once.
+        let mut keys: Vec<&str> = p
             .interests
             .iter()
             .map(|(k, _)| k.as_str())
@@ -208,6 +217,11 @@ impl<'a> Day<'a> {
                     .iter()
                     .flat_map(|o| o.keys.iter().map(String::as_str)),
             )
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut candidates: Vec<usize> = keys
+            .into_iter()
             .filter_map(|k| self.gifts.get(k))
             .flatten()
             .copied()
@@ -348,7 +362,7 @@ impl<'a> Day<'a> {
                 if already.contains(&i)
                     || !audience.iter().any(|k| p.tags.contains(k))
                     || marks.contains(&key_of(i))
-                    || !self.allowed(p)
+                    || !self.allowed(i)
                 {
                     continue;
                 }
@@ -411,7 +425,7 @@ impl<'a> Day<'a> {
         quiet.sort_by_key(|(days, i)| (std::cmp::Reverse(*days), *i));
         quiet
             .into_iter()
-            .filter(|(_, i)| self.allowed(&self.profiles[*i]))
+            .filter(|(_, i)| self.allowed(*i))
             .take(QUIET_PER_DAY)
             .map(|(_, i)| {
                 let gift = self.best_item(i);
@@ -444,6 +458,11 @@ impl<'a> Day<'a> {
                 by_interest.entry(k.as_str()).or_default().push(i);
             }
         }
+        // How many of a piece's keys each customer shares, counted in one
+        // dense array reset after each piece: hashing tens of thousands of
+        // customers per piece was most of the morning's work.
+        let mut shared = vec![0u32; self.profiles.len()];
+        let mut touched: Vec<usize> = Vec::new();
         let mut out = Vec::new();
         for (j, it) in self.items.iter().enumerate() {
             let new = it
@@ -452,25 +471,23 @@ impl<'a> Day<'a> {
             if !new {
                 continue;
             }
-            // Who shares the most of what the piece is about: only they are scored.
-            let mut shared: HashMap<usize, u32> = HashMap::new();
             for k in &it.keys {
                 for &i in by_interest.get(k.as_str()).into_iter().flatten() {
-                    *shared.entry(i).or_default() += 1;
+                    if shared[i] == 0 {
+                        touched.push(i);
+                    }
+                    shared[i] += 1;
                 }
             }
-            let mut close: Vec<(u32, usize)> = shared
-                .into_iter()
-                .filter(|(i, _)| !already.contains(i))
-                .map(|(i, n)| (n, i))
-                .collect();
-            close.sort_by_key(|(n, i)| (std::cmp::Reverse(*n), *i));
+            let close = closest(&shared, &touched, NEW_ARRIVAL_SHORTLIST, |i| {
+                !already.contains(&i) && self.allowed(i)
+            });
+            for &i in &touched {
+                shared[i] = 0;
+            }
+            touched.clear();
             let mut ranked: Vec<(f64, usize, Vec<Reason>)> = Vec::new();
-            for (_, i) in close
-                .into_iter()
-                .filter(|(_, i)| self.allowed(&self.profiles[*i]))
-                .take(NEW_ARRIVAL_SHORTLIST)
-            {
+            for i in close {
                 if let Some(s) = score::score(it, &self.profiles[i], &self.known[i], &self.cx) {
                     if s.score >= NEW_ARRIVAL_MIN_SCORE {
                         ranked.push((s.score, i, s.reasons));
@@ -494,6 +511,45 @@ impl<'a> Day<'a> {
         }
         out
     }
+}
+
+/// Up to `limit` customers sharing the most (`shared[i]` over `touched`),
+/// the lowest index first among equals, `eligible` asked only as far as
+/// needed: the few closest of tens of thousands without sorting them all.
+fn closest(
+    shared: &[u32],
+    touched: &[usize],
+    limit: usize,
+    mut eligible: impl FnMut(usize) -> bool,
+) -> Vec<usize> {
+    let top = touched.iter().map(|&i| shared[i]).max().unwrap_or(0) as usize;
+    let mut by_count: Vec<Vec<usize>> = vec![Vec::new(); top + 1];
+    for &i in touched {
+        by_count[shared[i] as usize].push(i);
+    }
+    let mut out = Vec::with_capacity(limit);
+    for bucket in by_count.iter_mut().skip(1).rev() {
+        let mut rest: &mut [usize] = bucket;
+        while out.len() < limit && !rest.is_empty() {
+            // The smallest indices first, a batch at a time (most are eligible).
+            let batch = (2 * (limit - out.len())).max(8).min(rest.len());
+            if batch < rest.len() {
+                rest.select_nth_unstable(batch - 1);
+            }
+            let (head, tail) = rest.split_at_mut(batch);
+            head.sort_unstable();
+            for &i in head.iter() {
+                if out.len() < limit && eligible(i) {
+                    out.push(i);
+                }
+            }
+            rest = tail;
+        }
+        if out.len() == limit {
+            break;
+        }
+    }
+    out
 }
 
 /// The candidates not marked done, snoozed or dismissed, section by section,
@@ -555,72 +611,15 @@ impl Outreach {
             .collect();
         out.extend(festive);
         out.extend(day.new_arrivals(&already));
-        let picked: Vec<(Candidate, Profile, Option<Prepared>)> = most_pressing(out, &marks)
+        let shelf = ScriptShelf::new(book);
+        most_pressing(out, &marks)
             .into_iter()
             .map(|c| {
-                let p = day.profiles[c.profile].clone();
-                let item = c.item.map(|j| day.items[j].clone());
-                (c, p, item)
+                let p = &day.profiles[c.profile];
+                let item = c.item.map(|j| &day.items[j]);
+                entry(&shelf, c, p, item, today, lang)
             })
-            .collect();
-        picked
-            .into_iter()
-            .map(|(c, p, item)| self.entry(book, c, p, item, today, lang))
             .collect()
-    }
-
-    /// A candidate as the associate sees it, with its draft.
-    fn entry(
-        &self,
-        book: &Book,
-        c: Candidate,
-        p: Profile,
-        item: Option<Prepared>,
-        today: NaiveDate,
-        lang: &str,
-    ) -> Result<QueueEntry> {
-        let language = lang_of(&p).to_string();
-        let product = item
-            .as_ref()
-            .map(|it| it.item.text_in(&language).0.to_string())
-            .or(c.product.clone());
-        // The day itself is wished on the day, not announced as coming.
-        let on_the_day = c.due == today;
-        let purpose = match c.kind {
-            "follow_up" => "followup",
-            "new_arrival" => "recommend",
-            "birthday" if on_the_day => "birthday_today",
-            "anniversary" if on_the_day => "anniversary_today",
-            "festival" if on_the_day => "festival_today",
-            k => k,
-        };
-        let composed = self.compose_for(
-            book,
-            &p,
-            &Subject {
-                purpose,
-                product: product.as_deref(),
-                content_id: item.as_ref().map(|it| it.item.id.as_str()),
-                reasons: &c.reasons,
-                occasion: c.occasion.clone(),
-            },
-            lang,
-        )?;
-        let mut reasons = composed.reasons;
-        reasons.extend(extra_reason(&c, &p, today, lang));
-        Ok(QueueEntry {
-            key: c.key,
-            kind: c.kind.to_string(),
-            section: QueueSection::of(c.kind),
-            customer_id: p.id,
-            name: p.name,
-            due: c.due.format("%Y-%m-%d").to_string(),
-            reasons,
-            content_id: item.map(|it| it.item.id),
-            draft: composed.body,
-            draft_language: composed.language,
-            promotion: c.promotion,
-        })
     }
 
     /// Marks a queue entry done or dismissed, or snoozes it until a day.
@@ -736,6 +735,58 @@ impl Outreach {
     }
 }
 
+/// A candidate as the associate sees it, with its draft.
+fn entry(
+    shelf: &ScriptShelf,
+    c: Candidate,
+    p: &Profile,
+    item: Option<&Prepared>,
+    today: NaiveDate,
+    lang: &str,
+) -> Result<QueueEntry> {
+    let language = lang_of(p).to_string();
+    let product = item
+        .map(|it| it.item.text_in(&language).0.to_string())
+        .or(c.product.clone());
+    // The day itself is wished on the day, not announced as coming.
+    let on_the_day = c.due == today;
+    let purpose = match c.kind {
+        "follow_up" => "followup",
+        "new_arrival" => "recommend",
+        "birthday" if on_the_day => "birthday_today",
+        "anniversary" if on_the_day => "anniversary_today",
+        "festival" if on_the_day => "festival_today",
+        k => k,
+    };
+    let composed = compose(
+        shelf,
+        p,
+        &Subject {
+            purpose,
+            product: product.as_deref(),
+            content_id: item.map(|it| it.item.id.as_str()),
+            reasons: &c.reasons,
+            occasion: c.occasion.clone(),
+        },
+        lang,
+    )?;
+    let mut reasons = composed.reasons;
+    reasons.extend(extra_reason(&c, p, today, lang));
+    Ok(QueueEntry {
+        key: c.key,
+        kind: c.kind.to_string(),
+        section: QueueSection::of(c.kind),
+        customer_id: p.id.clone(),
+        name: p.name.clone(),
+        due: c.due.format("%Y-%m-%d").to_string(),
+        reasons,
+        content_id: item.map(|it| it.item.id.clone()),
+        draft: composed.body,
+        draft_language: composed.language,
+        promotion: c.promotion,
+    })
+}
+
 fn lang_of(p: &Profile) -> &str {
     match p.language.as_deref() {
         Some(l @ ("zh-Hans" | "zh-Hant" | "en")) => l,
@@ -799,4 +850,56 @@ fn extra_reason_hans(c: &Candidate, p: &Profile, today: NaiveDate, lang: &str) -
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    /// The brute-force answer: every touched customer sorted by (most
+    /// shared, lowest index), the eligible ones, the first `limit`.
+    fn sorted(
+        shared: &[u32],
+        touched: &[usize],
+        limit: usize,
+        ok: &dyn Fn(usize) -> bool,
+    ) -> Vec<usize> {
+        let mut all: Vec<usize> = touched.to_vec();
+        all.sort_by_key(|&i| (std::cmp::Reverse(shared[i]), i));
+        all.into_iter().filter(|&i| ok(i)).take(limit).collect()
+    }
+
+    #[test]
+    fn the_closest_are_those_sharing_most_then_the_lowest_index() {
+        let shared = [0, 2, 1, 3, 2, 0, 1, 3];
+        let touched = [7, 1, 2, 3, 4, 6];
+        assert_eq!(closest(&shared, &touched, 3, |_| true), vec![3, 7, 1]);
+        assert_eq!(
+            closest(&shared, &touched, 10, |i| i != 3),
+            vec![7, 1, 4, 2, 6]
+        );
+        assert_eq!(closest(&shared, &[], 3, |_| true), Vec::<usize>::new());
+        assert_eq!(closest(&shared, &touched, 0, |_| true), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn the_closest_match_a_full_sort_on_large_random_counts() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for round in 0..200 {
+            let n = rng.usize(1..3_000);
+            let shared: Vec<u32> = (0..n).map(|_| rng.u32(0..5)).collect();
+            let mut touched: Vec<usize> = (0..n).filter(|&i| shared[i] > 0).collect();
+            rng.shuffle(&mut touched);
+            let limit = rng.usize(0..80);
+            let ok = |i: usize| (i * 7 + round) % 5 != 0;
+            let mut asked = 0;
+            let got = closest(&shared, &touched, limit, |i| {
+                asked += 1;
+                ok(i)
+            });
+            assert_eq!(got, sorted(&shared, &touched, limit, &ok), "round {round}");
+            // Eligibility is asked of a bounded batch, not of everyone.
+            assert!(asked <= touched.len());
+        }
+    }
 }
