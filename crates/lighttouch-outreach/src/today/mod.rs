@@ -891,7 +891,7 @@ mod tests {
             let mut touched: Vec<usize> = (0..n).filter(|&i| shared[i] > 0).collect();
             rng.shuffle(&mut touched);
             let limit = rng.usize(0..80);
-            let ok = |i: usize| (i * 7 + round) % 5 != 0;
+            let ok = |i: usize| !(i * 7 + round).is_multiple_of(5);
             let mut asked = 0;
             let got = closest(&shared, &touched, limit, |i| {
                 asked += 1;
