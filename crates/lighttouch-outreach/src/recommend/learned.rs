@@ -54,6 +54,7 @@ pub(crate) struct Basket<'a> {
 /// The evidence for one piece: a value in [-1, 1] and the owned piece that
 /// speaks for it most.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg(test)]
 pub(crate) struct Evidence {
     pub strength: f64,
     pub strongest: Option<u32>,
@@ -211,32 +212,51 @@ impl Learned {
     /// one who owns three pieces and one who owns three hundred are both
     /// ranked on their own scale.
     pub fn strongest_sum(&self, owned: &[(u32, f32)]) -> f64 {
+        self.row(owned).top
+    }
+
+    /// The owned pieces' evidence for every piece at once, with its
+    /// strongest: scoring the whole catalogue for one customer reads their
+    /// few rows of the model in order, not one scattered weight per pair.
+    pub fn row(&self, owned: &[(u32, f32)]) -> Row {
         let n = self.n;
-        let mut acc = vec![0f64; n];
+        // Summed in f32, as [`Learned::strength`] sums one pair: the same
+        // figures, and a loop the compiler runs several lanes at a time.
+        let mut sums = vec![0f32; n];
         for &(i, x) in owned {
             let i = i as usize;
             if i >= n {
                 continue;
             }
-            for (a, w) in acc.iter_mut().zip(&self.weights[i * n..i * n + n]) {
-                *a += f64::from(x * *w);
+            for (a, w) in sums.iter_mut().zip(&self.weights[i * n..i * n + n]) {
+                *a += x * *w;
+            }
+            // No piece speaks for itself (the fit holds the diagonal at zero).
+            sums[i] -= x * self.weights[i * n + i];
+        }
+        let mut top = 0f64;
+        for (j, a) in sums.iter().enumerate() {
+            let a = f64::from(*a);
+            if a > top && !owned.iter().any(|&(i, _)| i as usize == j) {
+                top = a;
             }
         }
-        for &(i, _) in owned {
-            if let Some(a) = acc.get_mut(i as usize) {
-                *a = f64::NEG_INFINITY;
-            }
-        }
-        acc.into_iter().fold(0f64, f64::max)
+        Row { sums, top }
     }
 
-    /// How much the owned pieces speak for `target`, as a share of `top`
-    /// (see [`Learned::strongest_sum`]) in [-1, 1], and which owned piece
-    /// speaks loudest.
-    pub fn evidence(&self, owned: &[(u32, f32)], target: u32, top: f64) -> Evidence {
+    /// [`Learned::strength`] read from a customer's [`Row`]: the same figure.
+    pub fn strength_in(&self, row: &Row, target: u32) -> f64 {
+        share(
+            f64::from(row.sums.get(target as usize).copied().unwrap_or(0.0)),
+            row.top,
+        )
+    }
+
+    /// The owned piece that speaks loudest for `target`, when it speaks
+    /// loudly enough to be named.
+    pub fn strongest(&self, owned: &[(u32, f32)], target: u32) -> Option<u32> {
         let n = self.n;
         let j = target as usize;
-        let mut sum = 0f64;
         let mut strongest: Option<(u32, f32)> = None;
         for &(i, x) in owned {
             let i = i as usize;
@@ -244,22 +264,55 @@ impl Learned {
                 continue;
             }
             let w = x * self.weights[i * n + j];
-            sum += f64::from(w);
             if w > 0.0 && strongest.is_none_or(|(_, b)| w > b) {
                 strongest = Some((i as u32, w));
             }
         }
-        let strength = if top > 0.0 {
-            (sum / top).clamp(-1.0, 1.0)
-        } else {
-            0.0
-        };
+        strongest
+            .filter(|(_, w)| *w >= self.scale * STRONGEST_SHARE)
+            .map(|(i, _)| i)
+    }
+
+    /// How much the owned pieces speak for `target`, as a share of `top`
+    /// (see [`Learned::strongest_sum`]) in [-1, 1], and which owned piece
+    /// speaks loudest.
+    #[cfg(test)]
+    pub fn evidence(&self, owned: &[(u32, f32)], target: u32, top: f64) -> Evidence {
         Evidence {
-            strength,
-            strongest: strongest
-                .filter(|(_, w)| *w >= self.scale * STRONGEST_SHARE)
-                .map(|(i, _)| i),
+            strength: self.strength(owned, target, top),
+            strongest: self.strongest(owned, target),
         }
+    }
+
+    /// How much the owned pieces speak for `target`, as a share of `top`.
+    pub fn strength(&self, owned: &[(u32, f32)], target: u32, top: f64) -> f64 {
+        let n = self.n;
+        let j = target as usize;
+        let mut sum = 0f32;
+        for &(i, x) in owned {
+            let i = i as usize;
+            if i == j || i >= n || j >= n {
+                continue;
+            }
+            sum += x * self.weights[i * n + j];
+        }
+        share(f64::from(sum), top)
+    }
+}
+
+/// A customer's evidence for every piece of the model ([`Learned::row`]).
+pub(crate) struct Row {
+    sums: Vec<f32>,
+    /// The strongest evidence for a piece they do not own.
+    pub top: f64,
+}
+
+/// Evidence as a share of the customer's strongest, in [-1, 1].
+fn share(sum: f64, top: f64) -> f64 {
+    if top > 0.0 {
+        (sum / top).clamp(-1.0, 1.0)
+    } else {
+        0.0
     }
 }
 
@@ -431,6 +484,44 @@ mod tests {
                 .strength,
             0.0
         );
+    }
+
+    /// A customer's row of evidence gives exactly what each pair gives: the
+    /// queue scores from rows, an audience from pairs, and they must agree.
+    #[test]
+    fn a_row_of_evidence_equals_the_pairs() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        let names: Vec<String> = (0..40).map(|i| format!("p{i}")).collect();
+        let baskets: Vec<Basket> = (0..400)
+            .map(|_| {
+                let k = rng.usize(1..6);
+                Basket {
+                    items: (0..k)
+                        .map(|_| {
+                            let n = names[rng.usize(..names.len())].as_str();
+                            (n, None, n)
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let m = Learned::fit(baskets);
+        assert!(m.n > 20);
+        for _ in 0..50 {
+            let owned: Vec<(u32, f32)> = (0..rng.usize(0..8))
+                .map(|_| (rng.u32(..m.n as u32 + 2), rng.f32() * 2.0))
+                .collect();
+            let row = m.row(&owned);
+            let top = m.strongest_sum(&owned);
+            assert_eq!(row.top, top);
+            for target in 0..m.n as u32 + 2 {
+                assert_eq!(
+                    m.strength_in(&row, target).to_bits(),
+                    m.strength(&owned, target, top).to_bits(),
+                    "{owned:?} → {target}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -542,9 +542,10 @@ pub(crate) fn rank<'a>(
     cx: &Context,
     limit: usize,
 ) -> Vec<(f64, &'a Prepared, Vec<Reason>)> {
+    let one = score::ForCustomer::new(profile, known, cx);
     let mut scored: Vec<(f64, &Prepared, Vec<Reason>)> = items
         .iter()
-        .filter_map(|it| score::score(it, profile, known, cx).map(|s| (s.score, it, s.reasons)))
+        .filter_map(|it| one.score(it).map(|s| (s.score, it, s.reasons)))
         .filter(|(score, _, _)| *score > 0.0)
         .collect();
     scored.sort_by(|a, b| {

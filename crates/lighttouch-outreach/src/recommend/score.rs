@@ -3,7 +3,7 @@
 //! store's buyers pair, their budget, their occasions and festivals, newness.
 //! Owned, already sent and dismissed pieces are never proposed again.
 
-use super::learned::Learned;
+use super::learned::{Learned, Row};
 use super::lexicon::{contains_word, Lexicon};
 use super::profile::Profile;
 use super::reasons::Reason;
@@ -235,8 +235,8 @@ pub(crate) struct Known {
     /// keys other than the category: what a piece may go with.
     goes_with: Vec<(usize, Option<u64>, u64)>,
     /// The pieces they own whose purchase day comes round in the coming
-    /// days, at least a year on: (index, days, years).
-    bought_this_time: Vec<(usize, i64, i32)>,
+    /// days, at least a year on: (index, days, years, its keys' hashes).
+    bought_this_time: Vec<(usize, i64, i32, Vec<u64>)>,
 }
 
 /// A fixed 64-bit hash of a key (std's SipHash with zero keys: the same in
@@ -289,7 +289,12 @@ pub(crate) fn known(p: &Profile, today: NaiveDate, stats: &StoreStats) -> Known 
         if let Some(date) = o.day.with_year(today.year()) {
             let days = (date - today).num_days();
             if years >= 1 && (0..=OCCASION_DAYS).contains(&days) {
-                bought_this_time.push((n, days, years));
+                bought_this_time.push((
+                    n,
+                    days,
+                    years,
+                    o.keys.iter().map(|k| key_hash(k)).collect(),
+                ));
             }
         }
     }
@@ -325,6 +330,41 @@ fn occasions(p: &Profile, today: NaiveDate) -> Vec<(Reason, i64)> {
 /// Scores one item for one customer; `None` when it must not be proposed.
 /// `known` is the customer's (see [`known`]), worked out once per customer.
 pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -> Option<Scored> {
+    score_with(item, p, known, cx, None)
+}
+
+/// Scores many items for one customer (their suggestions, a gift idea):
+/// their learned evidence for every piece is worked out once, on the first
+/// item that needs it.
+pub(crate) struct ForCustomer<'a> {
+    pub p: &'a Profile,
+    pub known: &'a Known,
+    pub cx: &'a Context<'a>,
+    row: std::cell::OnceCell<Row>,
+}
+
+impl<'a> ForCustomer<'a> {
+    pub fn new(p: &'a Profile, known: &'a Known, cx: &'a Context<'a>) -> ForCustomer<'a> {
+        ForCustomer {
+            p,
+            known,
+            cx,
+            row: std::cell::OnceCell::new(),
+        }
+    }
+
+    pub fn score(&self, item: &Prepared) -> Option<Scored> {
+        score_with(item, self.p, self.known, self.cx, Some(&self.row))
+    }
+}
+
+fn score_with(
+    item: &Prepared,
+    p: &Profile,
+    known: &Known,
+    cx: &Context,
+    row: Option<&std::cell::OnceCell<Row>>,
+) -> Option<Scored> {
     if item.owned_by(known) || p.sent.contains(&item.item.id) || p.dismissed.contains(&item.item.id)
     {
         return None;
@@ -375,17 +415,26 @@ pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -
         // What customers who bought what they own went on to buy (learned).
         let learned = &cx.stats.learned;
         let piece = item.facts(cx.stats).piece;
-        if let Some(target) = piece {
-            let top = *known
-                .learned_top
-                .get_or_init(|| learned.strongest_sum(&known.pieces));
-            let e = learned.evidence(&known.pieces, target, top);
-            s += LEARNED_WEIGHT * e.strength;
-            if let Some(i) = e.strongest.filter(|_| e.strength >= LEARNED_REASON) {
-                personal = true;
-                reasons.push(Reason::BuyersAlsoBought {
-                    product: learned.name(i).to_string(),
-                });
+        if let Some(target) = piece.filter(|_| !known.pieces.is_empty()) {
+            let strength = match row {
+                Some(row) => {
+                    learned.strength_in(row.get_or_init(|| learned.row(&known.pieces)), target)
+                }
+                None => {
+                    let top = *known
+                        .learned_top
+                        .get_or_init(|| learned.strongest_sum(&known.pieces));
+                    learned.strength(&known.pieces, target, top)
+                }
+            };
+            s += LEARNED_WEIGHT * strength;
+            if strength >= LEARNED_REASON {
+                if let Some(i) = learned.strongest(&known.pieces, target) {
+                    personal = true;
+                    reasons.push(Reason::BuyersAlsoBought {
+                        product: learned.name(i).to_string(),
+                    });
+                }
             }
         }
         // What this store's buyers pair with what they bought, by kind of
@@ -443,8 +492,8 @@ pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -
         if let Some((o, days, years)) = known
             .bought_this_time
             .iter()
-            .map(|&(n, days, years)| (&p.owned[n], days, years))
-            .find(|(o, _, _)| item.keys.iter().any(|k| o.keys.contains(k)))
+            .find(|(_, _, _, keys)| item.key_hashes.iter().any(|k| keys.contains(k)))
+            .map(|(n, days, years, _)| (&p.owned[*n], *days, *years))
         {
             s += 0.8;
             reasons.push(Reason::PurchaseAnniversary {

@@ -228,11 +228,10 @@ impl<'a> Day<'a> {
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
+        let one = score::ForCustomer::new(p, &self.known[i], &self.cx);
         candidates
             .into_iter()
-            .filter_map(|j| {
-                score::score(&self.items[j], p, &self.known[i], &self.cx).map(|s| (j, s))
-            })
+            .filter_map(|j| one.score(&self.items[j]).map(|s| (j, s)))
             // A gift idea must be about the person, not just timely.
             .filter(|(_, s)| {
                 s.score > 2.0
@@ -366,13 +365,12 @@ impl<'a> Day<'a> {
                 {
                     continue;
                 }
+                let one = score::ForCustomer::new(p, &self.known[i], &self.cx);
                 let best = self
                     .items
                     .iter()
                     .enumerate()
-                    .filter_map(|(j, it)| {
-                        score::score(it, p, &self.known[i], &self.cx).map(|s| (j, s))
-                    })
+                    .filter_map(|(j, it)| one.score(it).map(|s| (j, s)))
                     .filter(|(_, s)| {
                         s.score > 0.0
                             && s.reasons
