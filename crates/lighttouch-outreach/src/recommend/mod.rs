@@ -496,13 +496,13 @@ impl Outreach {
         let known = &cache.known.as_ref().expect("loaded for today").2;
         let cx = Context::new(today, &cache.lex, stats, &festivals, lang);
         let mut held_back = 0;
-        let mut ranked: Vec<(f64, usize, Vec<Reason>)> = Vec::new();
+        let mut ranked: Vec<(f64, usize)> = Vec::new();
         let profiles = cache.profiles.as_ref().expect("loaded above");
         for (i, p) in profiles.iter().enumerate() {
             if associate.is_some() && p.owner.is_some() && p.owner != associate {
                 continue;
             }
-            let Some(s) = score::score(&prepared, p, &known[i], &cx) else {
+            let Some(s) = score::quick_score(&prepared, p, &known[i], &cx) else {
                 continue;
             };
             if s.score < MIN_AUDIENCE_SCORE {
@@ -515,13 +515,18 @@ impl Outreach {
                 held_back += 1;
                 continue;
             }
-            ranked.push((s.score, i, s.reasons));
+            ranked.push((s.score, i));
         }
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         ranked.truncate(limit);
         let chosen: Vec<(f64, Profile, Vec<Reason>)> = ranked
             .into_iter()
-            .map(|(s, i, r)| (s, profiles[i].clone(), r))
+            .map(|(s, i)| {
+                let reasons = score::score(&prepared, &profiles[i], &known[i], &cx)
+                    .map(|s| s.reasons)
+                    .unwrap_or_default();
+                (s, profiles[i].clone(), reasons)
+            })
             .collect();
         Ok(RankedAudience {
             item,
@@ -543,38 +548,42 @@ pub(crate) fn rank<'a>(
     limit: usize,
 ) -> Vec<(f64, &'a Prepared, Vec<Reason>)> {
     let one = score::ForCustomer::new(profile, known, cx);
-    let mut scored: Vec<(f64, &Prepared, Vec<Reason>)> = items
+    let mut scored: Vec<(f64, &Prepared)> = items
         .iter()
-        .filter_map(|it| one.score(it).map(|s| (s.score, it, s.reasons)))
-        .filter(|(score, _, _)| *score > 0.0)
+        .filter_map(|it| one.quick(it).map(|s| (s.score, it)))
+        .filter(|(score, _)| *score > 0.0)
         .collect();
     scored.sort_by(|a, b| {
         b.0.total_cmp(&a.0)
             .then_with(|| a.1.item.id.cmp(&b.1.item.id))
     });
+    // Only the chosen few have their reasons written out.
     diversify(scored, limit)
+        .into_iter()
+        .map(|(s, it)| {
+            let reasons = one.score(it).map(|s| s.reasons).unwrap_or_default();
+            (s, it, reasons)
+        })
+        .collect()
 }
 
 /// The best `limit` items, but not five necklaces: each pick lowers the
 /// remaining items of the same kind of piece, so a short list shows range.
-fn diversify(
-    mut ranked: Vec<(f64, &Prepared, Vec<Reason>)>,
-    limit: usize,
-) -> Vec<(f64, &Prepared, Vec<Reason>)> {
+fn diversify(mut ranked: Vec<(f64, &Prepared)>, limit: usize) -> Vec<(f64, &Prepared)> {
     const SAME_KIND_PENALTY: f64 = 1.5;
-    let mut picked: Vec<(f64, &Prepared, Vec<Reason>)> = Vec::with_capacity(limit);
+    let mut picked: Vec<(f64, &Prepared)> = Vec::with_capacity(limit);
     while picked.len() < limit && !ranked.is_empty() {
         let penalty = |it: &Prepared| {
             let same = picked
                 .iter()
-                .filter(|(_, p, _)| p.category.is_some() && p.category == it.category)
+                .filter(|(_, p)| p.category.is_some() && p.category == it.category)
                 .count();
             same as f64 * SAME_KIND_PENALTY
         };
         // Ranked best first, so the first of equals wins.
         let mut best = 0;
         let mut best_value = f64::NEG_INFINITY;
-        for (i, (score, it, _)) in ranked.iter().enumerate() {
+        for (i, (score, it)) in ranked.iter().enumerate() {
             let v = score - penalty(it);
             if v > best_value {
                 best = i;

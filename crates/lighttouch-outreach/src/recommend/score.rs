@@ -191,7 +191,31 @@ const LEARNED_REASON: f64 = 0.3;
 #[derive(Debug, Clone)]
 pub(crate) struct Scored {
     pub score: f64,
+    /// Empty unless asked for (see [`Because`]).
     pub reasons: Vec<Reason>,
+    /// Something they like, or a piece that goes with one they own: a
+    /// reason about the person, not only the moment.
+    pub about_them: bool,
+    /// A festival in view is about the piece or the person.
+    pub festive: bool,
+}
+
+/// The reasons a score rests on. Most candidates lose, so unless they are
+/// asked for their reasons are only noted, not written out (writing them
+/// was much of a morning's work).
+struct Because {
+    keep: bool,
+    list: Vec<Reason>,
+    any: bool,
+}
+
+impl Because {
+    fn add(&mut self, reason: impl FnOnce() -> Reason) {
+        self.any = true;
+        if self.keep {
+            self.list.push(reason());
+        }
+    }
 }
 
 fn band(budget: &str) -> Option<(usize, u32, Option<u32>)> {
@@ -224,7 +248,7 @@ pub(crate) struct Known {
     /// SKUs and folded names of what they own.
     /// Kept as hashes: a million purchase lines would otherwise be copied
     /// once more for the whole book.
-    owned: HashSet<u64>,
+    owned: HashSet<u64, KeyHashes>,
     /// For each category, the category they own whose buyers here most
     /// often go on to it, and by how much (lift).
     pub pairings: HashMap<String, (String, f64)>,
@@ -237,6 +261,33 @@ pub(crate) struct Known {
     /// The pieces they own whose purchase day comes round in the coming
     /// days, at least a year on: (index, days, years, its keys' hashes).
     bought_this_time: Vec<(usize, i64, i32, Vec<u64>)>,
+    /// The pieces they bought in the last [`RECENT_DAYS`]: (index, days ago),
+    /// for after-sale care without walking every purchase each morning.
+    pub recent: Vec<(usize, i64)>,
+}
+
+/// How far back [`Known::recent`] reaches.
+pub(crate) const RECENT_DAYS: i64 = 40;
+
+/// Sets of [`key_hash`]es need no second hashing.
+type KeyHashes = std::hash::BuildHasherDefault<AlreadyHashed>;
+
+#[derive(Default)]
+pub(crate) struct AlreadyHashed(u64);
+
+impl std::hash::Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64s are hashed here; anything else still spreads.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
 }
 
 /// A fixed 64-bit hash of a key (std's SipHash with zero keys: the same in
@@ -255,7 +306,7 @@ pub(crate) fn known(p: &Profile, today: NaiveDate, stats: &StoreStats) -> Known 
             .into_iter()
             .map(|(i, w)| (i, w as f32))
             .collect();
-    let mut owned: HashSet<u64> = HashSet::new();
+    let mut owned: HashSet<u64, KeyHashes> = HashSet::default();
     for o in &p.owned {
         owned.insert(key_hash(&o.product_key));
         if let Some(sku) = &o.sku {
@@ -278,7 +329,12 @@ pub(crate) fn known(p: &Profile, today: NaiveDate, stats: &StoreStats) -> Known 
     }
     let mut goes_with = Vec::new();
     let mut bought_this_time = Vec::new();
+    let mut recent = Vec::new();
     for (n, o) in p.owned.iter().enumerate() {
+        let age = (today - o.day).num_days();
+        if (0..=RECENT_DAYS).contains(&age) {
+            recent.push((n, age));
+        }
         let category = o.category.as_deref().map(key_hash);
         for k in &o.keys {
             if Some(k) != o.category.as_ref() {
@@ -303,6 +359,7 @@ pub(crate) fn known(p: &Profile, today: NaiveDate, stats: &StoreStats) -> Known 
         avoid: p.avoid.iter().map(|k| key_hash(k)).collect(),
         goes_with,
         bought_this_time,
+        recent,
         occasions: occasions(p, today),
         learned_top: std::cell::OnceCell::new(),
         pieces,
@@ -330,7 +387,18 @@ fn occasions(p: &Profile, today: NaiveDate) -> Vec<(Reason, i64)> {
 /// Scores one item for one customer; `None` when it must not be proposed.
 /// `known` is the customer's (see [`known`]), worked out once per customer.
 pub(crate) fn score(item: &Prepared, p: &Profile, known: &Known, cx: &Context) -> Option<Scored> {
-    score_with(item, p, known, cx, None)
+    score_with(item, p, known, cx, None, true)
+}
+
+/// [`score`] without the reasons written out: to rank many candidates,
+/// then ask the winners' reasons.
+pub(crate) fn quick_score(
+    item: &Prepared,
+    p: &Profile,
+    known: &Known,
+    cx: &Context,
+) -> Option<Scored> {
+    score_with(item, p, known, cx, None, false)
 }
 
 /// Scores many items for one customer (their suggestions, a gift idea):
@@ -354,7 +422,12 @@ impl<'a> ForCustomer<'a> {
     }
 
     pub fn score(&self, item: &Prepared) -> Option<Scored> {
-        score_with(item, self.p, self.known, self.cx, Some(&self.row))
+        score_with(item, self.p, self.known, self.cx, Some(&self.row), true)
+    }
+
+    /// The score without the reasons written out ([`quick_score`]).
+    pub fn quick(&self, item: &Prepared) -> Option<Scored> {
+        score_with(item, self.p, self.known, self.cx, Some(&self.row), false)
     }
 }
 
@@ -364,13 +437,20 @@ fn score_with(
     known: &Known,
     cx: &Context,
     row: Option<&std::cell::OnceCell<Row>>,
+    keep_reasons: bool,
 ) -> Option<Scored> {
     if item.owned_by(known) || p.sent.contains(&item.item.id) || p.dismissed.contains(&item.item.id)
     {
         return None;
     }
     let mut s = 0.0;
-    let mut reasons: Vec<Reason> = Vec::new();
+    let mut reasons = Because {
+        keep: keep_reasons,
+        list: Vec::new(),
+        any: false,
+    };
+    let mut about_them = false;
+    let mut festive = false;
     let mut personal = false;
 
     // What they like (tags, synonyms and stated preferences); a piece about
@@ -387,7 +467,8 @@ fn score_with(
         {
             s += if likes == 0 { 3.0 } else { 1.5 };
             likes += 1;
-            reasons.push(Reason::Likes {
+            about_them = true;
+            reasons.add(|| Reason::Likes {
                 label: label.to_string(),
             });
         } else if *preference && !p.interests.is_empty() {
@@ -407,7 +488,8 @@ fn score_with(
         {
             s += 2.0;
             personal = true;
-            reasons.push(Reason::GoesWith {
+            about_them = true;
+            reasons.add(|| Reason::GoesWith {
                 product: o.product.clone(),
                 month: o.day.month(),
             });
@@ -428,10 +510,11 @@ fn score_with(
                 }
             };
             s += LEARNED_WEIGHT * strength;
-            if strength >= LEARNED_REASON {
+            // Which piece speaks loudest is only worth working out for a reason.
+            if strength >= LEARNED_REASON && keep_reasons {
                 if let Some(i) = learned.strongest(&known.pieces, target) {
                     personal = true;
-                    reasons.push(Reason::BuyersAlsoBought {
+                    reasons.add(|| Reason::BuyersAlsoBought {
                         product: learned.name(i).to_string(),
                     });
                 }
@@ -448,7 +531,7 @@ fn score_with(
             .filter(|(_, l)| *l > 1.2)
         {
             s += (lift.ln() * 1.5).min(1.5);
-            reasons.push(Reason::BoughtTogether {
+            reasons.add(|| Reason::BoughtTogether {
                 had: cx.lex.label_of(had),
                 category: cx
                     .lex
@@ -462,7 +545,7 @@ fn score_with(
             let j = band_of_price(price);
             if j == i {
                 s += 1.0;
-                reasons.push(Reason::InBudget {
+                reasons.add(|| Reason::InBudget {
                     band: BUDGETS[i].0.to_string(),
                 });
             } else if j > i {
@@ -479,14 +562,14 @@ fn score_with(
         };
         if let Some(size) = size {
             s += 0.3;
-            reasons.push(Reason::SizeOnFile { size });
+            reasons.add(|| Reason::SizeOnFile { size });
         }
     }
 
     // Occasions: a gift moment makes any fitting piece timelier.
     for (reason, days) in &known.occasions {
         s += 1.5 - *days as f64 * 0.05;
-        reasons.push(reason.clone());
+        reasons.add(|| reason.clone());
     }
     if item.item.kind == "product" {
         if let Some((o, days, years)) = known
@@ -496,7 +579,7 @@ fn score_with(
             .map(|(n, days, years, _)| (&p.owned[*n], *days, *years))
         {
             s += 0.8;
-            reasons.push(Reason::PurchaseAnniversary {
+            reasons.add(|| Reason::PurchaseAnniversary {
                 product: o.product.clone(),
                 years,
                 days,
@@ -520,7 +603,8 @@ fn score_with(
                 personal = true;
             }
             s += bonus;
-            reasons.push(Reason::Festival {
+            festive = true;
+            reasons.add(|| Reason::Festival {
                 name: f.name(cx.lang).to_string(),
                 days,
                 tag: audience.map(|k| cx.lex.label_of(k)),
@@ -533,14 +617,14 @@ fn score_with(
         let age = (cx.today - first).num_days();
         if (0..NEW_DAYS).contains(&age) {
             s += 1.0 - age as f64 / NEW_DAYS as f64;
-            reasons.push(Reason::New { days: age });
+            reasons.add(|| Reason::New { days: age });
         }
     }
     if let Some(last) = item.last_day {
         let left = (last - cx.today).num_days();
         if (0..=7).contains(&left) {
             s += 0.2;
-            reasons.push(Reason::EndsSoon { days: left });
+            reasons.add(|| Reason::EndsSoon { days: left });
         }
     }
 
@@ -550,12 +634,17 @@ fn score_with(
         if pop > 0 {
             s +=
                 0.6 * (f64::from(pop) + 1.0).ln() / (f64::from(cx.stats.max_popularity) + 1.0).ln();
-            if !personal && reasons.is_empty() {
-                reasons.push(Reason::Popular);
+            if !personal && !reasons.any {
+                reasons.add(|| Reason::Popular);
             }
         }
     }
-    Some(Scored { score: s, reasons })
+    Some(Scored {
+        score: s,
+        reasons: reasons.list,
+        about_them,
+        festive,
+    })
 }
 
 #[cfg(test)]

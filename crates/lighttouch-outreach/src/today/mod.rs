@@ -25,6 +25,7 @@ const OCCASION_AHEAD: i64 = 7;
 /// After-sale check-in this many days after a purchase (the window, inclusive).
 const AFTERCARE: (i64, i64) = (3, 5);
 const CARE_MONTH: (i64, i64) = (28, 32);
+const _: () = assert!(CARE_MONTH.1 <= score::RECENT_DAYS && AFTERCARE.1 <= score::RECENT_DAYS);
 /// Important customers count as gone quiet after this long without contact.
 const QUIET_DAYS: i64 = 90;
 /// Content counts as a new arrival for this many days.
@@ -229,18 +230,13 @@ impl<'a> Day<'a> {
         candidates.sort_unstable();
         candidates.dedup();
         let one = score::ForCustomer::new(p, &self.known[i], &self.cx);
-        candidates
+        let (best, _) = candidates
             .into_iter()
-            .filter_map(|j| one.score(&self.items[j]).map(|s| (j, s)))
+            .filter_map(|j| one.quick(&self.items[j]).map(|s| (j, s)))
             // A gift idea must be about the person, not just timely.
-            .filter(|(_, s)| {
-                s.score > 2.0
-                    && s.reasons
-                        .iter()
-                        .any(|r| matches!(r, Reason::Likes { .. } | Reason::GoesWith { .. }))
-            })
-            .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.cmp(&a.0)))
-            .map(|(j, s)| (j, s.reasons))
+            .filter(|(_, s)| s.score > 2.0 && s.about_them)
+            .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.cmp(&a.0)))?;
+        one.score(&self.items[best]).map(|s| (best, s.reasons))
     }
 
     /// Follow-ups the associate scheduled, due today or overdue.
@@ -315,8 +311,8 @@ impl<'a> Day<'a> {
                     occasion: Some(occasion.to_string()),
                 });
             }
-            for o in &p.owned {
-                let age = (self.today - o.day).num_days();
+            for &(n, age) in &self.known[i].recent {
+                let o = &p.owned[n];
                 for (kind, (from, to)) in [("aftercare", AFTERCARE), ("care_month", CARE_MONTH)] {
                     if (from..=to).contains(&age) {
                         out.push(Candidate {
@@ -370,16 +366,11 @@ impl<'a> Day<'a> {
                     .items
                     .iter()
                     .enumerate()
-                    .filter_map(|(j, it)| one.score(it).map(|s| (j, s)))
-                    .filter(|(_, s)| {
-                        s.score > 0.0
-                            && s.reasons
-                                .iter()
-                                .any(|r| matches!(r, Reason::Festival { .. }))
-                    })
+                    .filter_map(|(j, it)| one.quick(it).map(|s| (j, s)))
+                    .filter(|(_, s)| s.score > 0.0 && s.festive)
                     .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.cmp(&a.0)));
-                if let Some((j, s)) = best {
-                    ranked.push((s.score, i, j, s.reasons));
+                if let Some(s) = best.and_then(|(j, _)| one.score(&self.items[j]).map(|s| (j, s))) {
+                    ranked.push((s.1.score, i, s.0, s.1.reasons));
                 }
             }
             ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -484,16 +475,20 @@ impl<'a> Day<'a> {
                 shared[i] = 0;
             }
             touched.clear();
-            let mut ranked: Vec<(f64, usize, Vec<Reason>)> = Vec::new();
+            let mut ranked: Vec<(f64, usize)> = Vec::new();
             for i in close {
-                if let Some(s) = score::score(it, &self.profiles[i], &self.known[i], &self.cx) {
+                if let Some(s) = score::quick_score(it, &self.profiles[i], &self.known[i], &self.cx)
+                {
                     if s.score >= NEW_ARRIVAL_MIN_SCORE {
-                        ranked.push((s.score, i, s.reasons));
+                        ranked.push((s.score, i));
                     }
                 }
             }
             ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-            for (_, i, reasons) in ranked.into_iter().take(NEW_ARRIVAL_PER_ITEM) {
+            for (_, i) in ranked.into_iter().take(NEW_ARRIVAL_PER_ITEM) {
+                let reasons = score::score(it, &self.profiles[i], &self.known[i], &self.cx)
+                    .map(|s| s.reasons)
+                    .unwrap_or_default();
                 out.push(Candidate {
                     kind: "new_arrival",
                     key: format!("new_arrival:{}:{}", self.profiles[i].id, it.item.id),
