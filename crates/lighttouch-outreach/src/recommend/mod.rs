@@ -597,3 +597,186 @@ fn diversify(mut ranked: Vec<(f64, &Prepared)>, limit: usize) -> Vec<(f64, &Prep
 
 /// Below this an item does not suit a customer enough to bring it up.
 const MIN_AUDIENCE_SCORE: f64 = 2.0;
+
+#[cfg(test)]
+mod tests {
+    use super::score::{self, Context, ForCustomer};
+    use super::*;
+    use lighttouch_book::history::NewPurchase;
+    use lighttouch_book::ManualClock;
+    use std::sync::Arc;
+
+    /// Every way of scoring gives the same figures: one customer against
+    /// many pieces (their row of the learned model), one pair at a time, and
+    /// without the reasons written out (whose flags must match the reasons).
+    #[test]
+    fn every_way_of_scoring_agrees() {
+        let clock = Arc::new(ManualClock::new("2026-12-01T03:00:00Z".parse().unwrap()));
+        let mut book = Book::open_in_memory(clock).unwrap();
+        let mut rng = fastrand::Rng::with_seed(5);
+        let materials = ["玫瑰金", "黄金", "珍珠", "钻石", "翡翠"];
+        let kinds = [
+            ("项链", "necklace"),
+            ("手链", "bracelet"),
+            ("戒指", "ring"),
+            ("耳饰", "earrings"),
+        ];
+        let mut csv = String::from("id,kind,title,tags,category,price,valid_from,skus\n");
+        for i in 0..40 {
+            let m = materials[i % materials.len()];
+            let (k, _) = kinds[i % kinds.len()];
+            let from = if i % 7 == 0 {
+                "2026-11-28"
+            } else {
+                "2026-06-01"
+            };
+            let tags = if i % 9 == 0 {
+                format!("{m};{k};圣诞")
+            } else {
+                format!("{m};{k}")
+            };
+            csv.push_str(&format!(
+                "p{i},product,{m}{k}{i},{tags},{k},{},{from},SKU{i}\n",
+                500 + 700 * i
+            ));
+        }
+        book.import_content(csv.as_bytes()).unwrap();
+        let budgets = ["entry", "mid", "high", "luxury"];
+        for c in 0..60 {
+            let month = 1 + c % 12;
+            let id = book
+                .add_customer(
+                    &[
+                        ("name", &format!("顾客{c}")),
+                        ("birthday", &format!("1990-{month:02}-0{}", 1 + c % 9)),
+                        ("budget", budgets[c % budgets.len()]),
+                        ("ring_size", "12"),
+                        ("consent_marketing", "yes"),
+                    ],
+                    false,
+                )
+                .unwrap();
+            for t in 0..rng.usize(0..3) {
+                book.tag_customer(&id, materials[(c + t) % materials.len()])
+                    .unwrap();
+            }
+            if c % 5 == 0 {
+                book.tag_customer(&id, "送礼").unwrap();
+            }
+            for _ in 0..rng.usize(0..8) {
+                let j = rng.usize(0..40);
+                let (k, _) = kinds[j % kinds.len()];
+                book.add_purchase(
+                    &id,
+                    &NewPurchase {
+                        purchased_on: format!(
+                            "20{:02}-12-0{}",
+                            20 + rng.usize(0..7),
+                            1 + rng.usize(0..9)
+                        ),
+                        order_ref: None,
+                        sku: Some(format!("SKU{j}")),
+                        product: format!("{}{k}{j}", materials[j % materials.len()]),
+                        category: Some(k.into()),
+                        quantity: 1,
+                        amount_cents: None,
+                        store: None,
+                    },
+                )
+                .unwrap();
+            }
+        }
+        // Christmas in 17 days.
+        let today = NaiveDate::from_ymd_opt(2026, 12, 8).unwrap();
+        let festivals = festivals::upcoming(today, score::FESTIVAL_DAYS);
+        let mut outreach = Outreach::new();
+        let (cache, stats) = outreach
+            .recommend_data(
+                &book,
+                Needs {
+                    profiles: true,
+                    content_on: Some(today),
+                },
+            )
+            .unwrap();
+        assert!(
+            stats.learned.piece("SKU1").is_some(),
+            "the model has pieces"
+        );
+        let cx = Context::new(today, &cache.lex, stats, &festivals, "zh-Hans");
+        let profiles = cache.profiles.as_ref().unwrap();
+        let known = &cache.known.as_ref().unwrap().2;
+        let items = &cache.content.as_ref().unwrap().1;
+        let mut compared = 0;
+        let mut seen: HashSet<std::mem::Discriminant<Reason>> = HashSet::new();
+        for (i, p) in profiles.iter().enumerate() {
+            let one = ForCustomer::new(p, &known[i], &cx);
+            for it in items {
+                let pair = score::score(it, p, &known[i], &cx);
+                let row = one.score(it);
+                let quick = one.quick(it);
+                let pair_quick = score::quick_score(it, p, &known[i], &cx);
+                let (Some(pair), Some(row), Some(quick), Some(pair_quick)) =
+                    (pair, row, quick, pair_quick)
+                else {
+                    assert!(score::score(it, p, &known[i], &cx).is_none());
+                    assert!(one.score(it).is_none() && one.quick(it).is_none());
+                    continue;
+                };
+                compared += 1;
+                assert_eq!(pair.score.to_bits(), row.score.to_bits());
+                assert_eq!(pair.score.to_bits(), quick.score.to_bits());
+                assert_eq!(pair.score.to_bits(), pair_quick.score.to_bits());
+                assert_eq!(pair.reasons, row.reasons);
+                assert!(quick.reasons.is_empty());
+                let about = pair
+                    .reasons
+                    .iter()
+                    .any(|r| matches!(r, Reason::Likes { .. } | Reason::GoesWith { .. }));
+                let festive = pair
+                    .reasons
+                    .iter()
+                    .any(|r| matches!(r, Reason::Festival { .. }));
+                assert_eq!((quick.about_them, quick.festive), (about, festive));
+                seen.extend(pair.reasons.iter().map(std::mem::discriminant));
+            }
+        }
+        assert!(compared > 1000, "{compared}");
+        // The book exercises every kind of evidence the paths could differ on.
+        for r in [
+            Reason::Likes {
+                label: String::new(),
+            },
+            Reason::GoesWith {
+                product: String::new(),
+                month: 1,
+            },
+            Reason::BuyersAlsoBought {
+                product: String::new(),
+            },
+            Reason::Birthday { days: 0 },
+            Reason::InBudget {
+                band: String::new(),
+            },
+            Reason::SizeOnFile {
+                size: String::new(),
+            },
+            Reason::New { days: 0 },
+            Reason::Festival {
+                name: String::new(),
+                days: 0,
+                tag: None,
+            },
+            Reason::PurchaseAnniversary {
+                product: String::new(),
+                years: 1,
+                days: 0,
+            },
+        ] {
+            assert!(
+                seen.contains(&std::mem::discriminant(&r)),
+                "{r:?} never came up"
+            );
+        }
+    }
+}
