@@ -568,6 +568,67 @@ impl Outreach {
         today: NaiveDate,
         lang: &str,
     ) -> Result<Vec<QueueEntry>> {
+        let settings = self.guard_settings(book)?;
+        let associate = book.associate()?;
+        let marks = self.queue_marks(book, today)?;
+        let follow_ups = self.due_follow_ups(book, today)?;
+        let festivals = festivals::upcoming(today, score::FESTIVAL_DAYS);
+        let (cache, stats) = self.recommend_data(
+            book,
+            Needs {
+                profiles: true,
+                content_on: Some(today),
+            },
+        )?;
+        let day = Day::new(
+            today,
+            cache.profiles.as_deref().expect("loaded"),
+            &cache.content.as_ref().expect("loaded").1,
+            &cache.known.as_ref().expect("loaded").2,
+            Context::new(today, &cache.lex, stats, &festivals, lang),
+            &settings,
+            associate.as_deref(),
+        );
+        let mut out = day.follow_ups(&follow_ups);
+        out.extend(day.occasions_and_care());
+        out.extend(day.gone_quiet());
+        let already: HashSet<usize> = out
+            .iter()
+            .filter(|c| c.promotion)
+            .map(|c| c.profile)
+            .collect();
+        let festive = day.festivals(&already, &marks);
+        let already: HashSet<usize> = already
+            .into_iter()
+            .chain(festive.iter().map(|c| c.profile))
+            .collect();
+        out.extend(festive);
+        out.extend(day.new_arrivals(&already));
+        let shelf = ScriptShelf::new(book);
+        most_pressing(out, &marks)
+            .into_iter()
+            .map(|c| {
+                let p = &day.profiles[c.profile];
+                let item = c.item.map(|j| &day.items[j]);
+                entry(&shelf, c, p, item, today, lang)
+            })
+            .collect()
+    }
+
+    /// Marks a queue entry done or dismissed, or snoozes it until a day.
+    pub fn mark_queue_entry(
+        &mut self,
+        book: &mut Book,
+        key: &str,
+        status: &str,
+        until: Option<NaiveDate>,
+    ) -> Result<()> {
+        if !matches!(status, "done" | "dismissed" | "snoozed") {
+            return Err(BookError::invalid(
+                "status",
+                "must be done, dismissed or snoozed",
+            ));
+        }
         if status == "snoozed" && until.is_none() {
             return Err(BookError::missing("until", "a snooze needs a day"));
         }
