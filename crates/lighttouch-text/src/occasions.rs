@@ -4,6 +4,7 @@
 
 use crate::dates::Calendar;
 use chrono::{Datelike, NaiveDate};
+use std::collections::HashMap;
 use tyme4rs::tyme::lunar::{LunarDay, LunarMonth};
 
 /// Month (negative for a lunar leap month) and day of a stored date
@@ -42,7 +43,30 @@ pub fn next_occurrence(text: &str, calendar: Calendar, today: NaiveDate) -> Opti
 
 /// Days from `today` until the occasion (0 = today).
 pub fn days_until(text: &str, calendar: Calendar, today: NaiveDate) -> Option<i64> {
-    next_occurrence(text, calendar, today).map(|d| (d - today).num_days())
+    // A book's 50,000 birthdays fall on at most 2 × 12 × 31 (month, day,
+    // calendar) keys, and a lunar date takes microseconds of astronomy: each
+    // key is worked out once per day and thread.
+    thread_local! {
+        static DAYS: std::cell::RefCell<(Option<NaiveDate>, HashMap<(isize, usize, Calendar), Option<i64>>)> =
+            std::cell::RefCell::new((None, HashMap::new()));
+    }
+    let key = month_day(text).map(|(m, d)| (m, d, calendar))?;
+    if let Some(days) = DAYS.with_borrow(|(day, memo)| {
+        (*day == Some(today))
+            .then(|| memo.get(&key).copied())
+            .flatten()
+    }) {
+        return days;
+    }
+    let days = next_occurrence(text, calendar, today).map(|d| (d - today).num_days());
+    DAYS.with_borrow_mut(|(day, memo)| {
+        if *day != Some(today) {
+            *day = Some(today);
+            memo.clear();
+        }
+        memo.insert(key, days);
+    });
+    days
 }
 
 fn solar_in(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
@@ -88,6 +112,35 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// The remembered answers are the answers: across days, calendars, the
+    /// year written or not, and texts that are no date at all.
+    #[test]
+    fn remembered_days_match_working_them_out() {
+        let texts = [
+            "1990-02-29",
+            "--02-29",
+            "1985-L04-10",
+            "--08-15",
+            "2001-12-31",
+            "1970-01-01",
+            "--13-01",
+            "junk",
+            "1990-05-12",
+            "1995-05-12",
+        ];
+        let mut day = date("2026-01-01");
+        for _ in 0..60 {
+            for text in texts {
+                for cal in [Calendar::Solar, Calendar::Lunar] {
+                    let want = next_occurrence(text, cal, day).map(|d| (d - day).num_days());
+                    assert_eq!(days_until(text, cal, day), want, "{text} {cal:?} on {day}");
+                    assert_eq!(days_until(text, cal, day), want, "asked again");
+                }
+            }
+            day += chrono::Duration::days(7);
+        }
     }
 
     #[test]
