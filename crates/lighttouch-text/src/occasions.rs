@@ -46,9 +46,12 @@ pub fn days_until(text: &str, calendar: Calendar, today: NaiveDate) -> Option<i6
     // A book's 50,000 birthdays fall on at most 2 × 12 × 31 (month, day,
     // calendar) keys, and a lunar date takes microseconds of astronomy: each
     // key is worked out once per day and thread.
+    type Memo = (
+        Option<NaiveDate>,
+        HashMap<(isize, usize, Calendar), Option<i64>>,
+    );
     thread_local! {
-        static DAYS: std::cell::RefCell<(Option<NaiveDate>, HashMap<(isize, usize, Calendar), Option<i64>>)> =
-            std::cell::RefCell::new((None, HashMap::new()));
+        static DAYS: std::cell::RefCell<Memo> = std::cell::RefCell::new((None, HashMap::new()));
     }
     let key = month_day(text).map(|(m, d)| (m, d, calendar))?;
     if let Some(days) = DAYS.with_borrow(|(day, memo)| {
