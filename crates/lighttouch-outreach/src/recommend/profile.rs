@@ -151,10 +151,18 @@ pub(crate) fn load(conn: &Connection, lex: &Lexicon, only: Option<&str>) -> Resu
         }
     }
     {
+        // The store's few tags, each resolved once, not once per customer.
+        let mut tags: HashMap<String, (String, String)> = HashMap::new();
+        let mut stmt = conn.prepare_cached("SELECT id, name FROM tags")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let name: String = r.get(1)?;
+            tags.insert(r.get(0)?, (lex.key_of(&name), name));
+        }
         let sql = format!(
-            "SELECT ct.customer_id, t.name, ct.added_hlc, ct.removed_hlc
-             FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id {}",
-            filter("ct.customer_id")
+            "SELECT customer_id, tag_id, added_hlc, removed_hlc FROM customer_tags {}
+             ORDER BY customer_id, tag_id",
+            filter("customer_id")
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query([arg])?;
@@ -162,16 +170,15 @@ pub(crate) fn load(conn: &Connection, lex: &Lexicon, only: Option<&str>) -> Resu
             let Some(p) = index.get(str_at(r, 0)?).map(|i| &mut profiles[*i]) else {
                 continue;
             };
-            let added: String = r.get(2)?;
-            let removed: Option<String> = r.get(3)?;
-            if !link_present(&added, removed.as_deref()) {
+            let Some((key, name)) = tags.get(str_at(r, 1)?) else {
+                continue;
+            };
+            if !link_present(str_at(r, 2)?, opt_str_at(r, 3)?) {
                 continue;
             }
-            let name: String = r.get(1)?;
-            let key = lex.key_of(&name);
             p.tags.insert(key.clone());
-            if !p.interests.iter().any(|(k, _)| *k == key) {
-                p.interests.push((key, name));
+            if !p.interests.iter().any(|(k, _)| k == key) {
+                p.interests.push((key.clone(), name.clone()));
             }
         }
     }
@@ -182,8 +189,10 @@ pub(crate) fn load(conn: &Connection, lex: &Lexicon, only: Option<&str>) -> Resu
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query([arg])?;
-        // Product names repeat across customers: find their interests once.
-        let mut keys_of: HashMap<String, Vec<String>> = HashMap::new();
+        // Product names and categories repeat across customers: each is
+        // folded and searched for the store's words once.
+        let mut products: HashMap<String, (String, Vec<String>)> = HashMap::new();
+        let mut categories: HashMap<String, String> = HashMap::new();
         while let Some(r) = rows.next()? {
             let Some(i) = index.get(str_at(r, 0)?).copied() else {
                 continue;
@@ -191,17 +200,31 @@ pub(crate) fn load(conn: &Connection, lex: &Lexicon, only: Option<&str>) -> Resu
             let Some(d) = day(str_at(r, 1)?) else {
                 continue;
             };
-            let product: String = r.get(3)?;
-            let keys = keys_of
-                .entry(product.clone())
-                .or_insert_with(|| lex.find_in(&product))
-                .clone();
-            let category: Option<String> = r.get(4)?;
+            let product = str_at(r, 3)?;
+            let (product_key, keys) = match products.get(product) {
+                Some(known) => known.clone(),
+                None => {
+                    let known = (fold(product), lex.find_in(product));
+                    products.insert(product.to_string(), known.clone());
+                    known
+                }
+            };
+            let category = match opt_str_at(r, 4)? {
+                Some(c) => Some(match categories.get(c) {
+                    Some(k) => k.clone(),
+                    None => {
+                        let k = lex.key_of(c);
+                        categories.insert(c.to_string(), k.clone());
+                        k
+                    }
+                }),
+                None => None,
+            };
             profiles[i].owned.push(Owned {
-                product_key: fold(&product),
-                product,
+                product_key,
+                product: product.to_string(),
                 sku: r.get(2)?,
-                category: category.map(|c| lex.key_of(&c)),
+                category,
                 day: d,
                 keys,
             });
