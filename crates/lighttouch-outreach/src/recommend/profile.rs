@@ -209,17 +209,14 @@ pub(crate) fn load(conn: &Connection, lex: &Lexicon, only: Option<&str>) -> Resu
                     known
                 }
             };
-            let category = match opt_str_at(r, 4)? {
-                Some(c) => Some(match categories.get(c) {
-                    Some(k) => k.clone(),
-                    None => {
-                        let k = lex.key_of(c);
-                        categories.insert(c.to_string(), k.clone());
-                        k
-                    }
-                }),
-                None => None,
-            };
+            let category = opt_str_at(r, 4)?.map(|c| match categories.get(c) {
+                Some(k) => k.clone(),
+                None => {
+                    let k = lex.key_of(c);
+                    categories.insert(c.to_string(), k.clone());
+                    k
+                }
+            });
             profiles[i].owned.push(Owned {
                 product_key,
                 product: product.to_string(),
