@@ -61,8 +61,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function coldStart(binary, env, selector) {
+async function coldStart(binary, env, selector, { list = false } = {}) {
   const app = await App.launch({ binary, env, shotsDir: shots });
+  // The app opens on Today when the morning has someone to reach; the
+  // figure is to the customer list, so the list is asked for at once.
+  if (list) await (await app.find('[data-nav="customers"]', { timeout: 30_000, interval: 5 })).click();
   await app.find(selector, { timeout: 30_000, interval: 5 });
   const ms = performance.now() - app.sessionRequestedAt;
   return { app, ms };
@@ -113,7 +116,7 @@ for (let i = 0; i < runs; i++) {
     await app.quit();
   }
   {
-    const { app, ms } = await coldStart(args.app, { LIGHTTOUCH_DB: args.db }, '[data-testid="customer-row"] .name');
+    const { app, ms } = await coldStart(args.app, { LIGHTTOUCH_DB: args.db }, '[data-testid="customer-row"] .name', { list: true });
     results.app.start.push(ms);
     results.app.keystroke.push(...(await keystrokes(app)));
     await sleep(1500);

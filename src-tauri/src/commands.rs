@@ -423,6 +423,20 @@ pub async fn today_queue(
     })
 }
 
+/// Whether this morning has someone to reach, without working out the
+/// whole queue (the app opens on Today when it does).
+#[tauri::command]
+#[specta::specta]
+pub async fn someone_to_reach(
+    state: State<'_, BookState>,
+    outreach: State<'_, OutreachState>,
+    day: String,
+) -> CommandResult<bool> {
+    with_outreach(&state, &outreach, |o, b| {
+        o.someone_to_reach(b, local_day(&day)?)
+    })
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn mark_queue_entry(

@@ -61,6 +61,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             quarantined_changes,
             dismiss_quarantined,
             today_queue,
+            someone_to_reach,
             mark_queue_entry,
             suggest,
             content_items,

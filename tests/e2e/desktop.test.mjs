@@ -27,7 +27,11 @@ function book(name, { demo = 0 } = {}) {
 }
 
 async function launch(db) {
-  return await App.launch({ binary, env: { LIGHTTOUCH_DB: db }, shotsDir: shots });
+  const app = await App.launch({ binary, env: { LIGHTTOUCH_DB: db }, shotsDir: shots });
+  // The app opens on Today when the morning's queue has someone; these
+  // tests start from the customer list.
+  await (await app.find('[data-nav="customers"]')).click();
+  return app;
 }
 
 async function searchAndOpen(app, query, name) {

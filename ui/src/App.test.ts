@@ -17,6 +17,40 @@ describe("App", () => {
     await waitFor(() => expect(screen.getByTestId("count")).toHaveTextContent("500 位顾客"));
   });
 
+  it("opens on Today when this morning's queue has someone in it", async () => {
+    i18n.locale = "en";
+    const fake = new FakeBackend(["王丽"]);
+    fake.settings.language = "en";
+    const id = [...fake.records.keys()][0];
+    fake.queue = [
+      {
+        key: `birthday:${id}:2026-12-03`, kind: "birthday", section: "occasion", customer_id: id, name: "王丽", due: "2026-12-03",
+        reasons: ["birthday in 2 days"], content_id: null, draft: "Hi", draft_language: "en", promotion: false,
+      },
+    ];
+    render(App, { backend: fake.api() });
+    expect(await screen.findByRole("heading", { name: "Today" })).toBeInTheDocument();
+    expect(screen.queryByText("New customer", { exact: false })).toBeNull();
+  });
+
+  it("opens on the customers when the queue is empty", async () => {
+    const fake = new FakeBackend(["王丽"]);
+    fake.settings.language = "en";
+    render(App, { backend: fake.api() });
+    expect(await screen.findByText("New customer", { exact: false })).toBeInTheDocument();
+    expect(fake.calls).toContain("someoneToReach");
+    expect(fake.calls).not.toContain("todayQueue");
+  });
+
+  it("opens on the customers when the answer takes longer than a moment", async () => {
+    const fake = new FakeBackend(["王丽"]);
+    fake.settings.language = "en";
+    // A book busy elsewhere: no answer yet.
+    const api = { ...fake.api(), someoneToReach: () => new Promise<never>(() => {}) };
+    render(App, { backend: api });
+    expect(await screen.findByText("New customer", { exact: false }, { timeout: 4000 })).toBeInTheDocument();
+  });
+
   it("follows the book's language setting", async () => {
     const fake = new FakeBackend(["张伟"]);
     fake.settings.language = "en";

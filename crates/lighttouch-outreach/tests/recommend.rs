@@ -1088,3 +1088,99 @@ fn the_next_process_reads_the_kept_statistics_until_the_purchases_change() {
         .unwrap();
     assert_eq!(learned_for(&after), vec!["p-rose"], "{after:#?}");
 }
+
+/// The app opens on Today when this morning has someone to reach. The
+/// quick answer agrees with the queue itself, day after day, as entries are
+/// handled, customers asked not to be contacted, owned by a colleague.
+#[test]
+fn someone_to_reach_agrees_with_the_queue_day_after_day() {
+    let Setup { mut book, .. } = setup();
+    let mut outreach = Outreach::new();
+    let wang = wang_li(&mut book);
+    let lunar = customer(
+        &mut book,
+        &[
+            ("name", "陈静"),
+            ("birthday", "--08-15"),
+            ("birthday_calendar", "lunar"),
+            ("anniversary", "2015-12-05"),
+        ],
+        &[],
+    );
+    let quiet = customer(
+        &mut book,
+        &[
+            ("name", "李娜"),
+            ("do_not_contact", "yes"),
+            ("birthday", "1988-12-01"),
+        ],
+        &[],
+    );
+    let theirs = customer(
+        &mut book,
+        &[
+            ("name", "赵敏"),
+            ("birthday", "1992-12-10"),
+            ("owner", "小王"),
+        ],
+        &[],
+    );
+    bought(&mut book, &lunar, "淡水珍珠项链", "项链", "2026-11-20");
+    bought(&mut book, &quiet, "一克拉钻戒", "戒指", "2026-11-21");
+    bought(&mut book, &theirs, "珍珠耳钉", "耳饰", "2026-11-22");
+    outreach
+        .schedule_follow_up(&mut book, &wang, day("2026-12-20"), Some("取改好的手链"))
+        .unwrap();
+    let people = |q: &[lighttouch_outreach::today::QueueEntry]| {
+        q.iter()
+            .filter(|e| {
+                use lighttouch_outreach::today::QueueSection::*;
+                matches!(e.section, FollowUp | Occasion | Care)
+            })
+            .count()
+    };
+    let (mut yes, mut no) = (0, 0);
+    let mut seen = std::collections::HashSet::new();
+    let mut d = day("2026-11-15");
+    while d <= day("2027-01-10") {
+        let q = outreach.today(&mut book, d, "zh-Hans").unwrap();
+        let quick = outreach.someone_to_reach(&book, d).unwrap();
+        assert_eq!(quick, people(&q) > 0, "{d}: {q:#?}");
+        seen.extend(q.iter().map(|e| e.section));
+        assert!(
+            !q.iter()
+                .any(|e| e.customer_id == quiet || e.customer_id == theirs),
+            "{d}"
+        );
+        if quick {
+            yes += 1;
+            // Handling the day's first entry: asked again, still the queue's answer.
+            if let Some(first) = q.first() {
+                outreach
+                    .mark_queue_entry(&mut book, &first.key, "done", None)
+                    .unwrap();
+                let q = outreach.today(&mut book, d, "zh-Hans").unwrap();
+                assert_eq!(
+                    outreach.someone_to_reach(&book, d).unwrap(),
+                    people(&q) > 0,
+                    "{d} after done"
+                );
+            }
+        } else {
+            no += 1;
+        }
+        d += chrono::Duration::days(1);
+    }
+    use lighttouch_outreach::today::QueueSection;
+    for section in [
+        QueueSection::FollowUp,
+        QueueSection::Occasion,
+        QueueSection::Care,
+    ] {
+        assert!(seen.contains(&section), "{section:?} came up");
+    }
+    assert!(
+        yes >= 3 && no > 5,
+        "both answers came up: {yes} yes, {no} no"
+    );
+}

@@ -266,6 +266,18 @@ async todayQueue(day: string, lang: string) : Promise<Result<QueueEntry[], Comma
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * Whether this morning has someone to reach, without working out the
+ * whole queue (the app opens on Today when it does).
+ */
+async someoneToReach(day: string) : Promise<Result<boolean, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("someone_to_reach", { day }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async markQueueEntry(key: string, status: string, until: string | null) : Promise<Result<null, CommandError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("mark_queue_entry", { key, status, until }) };

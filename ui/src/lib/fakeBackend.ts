@@ -289,6 +289,8 @@ export class FakeBackend {
           return null;
         }),
       todayQueue: () => call("todayQueue", () => structuredClone(this.queue)),
+      // Canned: the core answers this from the book; here, whether a queue was planted.
+      someoneToReach: () => call("someoneToReach", () => this.queue.length > 0),
       markQueueEntry: (key) =>
         call("markQueueEntry", () => {
           this.queue = this.queue.filter((e) => e.key !== key);

@@ -252,7 +252,7 @@ impl<'a> Day<'a> {
                 let &i = by_id.get(f.customer_id.as_str())?;
                 (!self.profiles[i].do_not_contact).then(|| Candidate {
                     kind: "follow_up",
-                    key: format!("follow_up:{}", f.id),
+                    key: follow_up_key(&f.id),
                     profile: i,
                     due: NaiveDate::parse_from_str(&f.due_on, "%Y-%m-%d").unwrap_or(self.today),
                     reasons: Vec::new(),
@@ -301,7 +301,7 @@ impl<'a> Day<'a> {
                 }
                 out.push(Candidate {
                     kind,
-                    key: format!("{kind}:{}:{}", p.id, due),
+                    key: occasion_key(kind, &p.id, due),
                     profile: i,
                     due,
                     reasons,
@@ -313,11 +313,11 @@ impl<'a> Day<'a> {
             }
             for &(n, age) in &self.known[i].recent {
                 let o = &p.owned[n];
-                for (kind, (from, to)) in [("aftercare", AFTERCARE), ("care_month", CARE_MONTH)] {
-                    if (from..=to).contains(&age) {
+                for (kind, from) in care_kinds(age) {
+                    {
                         out.push(Candidate {
                             kind,
-                            key: format!("{kind}:{}:{}:{}", p.id, o.day, o.product_key),
+                            key: care_key(kind, &p.id, o.day, &o.product_key),
                             profile: i,
                             due: o.day + Duration::days(from),
                             reasons: Vec::new(),
@@ -506,6 +506,26 @@ impl<'a> Day<'a> {
     }
 }
 
+fn follow_up_key(id: &str) -> String {
+    format!("follow_up:{id}")
+}
+
+fn occasion_key(kind: &str, customer: &str, due: NaiveDate) -> String {
+    format!("{kind}:{customer}:{due}")
+}
+
+fn care_key(kind: &str, customer: &str, bought: NaiveDate, product_key: &str) -> String {
+    format!("{kind}:{customer}:{bought}:{product_key}")
+}
+
+/// The after-sale windows a purchase `age` days old is in.
+fn care_kinds(age: i64) -> impl Iterator<Item = (&'static str, i64)> {
+    [("aftercare", AFTERCARE), ("care_month", CARE_MONTH)]
+        .into_iter()
+        .filter(move |(_, (from, to))| (*from..=*to).contains(&age))
+        .map(|(kind, (from, _))| (kind, from))
+}
+
 /// Up to `limit` customers sharing the most (`shared[i]` over `touched`),
 /// the lowest index first among equals, `eligible` asked only as far as
 /// needed: the few closest of tens of thousands without sorting them all.
@@ -613,6 +633,86 @@ impl Outreach {
                 entry(&shelf, c, p, item, today, lang)
             })
             .collect()
+    }
+
+    /// Whether this morning's queue has someone in it, answered without
+    /// reading every profile (the app asks at start, and opens on Today when
+    /// it does): the people the queue is first about, follow-ups due,
+    /// birthdays and anniversaries in the coming week and after-sale care,
+    /// less what is marked done, snoozed or dismissed. Festivals, new
+    /// arrivals and customers gone quiet need the whole book scored; they
+    /// wait for the queue itself.
+    pub fn someone_to_reach(&self, book: &Book, today: NaiveDate) -> Result<bool> {
+        let associate = book.associate()?;
+        let marks = self.queue_marks(book, today)?;
+        let conn = book.connection();
+        let reachable = "erased_at IS NULL AND merged_into IS NULL AND do_not_contact = 0";
+        let mut follow_ups = conn.prepare_cached(&format!(
+            "SELECT f.id FROM follow_ups f JOIN customers c ON c.id = f.customer_id
+             WHERE f.done_at IS NULL AND f.due_on <= ?1 AND {reachable}"
+        ))?;
+        let due: Vec<String> = follow_ups
+            .query_map([today.to_string()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if due.iter().any(|id| !marks.contains(&follow_up_key(id))) {
+            return Ok(true);
+        }
+        // Only the associate's own customers (and unowned ones), as the queue.
+        let mine = "(?1 IS NULL OR c.owner IS NULL OR c.owner = ?1)";
+        let mut customers = conn.prepare_cached(&format!(
+            "SELECT c.id, c.birthday, c.birthday_calendar, c.anniversary, c.anniversary_calendar
+             FROM customers c
+             WHERE {reachable} AND {mine} AND (c.birthday IS NOT NULL OR c.anniversary IS NOT NULL)"
+        ))?;
+        let mut rows = customers.query([&associate])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            for (kind, text, calendar) in [("birthday", 1, 2), ("anniversary", 3, 4)] {
+                let Some(text) = r.get::<_, Option<String>>(text)? else {
+                    continue;
+                };
+                let calendar: String = r.get(calendar)?;
+                let calendar = lighttouch_text::Calendar::parse(&calendar).unwrap_or_default();
+                let Some(days) = lighttouch_text::occasions::days_until(&text, calendar, today)
+                else {
+                    continue;
+                };
+                let key = occasion_key(kind, &id, today + Duration::days(days));
+                if days <= OCCASION_AHEAD && !marks.contains(&key) {
+                    return Ok(true);
+                }
+            }
+        }
+        let mut bought = conn.prepare_cached(&format!(
+            "SELECT p.customer_id, p.purchased_on, p.product FROM purchases p
+             JOIN customers c ON c.id = p.customer_id
+             WHERE p.purchased_on >= ?2 AND p.purchased_on < ?3 AND {reachable} AND {mine}"
+        ))?;
+        let since = today - Duration::days(CARE_MONTH.1);
+        let until = today - Duration::days(AFTERCARE.0 - 1);
+        let mut rows = bought.query(rusqlite::params![
+            associate,
+            since.to_string(),
+            until.to_string()
+        ])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let on: String = r.get(1)?;
+            let Some(day) = on
+                .get(..10)
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            else {
+                continue;
+            };
+            let product: String = r.get(2)?;
+            let product_key = lighttouch_text::fold(&product);
+            for (kind, _) in care_kinds((today - day).num_days()) {
+                if !marks.contains(&care_key(kind, &id, day, &product_key)) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// Marks a queue entry done or dismissed, or snoozes it until a day.
