@@ -844,6 +844,9 @@ fn on_the_day_itself_the_draft_wishes_today_not_soon() {
         mine.reasons
     );
     assert!(mine.draft.contains("今天是您的生日"), "{}", mine.draft);
+    // The gift idea is a sentence after the wish, as days before.
+    assert!(mine.content_id.is_some(), "a gift idea for her");
+    assert!(mine.draft.contains("也许是不错的礼物。"), "{}", mine.draft);
     assert!(
         !mine.draft.contains("快到了") && !mine.draft.contains("提前"),
         "{}",

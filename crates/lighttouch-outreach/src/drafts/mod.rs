@@ -114,11 +114,13 @@ pub(crate) fn compose(
     let occasion = subject.occasion.clone().unwrap_or_default();
     let product = match (subject.purpose, subject.product) {
         // In a greeting the product is an afterthought sentence, not a noun.
-        ("birthday" | "anniversary", Some(p)) => match language.as_str() {
-            "en" => format!("The {p} might make a lovely gift."),
-            "zh-Hant" => format!("這款{p}也許是不錯的禮物。"),
-            _ => format!("这款{p}也许是不错的礼物。"),
-        },
+        ("birthday" | "anniversary" | "birthday_today" | "anniversary_today", Some(p)) => {
+            match language.as_str() {
+                "en" => format!("The {p} might make a lovely gift."),
+                "zh-Hant" => format!("這款{p}也許是不錯的禮物。"),
+                _ => format!("这款{p}也许是不错的礼物。"),
+            }
+        }
         (_, Some(p)) => p.to_string(),
         (_, None) => String::new(),
     };
