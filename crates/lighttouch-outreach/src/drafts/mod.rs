@@ -89,6 +89,19 @@ pub(crate) struct Subject<'a> {
     pub occasion: Option<String>,
 }
 
+/// What `{product}` stands for in a script of `purpose`: in a greeting the
+/// product is an afterthought sentence, not a noun.
+pub(crate) fn product_phrase(purpose: &str, product: &str, language: &str) -> String {
+    match purpose {
+        "birthday" | "anniversary" | "birthday_today" | "anniversary_today" => match language {
+            "en" => format!("The {product} might make a lovely gift."),
+            "zh-Hant" => format!("這款{product}也許是不錯的禮物。"),
+            _ => format!("这款{product}也许是不错的礼物。"),
+        },
+        _ => product.to_string(),
+    }
+}
+
 /// A message for `profile`, in their language, from the matching script.
 pub(crate) fn compose(
     shelf: &ScriptShelf,
@@ -112,18 +125,10 @@ pub(crate) fn compose(
             _ => "想到了您".to_string(),
         });
     let occasion = subject.occasion.clone().unwrap_or_default();
-    let product = match (subject.purpose, subject.product) {
-        // In a greeting the product is an afterthought sentence, not a noun.
-        ("birthday" | "anniversary" | "birthday_today" | "anniversary_today", Some(p)) => {
-            match language.as_str() {
-                "en" => format!("The {p} might make a lovely gift."),
-                "zh-Hant" => format!("這款{p}也許是不錯的禮物。"),
-                _ => format!("这款{p}也许是不错的礼物。"),
-            }
-        }
-        (_, Some(p)) => p.to_string(),
-        (_, None) => String::new(),
-    };
+    let product = subject
+        .product
+        .map(|p| product_phrase(subject.purpose, p, &language))
+        .unwrap_or_default();
     let associate = shelf.associate()?;
     let name = honorific(&profile.name, profile.gender.as_deref(), &language);
     let body = scripts::fill(

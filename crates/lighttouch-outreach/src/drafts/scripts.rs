@@ -372,7 +372,18 @@ fn sample_values(language: &str, purpose: &str) -> [(&'static str, &'static str)
 /// Previews `body` as the talk-script editor shows it while it is typed.
 pub fn preview_script(body: &str, language: &str, purpose: &str, associate: &str) -> ScriptPreview {
     let samples = sample_values(language, purpose);
-    let mut values: Vec<(&str, &str)> = samples.to_vec();
+    // The sample product as a real draft of this purpose words it.
+    let product = samples
+        .iter()
+        .find(|(ph, _)| *ph == "{product}")
+        .map(|(_, p)| super::product_phrase(purpose, p, language))
+        .unwrap_or_default();
+    let mut values: Vec<(&str, &str)> = samples
+        .iter()
+        .filter(|(ph, _)| *ph != "{product}")
+        .copied()
+        .collect();
+    values.push(("{product}", &product));
     values.push(("{associate}", associate));
     ScriptPreview {
         text: fill(body, &values),
@@ -447,6 +458,19 @@ mod tests {
                 .unknown
                 .as_deref(),
             Some("{name")
+        );
+        // In a greeting the product is a sentence after the wish, as in a real draft.
+        let p = preview_script(
+            &default_script("birthday_today", "zh-Hans").unwrap().body,
+            "zh-Hans",
+            "birthday_today",
+            "小林",
+        );
+        assert!(
+            p.text
+                .ends_with("祝您生日快乐！这款玫瑰金项链也许是不错的礼物。"),
+            "{}",
+            p.text
         );
     }
     use super::*;
