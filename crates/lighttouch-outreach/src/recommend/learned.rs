@@ -513,7 +513,23 @@ mod tests {
                 .collect();
             let row = m.row(&owned);
             let top = m.strongest_sum(&owned);
-            assert_eq!(row.top, top);
+            // The strongest evidence for a piece they do not own, by brute force.
+            let n = m.n;
+            let mut want = 0f64;
+            for j in 0..n {
+                if owned.iter().any(|&(i, _)| i as usize == j) {
+                    continue;
+                }
+                let mut sum = 0f32;
+                for &(i, x) in &owned {
+                    let i = i as usize;
+                    if i < n && i != j {
+                        sum += x * m.weights[i * n + j];
+                    }
+                }
+                want = want.max(f64::from(sum));
+            }
+            assert_eq!(row.top, want, "{owned:?}");
             for target in 0..m.n as u32 + 2 {
                 assert_eq!(
                     m.strength_in(&row, target).to_bits(),
