@@ -527,8 +527,8 @@ fn score_with(
             .category
             .as_ref()
             .filter(|_| piece.is_none() || known.pieces.is_empty())
+            // Only pairings strong enough to count are kept (`pairings_from`).
             .and_then(|c| known.pairings.get(c))
-            .filter(|(_, l)| *l > 1.2)
         {
             s += (lift.ln() * 1.5).min(1.5);
             reasons.add(|| Reason::BoughtTogether {

@@ -22,6 +22,10 @@ pub(crate) struct StoreStats {
     pub max_popularity: u32,
     /// What owning one piece says about buying another.
     pub learned: Learned,
+    /// For each category, the others its buyers here go on to more than
+    /// [`PAIRING_LIFT`] times as often as anyone (never saved).
+    #[serde(skip)]
+    strong_pairs: std::sync::OnceLock<HashMap<String, Vec<(String, f64)>>>,
     /// Tells these statistics from any others, so what an item's facts were
     /// worked out against is known (never saved).
     #[serde(skip)]
@@ -38,6 +42,10 @@ impl Default for StatsId {
         StatsId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     }
 }
+
+/// A pairing counts when buyers of one kind go on to the other this many
+/// times as often as anyone does.
+pub(crate) const PAIRING_LIFT: f64 = 1.2;
 
 /// Fewest shared buyers before a pairing counts: a few coincidences are not a pattern.
 const MIN_TOGETHER: u32 = 3;
@@ -221,12 +229,30 @@ impl StoreStats {
     /// The categories buyers of `had` go on to more than anyone does, with
     /// the lift of each.
     pub fn pairings_from<'s>(&'s self, had: &str) -> impl Iterator<Item = (&'s str, f64)> + 's {
-        let had = had.to_string();
-        self.together
-            .get(&had)
+        // Worked out once for every category, not once per customer and
+        // category: on a grocery store's 150 kinds that was most of a
+        // first queue. Only pairings strong enough to count are kept.
+        let strong = self.strong_pairs.get_or_init(|| {
+            self.together
+                .iter()
+                .map(|(had, others)| {
+                    let strong = others
+                        .keys()
+                        .filter_map(|other| {
+                            self.lift(had, other)
+                                .filter(|l| *l > PAIRING_LIFT)
+                                .map(|l| (other.clone(), l))
+                        })
+                        .collect();
+                    (had.clone(), strong)
+                })
+                .collect()
+        });
+        strong
+            .get(had)
             .into_iter()
-            .flat_map(|m| m.keys())
-            .filter_map(move |other| self.lift(&had, other).map(|l| (other.as_str(), l)))
+            .flatten()
+            .map(|(other, lift)| (other.as_str(), *lift))
     }
 
     /// Purchases of what a content item stands for: its SKUs together, or
@@ -262,6 +288,31 @@ mod tests {
             product: sku,
             category: Some(category),
         }
+    }
+
+    /// The pairings a customer's categories lead to are the strong ones,
+    /// with the lift `lift` gives, worked out once however often asked.
+    #[test]
+    fn pairings_are_the_strong_lifts() {
+        let mut customers: Vec<Vec<Bought>> = Vec::new();
+        for i in 0..40 {
+            customers.push(match i % 4 {
+                // Bracelet buyers buy earrings; necklaces go with anything.
+                0 | 1 => vec![line("A", "手链"), line("C", "耳饰"), line("B", "项链")],
+                2 => vec![line("B", "项链")],
+                _ => vec![line("D", "戒指"), line("B", "项链")],
+            });
+        }
+        let stats = StoreStats::from_customers(customers, None);
+        let mut got: Vec<(&str, f64)> = stats.pairings_from("手链").collect();
+        got.sort_by(|a, b| a.0.cmp(b.0));
+        assert_eq!(got, vec![("耳饰", stats.lift("手链", "耳饰").unwrap())]);
+        assert!(
+            stats.lift("手链", "项链").unwrap() <= PAIRING_LIFT,
+            "a weak pairing is left out"
+        );
+        assert_eq!(stats.pairings_from("手链").count(), 1, "asked again");
+        assert_eq!(stats.pairings_from("无此类").count(), 0);
     }
 
     #[test]
